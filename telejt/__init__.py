@@ -1,0 +1,60 @@
+"""telejt: remote treatment and telehealth support for therapeutic justice programs."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask
+
+from telejt.config import PROJECT_ROOT, load_config
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the Flask app from the environment, with ``config`` overriding it.
+
+    Fails with ConfigError or ProtocolError rather than run half-configured.
+    Never migrates the database and never starts the scheduler.
+    """
+    from telejt import extensions, models  # noqa: F401  (models: register every table)
+    from telejt.i18n import select_locale
+    from telejt.protocols import load_protocols
+    from telejt.sqlite import configure_sqlite
+
+    app = Flask(__name__, instance_path=str(PROJECT_ROOT / "instance"))
+    settings = load_config()
+    if config:
+        settings.update(config)
+    app.config.update(settings)
+    app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True})
+    app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(PROJECT_ROOT / "translations")
+    app.config["BABEL_DEFAULT_LOCALE"] = app.config["TELEJT_DEFAULT_LOCALE"]
+    app.config["BABEL_DEFAULT_TIMEZONE"] = "UTC"
+    app.config.setdefault("SESSION_COOKIE_HTTPONLY", True)
+    app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
+
+    app.extensions["telejt.protocols"] = load_protocols(app.config["TELEJT_PROTOCOLS_DIR"])
+
+    extensions.db.init_app(app)
+    with app.app_context():
+        configure_sqlite(extensions.db.engine)
+    extensions.migrate.init_app(app, extensions.db, directory=str(PROJECT_ROOT / "migrations"))
+    extensions.babel.init_app(app, locale_selector=select_locale)
+    extensions.login_manager.init_app(app)
+    extensions.csrf.init_app(app)
+    extensions.socketio.init_app(
+        app,
+        async_mode="threading",
+        message_queue=app.config["REDIS_URL"],
+        cors_allowed_origins=[app.config["TELEJT_PUBLIC_URL"]],
+    )
+    _register_blueprints(app)
+    return app
+
+
+def _register_blueprints(app: Flask) -> None:
+    from telejt.auth.views import bp as auth_bp
+    from telejt.health import bp as health_bp
+
+    app.register_blueprint(health_bp)
+    app.register_blueprint(auth_bp)

@@ -1,0 +1,274 @@
+"""The ``telejt`` command group (a Flask CLI)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+from flask import current_app
+from flask.cli import FlaskGroup, with_appcontext
+
+from telejt.config import PROJECT_ROOT, ConfigError
+
+
+def _create_app():
+    from telejt import create_app
+
+    return create_app()
+
+
+cli = FlaskGroup(
+    name="telejt",
+    create_app=_create_app,
+    help="telejt: remote treatment and telehealth for therapeutic justice programs.",
+)
+
+
+@cli.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@with_appcontext
+def serve_command(host: str, port: int) -> None:
+    """All in one: upgrade the database, then serve the web app and run the scheduler."""
+    from flask_migrate import upgrade
+
+    from telejt.extensions import socketio
+    from telejt.scheduler.runner import start_background_scheduler
+
+    upgrade()
+    scheduler = start_background_scheduler(current_app._get_current_object())  # type: ignore[attr-defined]
+    click.echo(
+        f"telejt: serving on http://{host}:{port} (SMS backend: "
+        f"{current_app.config['TELEJT_SMS_BACKEND']})"
+    )
+    try:
+        socketio.run(
+            current_app._get_current_object(),  # type: ignore[attr-defined]
+            host=host,
+            port=port,
+            use_reloader=False,
+            allow_unsafe_werkzeug=True,
+        )
+    finally:
+        scheduler.shutdown(wait=False)
+
+
+@cli.command("demo")
+@with_appcontext
+def demo_command() -> None:
+    """Load a synthetic demo court, staff and participants (no real people)."""
+    from telejt.demo import load_demo
+
+    summary = load_demo()
+    click.echo(summary)
+
+
+@cli.group("scheduler")
+def scheduler_group() -> None:
+    """The scheduler: planner, dispatcher and deadline watcher."""
+
+
+@scheduler_group.command("run")
+@with_appcontext
+def scheduler_run() -> None:
+    """Run the scheduler process until stopped (several may run at once on PostgreSQL)."""
+    from telejt.scheduler.runner import run_forever
+
+    if not current_app.config["REDIS_URL"]:
+        click.echo(
+            "telejt: REDIS_URL is not set: live events from this process reach no browser", err=True
+        )
+    run_forever(current_app._get_current_object())  # type: ignore[attr-defined]
+
+
+@scheduler_group.command("tick")
+@click.option("--at", "at", default=None, help="ISO-8601 instant with offset (default: now).")
+@with_appcontext
+def scheduler_tick(at: str | None) -> None:
+    """Do once everything due up to that instant, then exit."""
+    from datetime import datetime
+
+    from telejt import clock
+    from telejt.scheduler.runner import run_once
+
+    if at is not None:
+        try:
+            moment = datetime.fromisoformat(at)
+            clock.freeze(moment)
+        except ValueError:
+            raise click.BadParameter(
+                f"{at!r} is not an ISO-8601 instant with an offset, e.g. 2026-12-01T10:00-06:00",
+                param_hint="--at",
+            ) from None
+    try:
+        report = run_once()
+    finally:
+        clock.freeze(None)
+    click.echo(" ".join(f"{key}={value}" for key, value in report.items()))
+
+
+@cli.group("courts")
+def courts_group() -> None:
+    """Courts."""
+
+
+@courts_group.command("create")
+@click.option("--name", required=True)
+@click.option("--state", required=True)
+@click.option(
+    "--timezone", "timezone_name", required=True, help="IANA zone, e.g. America/Monterrey"
+)
+@with_appcontext
+def courts_create(name: str, state: str, timezone_name: str) -> None:
+    """Create a court and print its id."""
+    from telejt.courts.services import create_court
+    from telejt.extensions import db
+    from telejt.participants.validation import InvalidInput
+
+    try:
+        court = create_court(name=name, state=state, timezone=timezone_name)
+    except InvalidInput as exc:
+        raise click.UsageError(str(exc)) from None
+    db.session.commit()
+    click.echo(court.id)
+
+
+@cli.group("users")
+def users_group() -> None:
+    """Staff accounts."""
+
+
+@users_group.command("create")
+@click.option("--email", required=True)
+@click.option(
+    "--role", required=True, type=click.Choice(["admin", "coordinator", "therapist", "court"])
+)
+@click.option("--court", "court_ids", multiple=True, type=int, help="Court id (repeatable).")
+@click.option("--name", default=None)
+@click.option(
+    "--position",
+    default=None,
+    help="Court users: judge, prosecutor, defender, supervision_officer.",
+)
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@with_appcontext
+def users_create(
+    email: str,
+    role: str,
+    court_ids: tuple[int, ...],
+    name: str | None,
+    position: str | None,
+    password_stdin: bool,
+) -> None:
+    """Create a staff account and print its id."""
+    from telejt.auth.services import AccountError, create_staff_user
+    from telejt.extensions import db
+
+    password = sys.stdin.readline().rstrip("\r\n") if password_stdin else None
+    try:
+        user = create_staff_user(
+            email=email,
+            role=role,
+            name=name,
+            court_ids=court_ids,
+            password=password,
+            court_position=position,
+        )
+    except AccountError as exc:
+        db.session.rollback()
+        raise click.UsageError(str(exc)) from None
+    db.session.commit()
+    click.echo(user.id)
+
+
+@cli.group("tokens")
+def tokens_group() -> None:
+    """API tokens."""
+
+
+@tokens_group.command("create")
+@click.option("--email", required=True)
+@with_appcontext
+def tokens_create(email: str) -> None:
+    """Create an API token; the token alone is printed on the last line, once."""
+    from sqlalchemy import select
+
+    from telejt.auth.models import StaffUser
+    from telejt.auth.services import create_api_token
+    from telejt.extensions import db
+
+    user = db.session.scalar(select(StaffUser).where(StaffUser.email == email.strip().lower()))
+    if user is None or not user.is_active:
+        raise click.UsageError(f"no active staff account {email}")
+    row, token = create_api_token(user)
+    db.session.commit()
+    click.echo(f"token {row.id} for {user.email} (shown once, store it now):")
+    click.echo(token)
+
+
+@cli.group("protocols")
+def protocols_group() -> None:
+    """Treatment protocols."""
+
+
+@protocols_group.command("check")
+@click.argument("path", required=False, type=click.Path(path_type=Path))
+def protocols_check(path: Path | None) -> None:
+    """Validate protocol files (a file or a folder; default TELEJT_PROTOCOLS_DIR)."""
+    import os
+
+    from telejt.protocols.loader import check_paths
+
+    target = path or Path(os.environ.get("TELEJT_PROTOCOLS_DIR") or PROJECT_ROOT / "protocols")
+    issues = check_paths([str(target)])
+    for issue in issues:
+        click.echo(str(issue), err=True)
+    if issues:
+        click.echo(f"{len(issues)} error(s)", err=True)
+        sys.exit(1)
+    click.echo(f"{target}: ok")
+
+
+@cli.group("translate")
+def translate_group() -> None:
+    """Babel catalogs in translations/ (es_MX and en)."""
+
+
+@translate_group.command("extract")
+def translate_extract() -> None:
+    """Extract every translatable string into translations/messages.pot."""
+    from telejt.catalogs import extract
+
+    extract()
+
+
+@translate_group.command("update")
+def translate_update() -> None:
+    """Extract, then merge new strings into the es_MX and en catalogs."""
+    from telejt.catalogs import extract, update
+
+    extract()
+    update()
+
+
+@translate_group.command("compile")
+def translate_compile() -> None:
+    """Compile the catalogs to .mo files."""
+    from telejt.catalogs import compile_catalogs
+
+    compile_catalogs()
+
+
+def main() -> None:
+    """Entry point of the ``telejt`` script: configuration errors end with a clear message."""
+    from telejt.protocols.loader import ProtocolError
+
+    try:
+        cli.main(prog_name="telejt")
+    except ConfigError as exc:
+        click.echo(f"telejt: configuration error: {exc}", err=True)
+        sys.exit(2)
+    except ProtocolError as exc:
+        click.echo(f"telejt: protocol error:\n{exc}", err=True)
+        sys.exit(2)

@@ -1,0 +1,190 @@
+"""The one place that reads the environment, validates it, and fails loudly."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+#: the project's top folder (the checkout); protocols/ and instance/ live here
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+SMS_BACKENDS = ("console", "twilio")
+LOCALES = ("es_MX", "en")
+ENVIRONMENTS = ("development", "production", "testing")
+
+
+class ConfigError(Exception):
+    """A missing or malformed setting; the message names it."""
+
+    def __init__(self, setting: str, problem: str) -> None:
+        super().__init__(f"{setting}: {problem}")
+        self.setting = setting
+
+
+def normalize_database_url(url: str) -> str:
+    """Validate a database URL and pin the driver telejt uses (psycopg 3 on PostgreSQL)."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise ConfigError("DATABASE_URL", f"not a database URL ({exc})") from None
+    backend = parsed.get_backend_name()
+    if backend == "postgres":
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    elif backend == "postgresql":
+        if parsed.get_driver_name() not in ("psycopg", "psycopg2", "psycopg_binary"):
+            raise ConfigError("DATABASE_URL", "use postgresql:// (psycopg 3)")
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    elif backend != "sqlite":
+        raise ConfigError("DATABASE_URL", f"unsupported database {backend!r}: sqlite or postgresql")
+    if parsed.get_backend_name() == "postgresql" and not parsed.database:
+        raise ConfigError("DATABASE_URL", "names no database")
+    return parsed.render_as_string(hide_password=False)
+
+
+def _url(setting: str, value: str, schemes: tuple[str, ...]) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in schemes or not parts.netloc:
+        raise ConfigError(setting, f"must be a {' or '.join(schemes)} URL, got {value!r}")
+    return value.rstrip("/")
+
+
+def _positive_int(setting: str, value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise ConfigError(setting, f"must be a whole number, got {value!r}") from None
+    if number < 1:
+        raise ConfigError(setting, "must be at least 1")
+    return number
+
+
+def _retention_years(value: str) -> int:
+    years = _positive_int("TELEJT_RETENTION_YEARS", value)
+    if years < 5:
+        raise ConfigError("TELEJT_RETENTION_YEARS", "NOM-004-SSA3-2012 asks for at least 5 years")
+    return years
+
+
+def _ice_servers(value: str) -> list[dict[str, Any]]:
+    try:
+        servers = json.loads(value)
+    except json.JSONDecodeError as exc:
+        raise ConfigError("TELEJT_ICE_SERVERS", f"not JSON ({exc.msg})") from None
+    if not isinstance(servers, list) or not all(
+        isinstance(s, dict) and isinstance(s.get("urls"), str | list) for s in servers
+    ):
+        raise ConfigError("TELEJT_ICE_SERVERS", 'must be a JSON list like [{"urls": "stun:…"}]')
+    return servers
+
+
+def _development_secret(instance: Path) -> str:
+    """A secret kept in instance/ so development sessions survive restarts."""
+    path = instance / "secret_key"
+    if not path.exists():
+        instance.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def load_config(env: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Flask settings from environment variables; raise ConfigError naming a bad one."""
+    env = os.environ if env is None else env
+    environment = env.get("TELEJT_ENV", "production")
+    if environment not in ENVIRONMENTS:
+        raise ConfigError("TELEJT_ENV", f"must be one of {', '.join(ENVIRONMENTS)}")
+    instance = Path(env.get("TELEJT_INSTANCE_DIR", str(PROJECT_ROOT / "instance")))
+
+    secret = env.get("SECRET_KEY", "")
+    if not secret:
+        if environment == "production":
+            raise ConfigError("SECRET_KEY", "missing (set TELEJT_ENV=development for a local one)")
+        secret = (
+            secrets.token_urlsafe(48) if environment == "testing" else _development_secret(instance)
+        )
+    elif len(secret) < 16:
+        raise ConfigError("SECRET_KEY", "too short: use at least 16 random characters")
+
+    database_url = env.get("DATABASE_URL") or f"sqlite:///{instance / 'telejt.db'}"
+    backend = env.get("TELEJT_SMS_BACKEND", "console")
+    if backend not in SMS_BACKENDS:
+        raise ConfigError("TELEJT_SMS_BACKEND", f"unknown backend {backend!r}: console or twilio")
+    locale = env.get("TELEJT_DEFAULT_LOCALE", "es_MX")
+    if locale not in LOCALES:
+        raise ConfigError("TELEJT_DEFAULT_LOCALE", f"must be one of {', '.join(LOCALES)}")
+    redis_url = env.get("REDIS_URL") or None
+    if redis_url:
+        redis_url = _url("REDIS_URL", redis_url, ("redis", "rediss", "unix"))
+    public_url = env.get("TELEJT_PUBLIC_URL", "")
+    if not public_url:
+        if environment == "production":
+            raise ConfigError("TELEJT_PUBLIC_URL", "missing: the external https:// base URL")
+        public_url = "http://127.0.0.1:5000"
+    protocols_dir = env.get("TELEJT_PROTOCOLS_DIR") or str(PROJECT_ROOT / "protocols")
+    if not Path(protocols_dir).is_dir():
+        raise ConfigError("TELEJT_PROTOCOLS_DIR", f"no such folder: {protocols_dir}")
+
+    config: dict[str, Any] = {
+        "TELEJT_ENV": environment,
+        "SECRET_KEY": secret,
+        "SQLALCHEMY_DATABASE_URI": normalize_database_url(database_url),
+        "REDIS_URL": redis_url,
+        "TELEJT_PUBLIC_URL": _url("TELEJT_PUBLIC_URL", public_url, ("http", "https")),
+        "TELEJT_SMS_BACKEND": backend,
+        "TELEJT_PROTOCOLS_DIR": protocols_dir,
+        "TELEJT_DEFAULT_LOCALE": locale,
+        "TELEJT_ICE_SERVERS": _ice_servers(env.get("TELEJT_ICE_SERVERS", "[]")),
+        "TELEJT_PLANNING_HORIZON_DAYS": _positive_int(
+            "TELEJT_PLANNING_HORIZON_DAYS", env.get("TELEJT_PLANNING_HORIZON_DAYS", "14")
+        ),
+        #: years a clinical record is kept after the program ends (NOM-004-SSA3-2012: at least 5)
+        "TELEJT_RETENTION_YEARS": _retention_years(env.get("TELEJT_RETENTION_YEARS", "5")),
+        "TELEJT_INSTANCE_DIR": str(instance),
+        "SESSION_COOKIE_SECURE": environment == "production",
+    }
+    if backend == "twilio":
+        config.update(_twilio_settings(env))
+    return config
+
+
+def _twilio_settings(env: Mapping[str, str]) -> dict[str, Any]:
+    sid = env.get("TWILIO_ACCOUNT_SID", "")
+    if not re.fullmatch(r"AC[0-9a-fA-F]{32}", sid):
+        raise ConfigError("TWILIO_ACCOUNT_SID", "missing or not an account SID (AC + 32 hex)")
+    token = env.get("TWILIO_AUTH_TOKEN", "")
+    if len(token) < 16:
+        raise ConfigError("TWILIO_AUTH_TOKEN", "missing or too short")
+    service = env.get("TWILIO_MESSAGING_SERVICE_SID", "")
+    sender = env.get("TWILIO_FROM_NUMBER", "")
+    if service and not re.fullmatch(r"MG[0-9a-fA-F]{32}", service):
+        raise ConfigError("TWILIO_MESSAGING_SERVICE_SID", "not a messaging service SID (MG…)")
+    if sender and not re.fullmatch(r"\+[1-9]\d{7,14}", sender):
+        raise ConfigError("TWILIO_FROM_NUMBER", "must be an E.164 number like +528100000000")
+    if not service and not sender:
+        raise ConfigError(
+            "TWILIO_MESSAGING_SERVICE_SID", "set it or TWILIO_FROM_NUMBER for the twilio backend"
+        )
+    return {
+        "TWILIO_ACCOUNT_SID": sid,
+        "TWILIO_AUTH_TOKEN": token,
+        "TWILIO_MESSAGING_SERVICE_SID": service or None,
+        "TWILIO_FROM_NUMBER": sender or None,
+    }
+
+
+def check_timezone(name: str, setting: str = "timezone") -> str:
+    """An IANA zone name that this machine knows, or ConfigError."""
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(setting, f"unknown time zone {name!r}") from None
+    return name

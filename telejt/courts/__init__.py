@@ -1,0 +1,1 @@
+"""Courts: the judicial units that supervise participants."""

@@ -1,0 +1,26 @@
+"""Court model."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from telejt.clock import now
+from telejt.extensions import Base
+from telejt.sqltypes import UTCDateTime
+
+
+class Court(Base):
+    """A court (juzgado) of the therapeutic justice program."""
+
+    __tablename__ = "courts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    #: Mexican state, e.g. "Nuevo León"
+    state: Mapped[str] = mapped_column(String(100))
+    #: IANA zone name, the default for its participants
+    timezone: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)

@@ -1,0 +1,84 @@
+"""A synthetic demo court in Nuevo León. Every name, number and case here is invented."""
+
+from __future__ import annotations
+
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from telejt.auth.services import create_staff_user
+from telejt.courts.models import Court
+from telejt.courts.services import create_court
+from telejt.extensions import db
+from telejt.participants.services import enroll_participant
+
+DEMO_COURT_NAME = "Juzgado de Tratamiento de Adicciones de Monterrey (demostración)"
+DEMO_PASSWORD = "telejt-demo-2026"
+
+#: (email, role, name, court position)
+DEMO_STAFF = (
+    ("admin@demo.telejt.mx", "admin", "Administración Demo", None),
+    ("coordinacion@demo.telejt.mx", "coordinator", "Coordinación Demo", None),
+    ("terapia1@demo.telejt.mx", "therapist", "Terapeuta Demo Uno", None),
+    ("terapia2@demo.telejt.mx", "therapist", "Terapeuta Demo Dos", None),
+    ("jueza@demo.telejt.mx", "court", "Jueza Demo", "judge"),
+    ("mp@demo.telejt.mx", "court", "Ministerio Público Demo", "prosecutor"),
+    ("defensa@demo.telejt.mx", "court", "Defensoría Demo", "defender"),
+    ("umeca@demo.telejt.mx", "court", "Supervisión UMECA Demo", "supervision_officer"),
+)
+
+#: (name, zone, locale, phase, slots); numbers are +52 81 5550 01NN, invented
+DEMO_PARTICIPANTS = (
+    ("Ana Demo Uno", "America/Monterrey", "es_MX", "1", [("mon", "10:00"), ("thu", "10:00")]),
+    ("Beto Demo Dos", "America/Monterrey", "es_MX", "2", [("tue", "11:00")]),
+    ("Carla Demo Tres", "America/Mexico_City", "es_MX", "2", [("wed", "09:30")]),
+    ("David Demo Cuatro", "America/Tijuana", "es_MX", "1", [("tue", "17:00"), ("fri", "17:00")]),
+    ("Elena Demo Cinco", "America/Tijuana", "en", "3", [("mon", "18:00")]),
+    ("Fer Demo Seis", "America/Cancun", "es_MX", "3", [("thu", "12:00")]),
+    ("Gabo Demo Siete", "America/Hermosillo", "es_MX", "4", [("fri", "16:00")]),
+    ("Hilda Demo Ocho", "America/Ciudad_Juarez", "es_MX", "2", [("wed", "18:30")]),
+    ("Iván Demo Nueve", "America/Matamoros", "es_MX", "1", [("mon", "13:00"), ("wed", "13:00")]),
+    ("Julia Demo Diez", "America/Mazatlan", "es_MX", "4", [("sat", "10:00")]),
+    ("Kevin Demo Once", "America/Merida", "en", "2", [("tue", "19:00")]),
+    ("Luisa Demo Doce", "America/Monterrey", "es_MX", "3", [("thu", "08:30")]),
+)
+
+
+def load_demo() -> str:
+    """Create the demo court once; running it again changes nothing."""
+    if db.session.scalar(select(Court.id).where(Court.name == DEMO_COURT_NAME)):
+        return _("La demostración ya estaba cargada.")
+    court = create_court(name=DEMO_COURT_NAME, state="Nuevo León", timezone="America/Monterrey")
+    staff = {}
+    for email, role, name, position in DEMO_STAFF:
+        staff[email] = create_staff_user(
+            email=email,
+            role=role,
+            name=name,
+            court_ids=[] if role == "admin" else [court.id],
+            password=DEMO_PASSWORD,
+            court_position=position,
+        )
+    therapists = [staff["terapia1@demo.telejt.mx"], staff["terapia2@demo.telejt.mx"]]
+    coordinator = staff["coordinacion@demo.telejt.mx"]
+    for n, (name, zone, locale, phase, slots) in enumerate(DEMO_PARTICIPANTS, start=1):
+        enroll_participant(
+            court_id=court.id,
+            case_number=f"DEMO-{n:03d}/2026",
+            name=name,
+            phone=f"+52 81 5550 01{n:02d}",
+            therapist_id=therapists[n % 2].id,
+            protocol_id="remote-outpatient",
+            phase_id=phase,
+            session_slots=[{"weekday": d, "time": t} for d, t in slots],
+            consents={"sms": True, "telehealth": True, "share_with_court": n % 3 != 0},
+            locale=locale,
+            timezone=zone,
+            by=coordinator,
+        )
+    db.session.commit()
+    return _(
+        "Demostración cargada: %(staff)d cuentas (contraseña %(password)s) y %(n)d participantes.",
+        staff=len(DEMO_STAFF),
+        password=DEMO_PASSWORD,
+        n=len(DEMO_PARTICIPANTS),
+    )

@@ -1,0 +1,67 @@
+"""Languages: the staff locale selector, and texts in a participant's own language and zone."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_date, format_datetime, format_time
+from flask import current_app, has_request_context, request
+from flask_babel import force_locale
+from flask_login import current_user
+
+SUPPORTED_LOCALES = ("es_MX", "en")
+
+
+def select_locale() -> str:
+    """Staff locale: the user's preference, then the browser's, then the default."""
+    default: str = current_app.config["TELEJT_DEFAULT_LOCALE"]
+    if not has_request_context():
+        return default
+    preferred = getattr(current_user, "locale", None)
+    if preferred in SUPPORTED_LOCALES:
+        return str(preferred)
+    # Browsers send "es-MX", "es" or "en-US"; any Spanish is served as es_MX.
+    best = request.accept_languages.best_match(["es-MX", "es", "en"])
+    if best is None:
+        return default
+    return "en" if best == "en" else "es_MX"
+
+
+def sms_safe(text: str) -> str:
+    """Replace the no-break spaces CLDR puts in times ("5:05 p.m."), which force UCS-2."""
+    return text.replace("\u202f", " ").replace("\u00a0", " ")
+
+
+@contextmanager
+def participant_locale(locale: str) -> Iterator[None]:
+    """Render gettext strings in a participant's locale, also outside a request.
+
+    Needs an app context: ``force_locale`` does nothing without one.
+    """
+    with force_locale(locale if locale in SUPPORTED_LOCALES else "es_MX"):
+        yield
+
+
+def local_datetime(moment: datetime, timezone: str, locale: str) -> str:
+    """A UTC instant as the participant reads it: "lunes 9 de marzo, 5:05 p.m."."""
+    return sms_safe(
+        format_datetime(
+            moment,
+            "EEEE d 'de' MMMM, h:mm a" if locale.startswith("es") else "EEEE, MMMM d, h:mm a",
+            tzinfo=ZoneInfo(timezone),
+            locale=locale,
+        )
+    )
+
+
+def local_time(moment: datetime, timezone: str, locale: str) -> str:
+    """Only the wall-clock time of an instant in the participant's zone: "5:05 p.m."."""
+    return sms_safe(format_time(moment, "short", tzinfo=ZoneInfo(timezone), locale=locale))
+
+
+def local_date(moment: datetime, timezone: str, locale: str) -> str:
+    """Only the date of an instant in the participant's zone."""
+    return format_date(moment.astimezone(ZoneInfo(timezone)).date(), "long", locale=locale)

@@ -1,0 +1,30 @@
+"""Imports every model so that SQLAlchemy metadata and Alembic see the whole schema."""
+
+from telejt.alerts.models import Alert
+from telejt.audit.models import AuditEvent
+from telejt.auth.models import ApiToken, StaffUser, court_memberships
+from telejt.checkins.models import CheckinAnswer
+from telejt.courts.models import Court
+from telejt.participants.models import Consent, Participant
+from telejt.planning.models import Contact
+from telejt.scheduler.models import SchedulerHeartbeat
+from telejt.sessions.models import ClinicalNote, PresenceEvent
+from telejt.sms.models import InboundMessage, OutboundMessage
+
+__all__ = [
+    "Alert",
+    "ApiToken",
+    "AuditEvent",
+    "CheckinAnswer",
+    "ClinicalNote",
+    "Consent",
+    "Contact",
+    "Court",
+    "InboundMessage",
+    "OutboundMessage",
+    "Participant",
+    "PresenceEvent",
+    "SchedulerHeartbeat",
+    "StaffUser",
+    "court_memberships",
+]

@@ -1,0 +1,162 @@
+"""The deadline watcher: a contact whose window closed without the participant is missed.
+
+Every miss carries an attribution, because a court must never sanction a
+participant for the system's failure:
+
+- ``excused``: he declined ahead, or staff excused him;
+- ``system``: telejt could not reach him (no SMS consent, opted out, every reminder
+  undelivered or failed, nothing sent at all) or the session failed technically;
+- ``participant``: he was reached (a reminder or the check-in was delivered, or at
+  least accepted by the carrier with no error) and did not come or answer.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import func, select
+
+from telejt.alerts.services import raise_alert
+from telejt.clock import now
+from telejt.extensions import db
+from telejt.live import court_room, publish, team_room, therapist_room
+from telejt.participants.models import Participant
+from telejt.planning.models import Contact
+from telejt.protocols.current import protocol_for
+from telejt.sms.models import OutboundMessage
+
+#: contacts the watcher settles when their deadline passes
+WATCHED_STATUSES = ("scheduled", "confirmed", "declined")
+#: the messages that count as having told him about a contact
+REACHING_PURPOSES = ("reminder", "checkin_start", "nudge", "checkin_question")
+
+
+def attribute_miss(contact: Contact, participant: Participant) -> tuple[str, str]:
+    """Who a miss is attributed to, and the evidence in a few words."""
+    if contact.status == "declined":
+        return "excused", "declined_ahead"
+    if not participant.has_consent("sms"):
+        return "system", "no_sms_consent"
+    if (
+        participant.sms_opted_out_at is not None
+        and participant.sms_opted_out_at <= contact.deadline_at
+    ):
+        return "system", "opted_out"
+    messages = db.session.scalars(
+        select(OutboundMessage).where(
+            OutboundMessage.contact_id == contact.id,
+            OutboundMessage.purpose.in_(REACHING_PURPOSES),
+        )
+    ).all()
+    statuses = {m.status for m in messages}
+    if "delivered" in statuses:
+        return "participant", "reminder_delivered"
+    if statuses & {"sent", "queued"}:
+        return "participant", "reminder_sent_unconfirmed"
+    failures = sorted(
+        {m.error_code for m in messages if m.status in ("undelivered", "failed") and m.error_code}
+    )
+    if statuses & {"undelivered", "failed"}:
+        return "system", "sms_undelivered" + (f":{','.join(failures)}" if failures else "")
+    if "needs_review" in statuses:
+        return "system", "send_interrupted"
+    return "system", "not_reminded"
+
+
+def consecutive_misses(participant_id: int, attribution: str = "participant") -> int:
+    """How many of his latest settled contacts in a row were missed (with that attribution)."""
+    settled = db.session.execute(
+        select(Contact.status, Contact.attribution)
+        .where(
+            Contact.participant_id == participant_id,
+            Contact.status.in_(("attended", "late", "missed", "excused", "completed")),
+        )
+        .order_by(Contact.deadline_at.desc(), Contact.id.desc())
+        .limit(100)
+    ).all()
+    count = 0
+    for status, who in settled:
+        if status == "excused" or (status == "missed" and who != attribution):
+            continue  # neither breaks nor extends the run
+        if status != "missed":
+            break
+        count += 1
+    return count
+
+
+def contact_payload(contact: Contact) -> dict[str, object]:
+    """The JSON shape of a contact for live events."""
+    return {
+        "id": contact.id,
+        "participant_id": contact.participant_id,
+        "kind": contact.kind,
+        "starts_at": contact.starts_at.isoformat(),
+        "ends_at": contact.ends_at.isoformat(),
+        "status": contact.status,
+        "attribution": contact.attribution,
+    }
+
+
+def publish_contact(contact: Contact, participant: Participant) -> None:
+    """Tell dashboards that a contact changed."""
+    rooms = [court_room(participant.court_id), team_room(participant.court_id)]
+    if participant.therapist_id is not None:
+        rooms.append(therapist_room(participant.therapist_id))
+    publish("contact.updated", contact_payload(contact), rooms)
+
+
+def settle_contact(contact: Contact) -> None:
+    """Close one contact whose deadline passed: missed or excused, alert as the protocol says."""
+    participant = contact.participant
+    attribution, reason = attribute_miss(contact, participant)
+    contact.status = "excused" if attribution == "excused" else "missed"
+    contact.attribution = attribution
+    contact.attribution_reason = reason
+    contact.closed_at = now()
+    db.session.flush()
+    publish_contact(contact, participant)
+    if attribution == "excused":
+        return
+    phase = protocol_for(contact.protocol_id, contact.protocol_version).phase(contact.phase_id)
+    if attribution == "system" or consecutive_misses(participant.id) >= (
+        phase.missed.alert_after_consecutive
+    ):
+        raise_alert(
+            participant=participant,
+            contact=contact,
+            kind="missed_contact",
+            severity="warning",
+            attribution=attribution,
+            audience="court",
+            dedupe_key=f"missed:{contact.id}",
+            reason=reason,
+        )
+
+
+def watch_deadlines(limit: int = 500) -> int:
+    """Settle every contact whose deadline has passed; returns how many."""
+    total = 0
+    while True:
+        query = (
+            select(Contact)
+            .where(Contact.status.in_(WATCHED_STATUSES), Contact.deadline_at <= now())
+            .order_by(Contact.deadline_at, Contact.id)
+            .limit(limit)
+        )
+        if db.session.get_bind().dialect.name == "postgresql":
+            query = query.with_for_update(skip_locked=True, of=Contact)
+        contacts = db.session.scalars(query).all()
+        if not contacts:
+            db.session.commit()
+            return total
+        for contact in contacts:
+            settle_contact(contact)
+        db.session.commit()
+        total += len(contacts)
+
+
+def next_deadline_at() -> datetime | None:
+    """The next deadline the watcher must wake for."""
+    return db.session.scalar(
+        select(func.min(Contact.deadline_at)).where(Contact.status.in_(WATCHED_STATUSES))
+    )

@@ -1,0 +1,180 @@
+"""The scheduler: APScheduler drives telejt's loops; the database holds the plan.
+
+Jobs live in memory with fixed ids (no shared job store). Several scheduler
+processes may run at once: the outbox and the contacts are claimed with row
+locks, so each message is sent and each deadline settled once. The dispatcher
+and the deadline watcher sleep until the next due message or deadline (at most
+``MAX_SLEEP``, so work planned by another process is never left waiting long).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.schedulers.base import BaseScheduler
+from flask import Flask, current_app
+
+from telejt.clock import now
+from telejt.extensions import db
+from telejt.scheduler.models import SchedulerHeartbeat
+
+log = logging.getLogger(__name__)
+
+HEARTBEAT_EVERY = timedelta(seconds=10)
+PLAN_EVERY = timedelta(minutes=10)
+RECOVER_EVERY = timedelta(seconds=60)
+#: the longest the dispatcher and the watcher sleep without looking
+MAX_SLEEP = timedelta(seconds=15)
+MIN_SLEEP = timedelta(milliseconds=100)
+_SCHEDULER_KEY = "telejt.scheduler"
+
+
+def worker_name() -> str:
+    """host:pid of this process."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def beat() -> None:
+    """Record that this scheduler process is alive (read by /readyz)."""
+    name = worker_name()
+    row = db.session.get(SchedulerHeartbeat, name)
+    if row is None:
+        db.session.add(SchedulerHeartbeat(worker=name, started_at=now(), beat_at=now()))
+    else:
+        row.beat_at = now()
+    db.session.commit()
+
+
+def run_once() -> dict[str, int]:
+    """Everything due up to the clock's now, once: what ``telejt scheduler tick`` does."""
+    from telejt.planning.services import plan_all
+    from telejt.planning.watcher import watch_deadlines
+    from telejt.sms.dispatch import dispatch_due_messages, recover_interrupted_claims
+
+    beat()
+    recovered = recover_interrupted_claims()
+    planned = plan_all()
+    settled = watch_deadlines()
+    report = dispatch_due_messages()
+    return {
+        "recovered": recovered,
+        "planned": planned,
+        "settled": settled,
+        "sent": report.sent,
+        "skipped": report.skipped,
+        "retried": report.retried,
+        "failed": report.failed,
+    }
+
+
+def _wake_time(next_at: datetime | None) -> datetime:
+    moment = now()
+    if next_at is None:
+        return moment + MAX_SLEEP
+    return min(max(next_at, moment + MIN_SLEEP), moment + MAX_SLEEP)
+
+
+def _dispatch_and_rearm() -> None:
+    from telejt.sms.dispatch import dispatch_due_messages, next_due_at
+
+    dispatch_due_messages()
+    _rearm("dispatcher", next_due_at())
+
+
+def _watch_and_rearm() -> None:
+    from telejt.planning.watcher import next_deadline_at, watch_deadlines
+
+    watch_deadlines()
+    _rearm("watcher", next_deadline_at())
+
+
+def _plan() -> None:
+    from telejt.planning.services import plan_all
+
+    plan_all()
+
+
+def _recover() -> None:
+    from telejt.sms.dispatch import recover_interrupted_claims
+
+    recover_interrupted_claims()
+
+
+def _rearm(job_id: str, next_at: datetime | None) -> None:
+    scheduler: BaseScheduler | None = current_app.extensions.get(_SCHEDULER_KEY)
+    if scheduler is not None and scheduler.running:
+        scheduler.modify_job(job_id, next_run_time=_wake_time(next_at))
+
+
+def wake(job_id: str) -> None:
+    """Run a loop job now (after a change in this process moved its next deadline)."""
+    scheduler: BaseScheduler | None = current_app.extensions.get(_SCHEDULER_KEY)
+    if scheduler is not None and scheduler.running:
+        scheduler.modify_job(job_id, next_run_time=now())
+
+
+def _in_app(app: Flask, job: Callable[[], Any]) -> Callable[[], None]:
+    def run() -> None:
+        with app.app_context():
+            try:
+                job()
+            except Exception:
+                db.session.rollback()
+                log.exception("scheduler job %s failed", job.__name__)
+
+    run.__name__ = job.__name__
+    return run
+
+
+def build_scheduler(app: Flask, scheduler: BaseScheduler | None = None) -> BaseScheduler:
+    """A scheduler with telejt's loop jobs."""
+    scheduler = scheduler or BackgroundScheduler(timezone="UTC")
+    defaults: dict[str, Any] = {"coalesce": True, "max_instances": 1, "misfire_grace_time": 30}
+    start = now()
+    for job_id, job, every in (
+        ("heartbeat", beat, HEARTBEAT_EVERY),
+        ("recover", _recover, RECOVER_EVERY),
+        ("planner", _plan, PLAN_EVERY),
+        ("watcher", _watch_and_rearm, MAX_SLEEP),
+        ("dispatcher", _dispatch_and_rearm, MAX_SLEEP),
+    ):
+        scheduler.add_job(
+            _in_app(app, job),
+            "interval",
+            seconds=every.total_seconds(),
+            id=job_id,
+            next_run_time=start,
+            **defaults,
+        )
+    app.extensions[_SCHEDULER_KEY] = scheduler
+    return scheduler
+
+
+def start_background_scheduler(app: Flask) -> BaseScheduler:
+    """Start the scheduler in a background thread of this process (``telejt serve``)."""
+    scheduler = build_scheduler(app)
+    scheduler.start()
+    return scheduler
+
+
+def run_forever(app: Flask, stop: threading.Event | None = None) -> None:
+    """The ``telejt scheduler run`` process: run the loops until SIGTERM/SIGINT."""
+    import signal
+
+    stop = stop or threading.Event()
+    scheduler = build_scheduler(app)
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    scheduler.start()
+    log.info("scheduler %s running", worker_name())
+    try:
+        stop.wait()
+    finally:
+        scheduler.shutdown(wait=True)

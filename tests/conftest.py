@@ -1,0 +1,338 @@
+"""Shared fixtures: the app, an isolated database per test, the clock, factories.
+
+The suite runs on SQLite by default and on PostgreSQL when
+``TELEJT_TEST_DATABASE_URL`` names one (CI runs both). Each test runs inside a
+transaction that is rolled back; tests that need committed rows (other
+processes, other threads) use ``committed_db`` instead, which empties the tables.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import socket
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import create_engine, inspect, text
+from sqlalchemy.engine import make_url
+
+os.environ["TELEJT_ENV"] = "testing"
+for _setting in ("DATABASE_URL", "REDIS_URL", "SECRET_KEY", "TELEJT_SMS_BACKEND"):
+    os.environ.pop(_setting, None)
+
+from telejt import clock, create_app  # noqa: E402
+from telejt.config import normalize_database_url  # noqa: E402
+from telejt.extensions import db  # noqa: E402
+
+PASSWORD = "correct-horse-battery"
+
+
+def _test_database_url(tmp_dir: Path) -> str:
+    url = os.environ.get("TELEJT_TEST_DATABASE_URL")
+    if url:
+        return normalize_database_url(url)
+    return f"sqlite:///{tmp_dir / 'telejt-test.db'}"
+
+
+def reset_database(url: str) -> None:
+    """Drop every table of a test database (never anything else)."""
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        if engine.dialect.name == "postgresql":
+            connection.execute(text("DROP SCHEMA public CASCADE"))
+            connection.execute(text("CREATE SCHEMA public"))
+        else:
+            for table in inspect(connection).get_table_names():
+                connection.execute(text(f'DROP TABLE "{table}"'))
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The URL of this run's test database, emptied at the start."""
+    url = _test_database_url(tmp_path_factory.mktemp("db"))
+    reset_database(url)
+    return url
+
+
+@pytest.fixture(scope="session")
+def app_config(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """Settings every test app shares."""
+    return {
+        "TESTING": True,
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "TELEJT_SMS_BACKEND": "console",
+        "TELEJT_PUBLIC_URL": "https://telejt.example.mx",
+        "TELEJT_INSTANCE_DIR": str(tmp_path_factory.mktemp("instance")),
+        "WTF_CSRF_ENABLED": False,
+        "SERVER_NAME": None,
+    }
+
+
+@pytest.fixture(scope="session")
+def app(app_config: dict[str, Any]):  # type: ignore[no-untyped-def]
+    """The app, with the schema built by the migrations (as in production)."""
+    from flask_migrate import upgrade
+
+    application = create_app(app_config)
+    with application.app_context():
+        upgrade()
+    yield application
+    with application.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture
+def app_ctx(app):  # type: ignore[no-untyped-def]
+    """An app context with a session joined to a transaction rolled back after the test."""
+    with app.app_context():
+        engine = db.engine
+        connection = engine.connect()
+        outer = connection.begin()
+        engines = db._app_engines[app]
+        engines[None] = connection  # the session's get_bind now hands out this connection
+        original_session = db.session
+        db.session = db._make_scoped_session({"join_transaction_mode": "create_savepoint"})
+        try:
+            yield app
+        finally:
+            db.session.remove()
+            db.session = original_session
+            engines[None] = engine
+            outer.rollback()
+            connection.close()
+
+
+@pytest.fixture
+def committed_db(app):  # type: ignore[no-untyped-def]
+    """Real commits (for other threads and processes); every table is emptied afterwards."""
+    with app.app_context():
+        try:
+            yield app
+        finally:
+            db.session.remove()
+            with db.engine.begin() as connection:
+                tables = [t for t in reversed(db.metadata.sorted_tables)]
+                if connection.dialect.name == "postgresql":
+                    names = ", ".join(f'"{t.name}"' for t in tables)
+                    connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+                else:
+                    for table in tables:
+                        connection.execute(table.delete())
+
+
+@pytest.fixture
+def client(app_ctx):  # type: ignore[no-untyped-def]
+    """A test client sharing the test's transaction."""
+    return app_ctx.test_client()
+
+
+@pytest.fixture
+def runner(app_ctx):  # type: ignore[no-untyped-def]
+    """A CLI runner sharing the test's transaction."""
+    return app_ctx.test_cli_runner()
+
+
+class FrozenClock:
+    """The test's handle on telejt.clock."""
+
+    def __init__(self, moment: datetime) -> None:
+        self.set(moment)
+
+    def set(self, moment: datetime) -> datetime:
+        """Jump to an instant."""
+        clock.freeze(moment)
+        return clock.now()
+
+    def advance(self, **delta: float) -> datetime:
+        """Move forward, e.g. ``advance(minutes=5)``."""
+        return clock.advance(timedelta(**delta))
+
+    def now(self) -> datetime:
+        """The frozen instant."""
+        return clock.now()
+
+
+@pytest.fixture
+def frozen_clock() -> Iterator[FrozenClock]:
+    """The clock stopped on Monday 2026-03-02 15:00 UTC (09:00 in Mexico City)."""
+    handle = FrozenClock(datetime(2026, 3, 2, 15, 0, tzinfo=UTC))
+    yield handle
+    clock.freeze(None)
+
+
+@pytest.fixture(autouse=True)
+def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fail any test that opens a connection outside this machine (Twilio included)."""
+    real_connect = socket.socket.connect
+    real_connect_ex = socket.socket.connect_ex
+
+    def is_local(address: Any) -> bool:
+        if isinstance(address, str | bytes):  # unix socket
+            return True
+        host = address[0]
+        if host in ("localhost",):
+            return True
+        try:
+            return ipaddress.ip_address(host).is_loopback
+        except ValueError:
+            return False
+
+    def guarded_connect(self: socket.socket, address: Any) -> None:
+        if not is_local(address):
+            raise RuntimeError(f"test tried to reach the network: {address!r}")
+        return real_connect(self, address)
+
+    def guarded_connect_ex(self: socket.socket, address: Any) -> int:
+        if not is_local(address):
+            raise RuntimeError(f"test tried to reach the network: {address!r}")
+        return real_connect_ex(self, address)
+
+    monkeypatch.setattr(socket.socket, "connect", guarded_connect)
+    monkeypatch.setattr(socket.socket, "connect_ex", guarded_connect_ex)
+
+
+@pytest.fixture
+def is_postgres(database_url: str) -> bool:
+    """Whether this run is on PostgreSQL."""
+    return make_url(database_url).get_backend_name() == "postgresql"
+
+
+# ---- factories ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def make_court(app_ctx) -> Callable[..., Any]:  # type: ignore[no-untyped-def]
+    """Create a court: ``make_court(timezone="America/Tijuana")``."""
+    from telejt.courts.services import create_court
+
+    counter = iter(range(1, 10_000))
+
+    def factory(**overrides: Any) -> Any:
+        fields = {
+            "name": f"Juzgado de Prueba {next(counter)}",
+            "state": "Nuevo León",
+            "timezone": "America/Monterrey",
+        }
+        fields.update(overrides)
+        court = create_court(**fields)
+        db.session.commit()
+        return court
+
+    return factory
+
+
+@pytest.fixture
+def make_staff(app_ctx, make_court) -> Callable[..., Any]:  # type: ignore[no-untyped-def]
+    """Create a staff account: ``make_staff("therapist", courts=[court])``."""
+    from telejt.auth.services import create_staff_user
+
+    counter = iter(range(1, 10_000))
+
+    def factory(role: str = "coordinator", courts: list[Any] | None = None, **fields: Any) -> Any:
+        if courts is None:
+            courts = [] if role == "admin" else [make_court()]
+        n = next(counter)
+        user = create_staff_user(
+            email=fields.pop("email", f"{role}{n}@staff.example.mx"),
+            role=role,
+            name=fields.pop("name", f"Persona de Prueba {n}"),
+            court_ids=[c.id for c in courts],
+            password=fields.pop("password", PASSWORD),
+            **fields,
+        )
+        db.session.commit()
+        return user
+
+    return factory
+
+
+@pytest.fixture
+def make_participant(app_ctx, make_court, make_staff) -> Callable[..., Any]:  # type: ignore[no-untyped-def]
+    """Enroll a synthetic participant; keyword arguments override the defaults."""
+    from telejt.participants.services import enroll_participant
+
+    counter = iter(range(1, 10_000))
+
+    def factory(**overrides: Any) -> Any:
+        n = next(counter)
+        court = overrides.pop("court", None) or make_court()
+        therapist = overrides.pop("therapist", None) or make_staff("therapist", courts=[court])
+        fields: dict[str, Any] = {
+            "court_id": court.id,
+            "case_number": f"CP-{n:04d}/2026",
+            "name": f"Participante Sintético {n}",
+            "phone": f"+52 81 5555 {n:04d}",
+            "therapist_id": therapist.id,
+            "protocol_id": "remote-outpatient",
+            "phase_id": "2",
+            "session_slots": [{"weekday": "tue", "time": "10:00"}],
+            "consents": {"sms": True, "telehealth": True, "share_with_court": True},
+        }
+        fields.update(overrides)
+        participant = enroll_participant(**fields)
+        db.session.commit()
+        return participant
+
+    return factory
+
+
+class RecordingSender:
+    """An SMS backend that records what it would send; ``fail_with`` makes it refuse."""
+
+    def __init__(self) -> None:
+        self.sent: list[dict[str, str]] = []
+        self.fail_with: tuple[str, bool] | None = None  # (error code, permanent)
+        self.status = "delivered"
+
+    def send(self, *, to: str, body: str) -> Any:
+        """Record one message, or raise the configured provider error."""
+        from telejt.sms.backends import SendResult, SmsSendError
+
+        if self.fail_with is not None:
+            code, permanent = self.fail_with
+            raise SmsSendError(code, "refused by the test", permanent=permanent)
+        sid = f"SMtest{uuid.uuid4().hex}"
+        self.sent.append({"to": to, "body": body, "sid": sid})
+        return SendResult(provider_sid=sid, status=self.status)
+
+
+@pytest.fixture
+def sms(app) -> Iterator[RecordingSender]:  # type: ignore[no-untyped-def]
+    """The SMS backend for this test: records instead of sending."""
+    sender = RecordingSender()
+    previous = app.extensions.get("telejt.sms_sender")
+    app.extensions["telejt.sms_sender"] = sender
+    yield sender
+    if previous is None:
+        app.extensions.pop("telejt.sms_sender", None)
+    else:
+        app.extensions["telejt.sms_sender"] = previous
+
+
+@pytest.fixture
+def run_until(frozen_clock):  # type: ignore[no-untyped-def]
+    """Step the clock through every due message and deadline up to an instant, as the
+    scheduler would, dispatching and watching at each step."""
+    from telejt.planning.watcher import next_deadline_at, watch_deadlines
+    from telejt.sms.dispatch import dispatch_due_messages, next_due_at
+
+    def step(until: datetime) -> None:
+        while True:
+            candidates = [t for t in (next_due_at(), next_deadline_at()) if t is not None]
+            upcoming = min(candidates) if candidates else None
+            if upcoming is None or upcoming > until:
+                frozen_clock.set(max(until, frozen_clock.now()))
+                watch_deadlines()
+                dispatch_due_messages()
+                return
+            frozen_clock.set(max(upcoming, frozen_clock.now()))
+            watch_deadlines()
+            dispatch_due_messages()
+
+    return step

@@ -1,0 +1,103 @@
+"""Settings are validated at start; a bad one is named in the error."""
+
+from __future__ import annotations
+
+import pytest
+
+from telejt.config import ConfigError, load_config
+
+BASE = {"TELEJT_ENV": "production", "SECRET_KEY": "s" * 32, "TELEJT_PUBLIC_URL": "https://x.mx"}
+
+
+def _error(env: dict[str, str]) -> ConfigError:
+    with pytest.raises(ConfigError) as info:
+        load_config(env)
+    return info.value
+
+
+def test_defaults_are_the_embedded_setup(tmp_path) -> None:
+    config = load_config({"TELEJT_ENV": "development", "TELEJT_INSTANCE_DIR": str(tmp_path)})
+    assert config["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{tmp_path / 'telejt.db'}"
+    assert config["TELEJT_SMS_BACKEND"] == "console"
+    assert config["TELEJT_DEFAULT_LOCALE"] == "es_MX"
+    assert config["REDIS_URL"] is None
+    # a development secret is made once and kept
+    assert (
+        load_config({"TELEJT_ENV": "development", "TELEJT_INSTANCE_DIR": str(tmp_path)})[
+            "SECRET_KEY"
+        ]
+        == config["SECRET_KEY"]
+    )
+
+
+@pytest.mark.parametrize(
+    ("env", "setting"),
+    [
+        ({"SECRET_KEY": ""}, "SECRET_KEY"),
+        ({"SECRET_KEY": "short"}, "SECRET_KEY"),
+        ({"DATABASE_URL": "not a url"}, "DATABASE_URL"),
+        ({"DATABASE_URL": "mysql://u@h/db"}, "DATABASE_URL"),
+        ({"TELEJT_SMS_BACKEND": "carrier-pigeon"}, "TELEJT_SMS_BACKEND"),
+        ({"TELEJT_DEFAULT_LOCALE": "fr"}, "TELEJT_DEFAULT_LOCALE"),
+        ({"REDIS_URL": "localhost:6379"}, "REDIS_URL"),
+        ({"TELEJT_PUBLIC_URL": "telejt.mx"}, "TELEJT_PUBLIC_URL"),
+        ({"TELEJT_PUBLIC_URL": ""}, "TELEJT_PUBLIC_URL"),
+        ({"TELEJT_ICE_SERVERS": "[{"}, "TELEJT_ICE_SERVERS"),
+        ({"TELEJT_ICE_SERVERS": '{"urls": "stun:x"}'}, "TELEJT_ICE_SERVERS"),
+        ({"TELEJT_PROTOCOLS_DIR": "/nonexistent/protocols"}, "TELEJT_PROTOCOLS_DIR"),
+        ({"TELEJT_PLANNING_HORIZON_DAYS": "two weeks"}, "TELEJT_PLANNING_HORIZON_DAYS"),
+        ({"TELEJT_ENV": "staging"}, "TELEJT_ENV"),
+        ({"TELEJT_SMS_BACKEND": "twilio"}, "TWILIO_ACCOUNT_SID"),
+        (
+            {
+                "TELEJT_SMS_BACKEND": "twilio",
+                "TWILIO_ACCOUNT_SID": "AC" + "0" * 32,
+                "TWILIO_AUTH_TOKEN": "t" * 32,
+            },
+            "TWILIO_MESSAGING_SERVICE_SID",
+        ),
+        (
+            {
+                "TELEJT_SMS_BACKEND": "twilio",
+                "TWILIO_ACCOUNT_SID": "AC" + "0" * 32,
+                "TWILIO_AUTH_TOKEN": "t" * 32,
+                "TWILIO_FROM_NUMBER": "8112345678",
+            },
+            "TWILIO_FROM_NUMBER",
+        ),
+    ],
+)
+def test_bad_setting_is_named(env: dict[str, str], setting: str) -> None:
+    error = _error({**BASE, **env})
+    assert error.setting == setting
+    assert str(error).startswith(setting)
+
+
+def test_postgres_urls_use_psycopg3() -> None:
+    config = load_config({**BASE, "DATABASE_URL": "postgres://u:p@db.internal:5432/telejt"})
+    assert config["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://u:p@db.internal:5432/telejt"
+
+
+def test_twilio_settings_accepted() -> None:
+    config = load_config(
+        {
+            **BASE,
+            "TELEJT_SMS_BACKEND": "twilio",
+            "TWILIO_ACCOUNT_SID": "AC" + "a" * 32,
+            "TWILIO_AUTH_TOKEN": "t" * 32,
+            "TWILIO_MESSAGING_SERVICE_SID": "MG" + "b" * 32,
+        }
+    )
+    assert config["TWILIO_MESSAGING_SERVICE_SID"] == "MG" + "b" * 32
+    assert config["TWILIO_FROM_NUMBER"] is None
+
+
+def test_cli_refuses_to_start_with_a_bad_setting(monkeypatch, capsys) -> None:
+    from telejt.cli import main
+
+    monkeypatch.setenv("TELEJT_SMS_BACKEND", "carrier-pigeon")
+    monkeypatch.setattr("sys.argv", ["telejt", "routes"])
+    with pytest.raises(SystemExit) as info:
+        main()
+    assert info.value.code == 2
+    assert "TELEJT_SMS_BACKEND" in capsys.readouterr().err
