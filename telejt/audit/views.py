@@ -1,0 +1,220 @@
+"""Admin pages: the audit log (view, CSV export) and participants' data rights."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import Select, select
+from werkzeug.wrappers import Response as BaseResponse
+
+from telejt.audit.models import AuditEvent
+from telejt.audit.services import record_access
+from telejt.auth.access import participant_or_404, roles_required
+from telejt.auth.forms import ConfirmForm
+from telejt.auth.models import StaffUser
+from telejt.extensions import db
+from telejt.participants.data_rights import (
+    RetentionNotOver,
+    anonymize_participant,
+    export_participant,
+    retention_ends_at,
+)
+
+bp = Blueprint("audit", __name__, template_folder="templates")
+
+PAGE_SIZE = 200
+CSV_COLUMNS = (
+    "id",
+    "at",
+    "staff_id",
+    "staff_email",
+    "action",
+    "object_type",
+    "object_id",
+    "participant_id",
+    "channel",
+    "remote_addr",
+    "user_agent",
+    "detail",
+)
+
+
+def _int_arg(name: str) -> int | None:
+    value = request.args.get(name, "").strip()
+    return int(value) if value.isdigit() else None
+
+
+def _date_arg(name: str) -> datetime | None:
+    try:
+        day = date.fromisoformat(request.args.get(name, "").strip())
+    except ValueError:
+        return None
+    return datetime.combine(day, time(), tzinfo=UTC)
+
+
+def _filtered_events() -> tuple[Select[AuditEvent, str], dict[str, Any]]:
+    """The audit query for the page's filters (dates are whole UTC days, both included)."""
+    filters: dict[str, Any] = {
+        "participant_id": _int_arg("participant_id"),
+        "staff_id": _int_arg("staff_id"),
+        "date_from": _date_arg("date_from"),
+        "date_to": _date_arg("date_to"),
+    }
+    query = select(AuditEvent, StaffUser.email).outerjoin(
+        StaffUser, StaffUser.id == AuditEvent.staff_id
+    )
+    if filters["participant_id"] is not None:
+        query = query.where(AuditEvent.participant_id == filters["participant_id"])
+    if filters["staff_id"] is not None:
+        query = query.where(AuditEvent.staff_id == filters["staff_id"])
+    if filters["date_from"] is not None:
+        query = query.where(AuditEvent.at >= filters["date_from"])
+    if filters["date_to"] is not None:
+        query = query.where(AuditEvent.at < filters["date_to"] + timedelta(days=1))
+    return query.order_by(AuditEvent.at.desc(), AuditEvent.id.desc()), filters
+
+
+@bp.get("/audit")
+@roles_required("admin")
+def audit_log() -> str:
+    """Who read or changed what, newest first, filtered by participant, staff and dates."""
+    query, filters = _filtered_events()
+    page = max(_int_arg("page") or 1, 1)
+    rows = db.session.execute(query.limit(PAGE_SIZE + 1).offset((page - 1) * PAGE_SIZE)).all()
+    record_access(
+        current_user.id,
+        "audit.read",
+        "audit_log",
+        detail={k: str(v) for k, v in filters.items() if v is not None},
+    )
+    db.session.commit()
+    staff = db.session.scalars(select(StaffUser).order_by(StaffUser.name)).all()
+    return render_template(
+        "audit/log.html",
+        rows=rows[:PAGE_SIZE],
+        has_more=len(rows) > PAGE_SIZE,
+        page=page,
+        filters=filters,
+        staff=staff,
+        args=request.args.to_dict(),
+    )
+
+
+@bp.get("/audit.csv")
+@roles_required("admin")
+def audit_csv() -> Response:
+    """The filtered audit log as CSV (the export is itself audited)."""
+    query, filters = _filtered_events()
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(CSV_COLUMNS)
+    for event, email in db.session.execute(query):
+        writer.writerow(
+            [
+                event.id,
+                event.at.isoformat(),
+                event.staff_id,
+                email,
+                event.action,
+                event.object_type,
+                event.object_id,
+                event.participant_id,
+                event.channel,
+                event.remote_addr,
+                event.user_agent,
+                json.dumps(event.detail, ensure_ascii=False) if event.detail else "",
+            ]
+        )
+    record_access(
+        current_user.id,
+        "audit.export",
+        "audit_log",
+        detail={k: str(v) for k, v in filters.items() if v is not None},
+    )
+    db.session.commit()
+    return Response(
+        buffer.getvalue(),
+        mimetype="text/csv",
+        headers={"Content-Disposition": "attachment; filename=telejt-auditoria.csv"},
+    )
+
+
+@bp.get("/admin/participants/<int:participant_id>/export.json")
+@roles_required("admin")
+def participant_export(participant_id: int) -> Response:
+    """Everything held about one participant, for a data access request (audited)."""
+    participant = participant_or_404(current_user, participant_id)
+    document = export_participant(participant)
+    record_access(
+        current_user.id,
+        "participant.export",
+        "participant",
+        participant.id,
+        participant_id=participant.id,
+    )
+    db.session.commit()
+    return Response(
+        json.dumps(document, ensure_ascii=False, indent=2, default=str),
+        mimetype="application/json",
+        headers={"Content-Disposition": f"attachment; filename=participante-{participant.id}.json"},
+    )
+
+
+@bp.get("/admin/participants/<int:participant_id>/anonymize")
+@roles_required("admin")
+def anonymize_form(participant_id: int) -> str:
+    """Explain what anonymization does and when it becomes possible."""
+    participant = participant_or_404(current_user, participant_id)
+    record_access(
+        current_user.id,
+        "participant.read",
+        "participant",
+        participant.id,
+        participant_id=participant.id,
+        detail={"page": "anonymize"},
+    )
+    db.session.commit()
+    return render_template(
+        "audit/anonymize.html",
+        participant=participant,
+        retention_ends_at=retention_ends_at(participant),
+        form=ConfirmForm(),
+    )
+
+
+@bp.post("/admin/participants/<int:participant_id>/anonymize")
+@roles_required("admin")
+def anonymize(participant_id: int) -> BaseResponse | tuple[str, int]:
+    """Anonymize after the program ended and the retention period passed; refuse before."""
+    participant = participant_or_404(current_user, participant_id)
+    form = ConfirmForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        anonymize_participant(participant)
+    except RetentionNotOver as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+        return render_template(
+            "audit/anonymize.html",
+            participant=participant,
+            retention_ends_at=retention_ends_at(participant),
+            form=form,
+        ), 409
+    record_access(
+        current_user.id,
+        "participant.anonymize",
+        "participant",
+        participant.id,
+        participant_id=participant.id,
+    )
+    db.session.commit()
+    flash(_("Datos personales anonimizados."), "info")
+    return redirect(url_for("participants.show", participant_id=participant.id))

@@ -1,0 +1,88 @@
+"""Forms of the login and staff administration pages (all CSRF-protected by Flask-WTF)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import EmailField, PasswordField, SelectField, SelectMultipleField, StringField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, EqualTo, Length, Optional, Regexp
+
+from telejt.auth.services import EMAIL_PATTERN, MIN_PASSWORD_LENGTH
+
+
+def select_choices(pairs: Iterable[tuple[Any, Any]]) -> list[SelectChoice]:
+    """Options for a select field (wtforms 3.3 deprecates plain tuples)."""
+    return [SelectChoice(str(value), label) for value, label in pairs]
+
+
+ROLE_CHOICES = [
+    ("coordinator", _l("Coordinación")),
+    ("therapist", _l("Terapeuta")),
+    ("court", _l("Juzgado")),
+    ("admin", _l("Administración")),
+]
+POSITION_CHOICES = [
+    ("", _l("— (no es usuario del juzgado)")),
+    ("judge", _l("Juez(a)")),
+    ("prosecutor", _l("Ministerio Público")),
+    ("defender", _l("Defensa")),
+    ("supervision_officer", _l("Supervisión (UMECA)")),
+]
+
+
+class LoginForm(FlaskForm):
+    """Email and password."""
+
+    email = EmailField(_l("Correo electrónico"), validators=[DataRequired(), Length(max=254)])
+    password = PasswordField(_l("Contraseña"), validators=[DataRequired(), Length(max=200)])
+
+
+class ConfirmForm(FlaskForm):
+    """A button that changes something: carries only the CSRF token."""
+
+
+class NewPasswordForm(FlaskForm):
+    """A new password, typed twice."""
+
+    password = PasswordField(
+        _l("Contraseña nueva"),
+        validators=[
+            DataRequired(),
+            Length(
+                min=MIN_PASSWORD_LENGTH,
+                max=200,
+                message=_l("Use al menos %(n)d caracteres.", n=MIN_PASSWORD_LENGTH),
+            ),
+        ],
+    )
+    confirm = PasswordField(
+        _l("Repita la contraseña"),
+        validators=[EqualTo("password", message=_l("Las contraseñas no coinciden."))],
+    )
+
+
+class StaffForm(FlaskForm):
+    """A new staff account."""
+
+    email = EmailField(
+        _l("Correo electrónico"),
+        validators=[
+            DataRequired(),
+            Regexp(EMAIL_PATTERN.pattern + r"\Z", message=_l("No es un correo válido.")),
+            Length(max=254),
+        ],
+    )
+    name = StringField(_l("Nombre"), validators=[DataRequired(), Length(max=200)])
+    role = SelectField(_l("Rol"), choices=select_choices(ROLE_CHOICES))
+    court_position = SelectField(
+        _l("Cargo en el juzgado"), choices=select_choices(POSITION_CHOICES)
+    )
+    court_ids = SelectMultipleField(_l("Juzgados"), coerce=int, validators=[Optional()])
+    password = PasswordField(
+        _l("Contraseña inicial (opcional: puede enviar un enlace después)"),
+        validators=[Optional(), Length(min=MIN_PASSWORD_LENGTH, max=200)],
+    )

@@ -1,0 +1,142 @@
+"""A participant's history as one list, cut to what the viewer may see.
+
+Court users (and admins, who keep the system, not the treatment) get attendance
+and compliance facts: contacts, delivery of messages without their text, alerts
+meant for the court, and check-in answers only where the protocol shares the
+question with the court and the participant consented. Never clinical notes,
+never the participant's own replies, never crisis alerts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+
+from telejt.alerts.models import Alert
+from telejt.auth.access import may_read_clinical_notes
+from telejt.auth.models import StaffUser
+from telejt.checkins.models import CheckinAnswer
+from telejt.extensions import db
+from telejt.participants.models import Participant
+from telejt.planning.models import Contact
+from telejt.protocols.current import protocol_for
+from telejt.sessions.models import ClinicalNote
+from telejt.sms.models import InboundMessage, OutboundMessage
+
+#: how many of each kind of entry a page shows (newest first)
+PAGE_LIMIT = 200
+
+
+@dataclass(order=True)
+class TimelineEntry:
+    """One dated fact in a participant's history."""
+
+    at: datetime
+    kind: str = field(compare=False)
+    fields: dict[str, Any] = field(compare=False, default_factory=dict)
+
+
+def may_see_team_detail(viewer: StaffUser) -> bool:
+    """Whether the viewer treats the participant (and so reads replies, notes, team alerts)."""
+    return may_read_clinical_notes(viewer)
+
+
+def visible_answers(participant: Participant, viewer: StaffUser) -> list[CheckinAnswer]:
+    """The check-in answers the viewer may read."""
+    query = (
+        select(CheckinAnswer)
+        .join(Contact, Contact.id == CheckinAnswer.contact_id)
+        .where(Contact.participant_id == participant.id)
+        .order_by(CheckinAnswer.answered_at.desc())
+        .limit(PAGE_LIMIT)
+    )
+    if not may_see_team_detail(viewer):
+        if not participant.has_consent("share_with_court"):
+            return []
+        query = query.where(CheckinAnswer.is_shared_with_court.is_(True))
+    return list(db.session.scalars(query))
+
+
+def _question_text(participant: Participant, question_id: str) -> str:
+    try:
+        protocol = protocol_for(participant.protocol_id, participant.protocol_version)
+        return protocol.question(question_id).text.for_locale(participant.locale)
+    except KeyError:
+        return question_id
+
+
+def participant_timeline(participant: Participant, viewer: StaffUser) -> list[TimelineEntry]:
+    """Contacts, messages, answers, alerts and (for the treatment team) notes, newest first."""
+    team = may_see_team_detail(viewer)
+    entries: list[TimelineEntry] = []
+    contacts = db.session.scalars(
+        select(Contact)
+        .where(Contact.participant_id == participant.id)
+        .order_by(Contact.starts_at.desc())
+        .limit(PAGE_LIMIT)
+    )
+    for contact in contacts:
+        entries.append(
+            TimelineEntry(
+                contact.starts_at,
+                "contact",
+                {
+                    "contact": contact,
+                    "note": contact.outcome_note if team else None,
+                },
+            )
+        )
+    outbound = db.session.scalars(
+        select(OutboundMessage)
+        .where(OutboundMessage.participant_id == participant.id)
+        .order_by(OutboundMessage.due_at.desc())
+        .limit(PAGE_LIMIT)
+    )
+    for message in outbound:
+        entries.append(
+            TimelineEntry(
+                message.sent_at or message.due_at,
+                "outbound",
+                {
+                    "message": message,
+                    "body": message.body if team else None,
+                },
+            )
+        )
+    if team:
+        inbound = db.session.scalars(
+            select(InboundMessage)
+            .where(InboundMessage.participant_id == participant.id)
+            .order_by(InboundMessage.received_at.desc())
+            .limit(PAGE_LIMIT)
+        )
+        for reply in inbound:
+            entries.append(TimelineEntry(reply.received_at, "inbound", {"message": reply}))
+        notes = db.session.scalars(
+            select(ClinicalNote)
+            .where(ClinicalNote.participant_id == participant.id)
+            .order_by(ClinicalNote.created_at.desc())
+            .limit(PAGE_LIMIT)
+        )
+        for note in notes:
+            entries.append(TimelineEntry(note.created_at, "note", {"note": note}))
+    for answer in visible_answers(participant, viewer):
+        entries.append(
+            TimelineEntry(
+                answer.answered_at,
+                "answer",
+                {
+                    "answer": answer,
+                    "question": _question_text(participant, answer.question_id),
+                },
+            )
+        )
+    alerts = select(Alert).where(Alert.participant_id == participant.id)
+    if not team:
+        alerts = alerts.where(Alert.audience == "court")
+    for alert in db.session.scalars(alerts.order_by(Alert.created_at.desc()).limit(PAGE_LIMIT)):
+        entries.append(TimelineEntry(alert.created_at, "alert", {"alert": alert}))
+    return sorted(entries, reverse=True)
