@@ -1,1 +1,1 @@
-"""api domain."""
+"""The JSON API under /api/v1: bearer tokens, scoped resources, OpenAPI document."""

@@ -1,0 +1,81 @@
+"""API calls about alerts: list and acknowledge."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_babel import gettext as _
+
+from telejt.alerts.models import Alert
+from telejt.alerts.services import acknowledge_alert
+from telejt.api.auth import api_user
+from telejt.api.errors import ApiError
+from telejt.api.payloads import alert_payload
+from telejt.api.routing import QueryParameter, operation
+from telejt.api.schemas import ALERT, ALERT_ACK, ID
+from telejt.courts.models import Court
+from telejt.dashboard.queries import visible_alerts
+from telejt.extensions import db
+
+#: the most alerts one list answers with, newest first
+MAX_ALERTS = 500
+
+
+@operation(
+    "GET",
+    "/alerts",
+    summary="List alerts",
+    description="Alerts of the participants the caller may see, newest first (at most 500). "
+    "Court users never see team-audience alerts (crisis signs are for the therapist and "
+    "coordinators). court_id outside the caller's courts: 404.",
+    query=(
+        QueryParameter("court_id", ID, "only this court"),
+        QueryParameter(
+            "status", {"type": "string", "enum": ["open", "acknowledged"]}, "open or acknowledged"
+        ),
+    ),
+    response=ALERT,
+    many=True,
+)
+def list_alerts(query: dict[str, Any]) -> list[dict[str, Any]]:
+    """Alerts the caller may see."""
+    user = api_user()
+    statement = visible_alerts(user)
+    if query["court_id"] is not None:
+        court_id = query["court_id"]
+        visible = user.role == "admin" or court_id in user.court_ids
+        if not visible or db.session.get(Court, court_id) is None:
+            raise ApiError(404, _("No encontrado."), {"court_id": _("Juzgado desconocido.")})
+        statement = statement.where(Alert.court_id == court_id)
+    if query["status"] == "open":
+        statement = statement.where(Alert.acknowledged_at.is_(None))
+    elif query["status"] == "acknowledged":
+        statement = statement.where(Alert.acknowledged_at.is_not(None))
+    statement = statement.order_by(Alert.created_at.desc(), Alert.id.desc()).limit(MAX_ALERTS)
+    return [alert_payload(alert) for alert in db.session.scalars(statement)]
+
+
+@operation(
+    "POST",
+    "/alerts/<int:alert_id>/ack",
+    summary="Acknowledge an alert",
+    description="Court users, coordinators and therapists who may see the alert (admins: "
+    "403). The note is required. An alert already acknowledged: 409, the first note stands.",
+    roles=("coordinator", "therapist", "court"),
+    body=ALERT_ACK,
+    response=ALERT,
+    conflicts=True,
+)
+def ack_alert(alert_id: int, body: dict[str, Any]) -> dict[str, Any]:
+    """Acknowledge an alert with a note."""
+    user = api_user()
+    alert = db.session.scalar(visible_alerts(user).where(Alert.id == alert_id))
+    if alert is None:
+        raise ApiError(404, _("No encontrado."))
+    if alert.acknowledged_at is not None:
+        raise ApiError(409, _("La alerta ya fue atendida."))
+    note = body["note"].strip()
+    if not note:
+        raise ApiError(422, _("Datos no válidos."), {"note": _("No puede quedar vacío.")})
+    acknowledge_alert(alert, user, note)
+    return alert_payload(alert)

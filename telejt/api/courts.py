@@ -1,0 +1,96 @@
+"""API calls about the organisation: courts, staff and protocols."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_babel import get_locale
+from sqlalchemy import select
+
+from telejt.api.auth import api_user
+from telejt.api.payloads import court_payload, protocol_payload, staff_payload
+from telejt.api.routing import QueryParameter, operation
+from telejt.api.schemas import COURT, COURT_CREATE, PROTOCOL, STAFF
+from telejt.auth.models import ROLES, StaffUser, court_memberships
+from telejt.courts.models import Court
+from telejt.courts.services import create_court
+from telejt.extensions import db
+from telejt.protocols.current import registry
+
+
+def visible_courts_query() -> Any:
+    """Courts the token's staff member belongs to (every court for an admin)."""
+    user = api_user()
+    query = select(Court).order_by(Court.id)
+    if user.role != "admin":
+        query = query.where(Court.id.in_(user.court_ids or [-1]))
+    return query
+
+
+@operation(
+    "GET",
+    "/courts",
+    summary="List the courts I belong to",
+    description="The courts of the token's staff member; an admin sees every court.",
+    response=COURT,
+    many=True,
+)
+def list_courts() -> list[dict[str, Any]]:
+    """Courts the caller belongs to."""
+    return [court_payload(court) for court in db.session.scalars(visible_courts_query())]
+
+
+@operation(
+    "POST",
+    "/courts",
+    summary="Create a court",
+    description="Admins only (403 for every other role). State is one of Mexico's 32 "
+    "federal entities; timezone an IANA zone.",
+    roles=("admin",),
+    body=COURT_CREATE,
+    response=COURT,
+    status=201,
+)
+def create_court_call(body: dict[str, Any]) -> dict[str, Any]:
+    """Add a court."""
+    court = create_court(name=body["name"], state=body["state"], timezone=body["timezone"])
+    return court_payload(court)
+
+
+@operation(
+    "GET",
+    "/staff",
+    summary="List the staff of my courts",
+    description="Staff who share a court with the caller (everyone for an admin), "
+    "optionally of one role. Never includes credentials.",
+    query=(QueryParameter("role", {"type": "string", "enum": list(ROLES)}, "only this role"),),
+    response=STAFF,
+    many=True,
+)
+def list_staff(query: dict[str, Any]) -> list[dict[str, Any]]:
+    """Staff of the caller's courts."""
+    user = api_user()
+    statement = select(StaffUser).where(StaffUser.is_active.is_(True)).order_by(StaffUser.id)
+    if user.role != "admin":
+        members = select(court_memberships.c.staff_id).where(
+            court_memberships.c.court_id.in_(user.court_ids or [-1])
+        )
+        statement = statement.where(StaffUser.id.in_(members))
+    if query["role"]:
+        statement = statement.where(StaffUser.role == query["role"])
+    return [staff_payload(member) for member in db.session.scalars(statement)]
+
+
+@operation(
+    "GET",
+    "/protocols",
+    summary="List the loaded protocols",
+    description="Every loaded protocol version with its phases, named in the request's "
+    "language (Accept-Language).",
+    response=PROTOCOL,
+    many=True,
+)
+def list_protocols() -> list[dict[str, Any]]:
+    """The protocols this server loaded."""
+    locale = str(get_locale() or "es_MX")
+    return [protocol_payload(protocol, locale) for protocol in registry().all()]

@@ -1,0 +1,311 @@
+"""The API's request and response schemas (JSON Schema, emitted into the OpenAPI document).
+
+Validated with :mod:`telejt.api.jsonschema`; the same objects are the document's
+components, so what is documented is what is enforced.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from telejt.api.jsonschema import JsonSchema, Schema
+from telejt.participants.models import CONSENT_KINDS, LOCALES, PARTICIPANT_STATUSES
+from telejt.planning.models import ATTRIBUTIONS, CONTACT_KINDS, CONTACT_STATUSES
+from telejt.protocols.model import WEEKDAYS
+from telejt.sessions.services import OUTCOMES
+from telejt.sms.models import OUTBOUND_STATUSES
+
+# ---- building blocks ---------------------------------------------------------------------
+
+#: ids are PostgreSQL integers: a bigger number can name nothing
+MAX_ID = 2**31 - 1
+ID = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
+INSTANT = {"type": "string", "format": "date-time"}
+NULLABLE_INSTANT = {"type": ["string", "null"], "format": "date-time"}
+TIMEZONE = {"type": "string", "minLength": 1, "maxLength": 64, "description": "IANA zone"}
+SLOT = {
+    "type": "object",
+    "properties": {
+        "weekday": {"type": "string", "enum": list(WEEKDAYS)},
+        "time": {"type": "string", "pattern": r"^([01]\d|2[0-3]):[0-5]\d$"},
+    },
+    "required": ["weekday", "time"],
+    "additionalProperties": False,
+}
+SLOTS = {"type": "array", "items": SLOT, "maxItems": 14}
+PHASE_ID = {"type": ["string", "integer"], "description": "phase id of the protocol"}
+PHONE = {"type": "string", "minLength": 1, "maxLength": 40}
+NAME = {"type": "string", "minLength": 1, "maxLength": 200}
+
+
+def _object(properties: JsonSchema, required: list[str] | None = None, **extra: Any) -> JsonSchema:
+    return {
+        "type": "object",
+        "properties": properties,
+        "required": required if required is not None else list(properties),
+        "additionalProperties": False,
+        **extra,
+    }
+
+
+# ---- errors ------------------------------------------------------------------------------
+
+ERROR = Schema(
+    "Error",
+    _object(
+        {
+            "error": _object(
+                {
+                    "code": {"type": "string"},
+                    "message": {"type": "string"},
+                    "fields": {"type": "object", "additionalProperties": {"type": "string"}},
+                }
+            )
+        }
+    ),
+)
+
+# ---- courts and staff --------------------------------------------------------------------
+
+COURT = Schema(
+    "Court",
+    _object(
+        {
+            "id": ID,
+            "name": {"type": "string"},
+            "state": {"type": "string"},
+            "timezone": {"type": "string"},
+            "created_at": INSTANT,
+        }
+    ),
+)
+COURT_CREATE = Schema(
+    "CourtCreate",
+    _object(
+        {
+            "name": NAME,
+            "state": {"type": "string", "minLength": 1, "maxLength": 100},
+            "timezone": TIMEZONE,
+        }
+    ),
+)
+STAFF = Schema(
+    "Staff",
+    _object(
+        {
+            "id": ID,
+            "email": {"type": "string"},
+            "name": {"type": "string"},
+            "role": {"type": "string", "enum": ["admin", "coordinator", "therapist", "court"]},
+            "court_ids": {"type": "array", "items": ID},
+        }
+    ),
+)
+PROTOCOL = Schema(
+    "Protocol",
+    _object(
+        {
+            "id": {"type": "string"},
+            "version": {"type": "integer"},
+            "name": {"type": "string"},
+            "phases": {
+                "type": "array",
+                "items": _object({"id": {"type": "string"}, "name": {"type": "string"}}),
+            },
+        }
+    ),
+)
+
+# ---- participants ------------------------------------------------------------------------
+
+CONSENTS = _object({kind: {"type": "boolean"} for kind in CONSENT_KINDS})
+PARTICIPANT = Schema(
+    "Participant",
+    _object(
+        {
+            "id": ID,
+            "court_id": ID,
+            "case_number": {"type": "string"},
+            "name": {"type": "string"},
+            "phone": {"type": "string", "description": "E.164"},
+            "locale": {"type": "string", "enum": list(LOCALES)},
+            "timezone": {"type": "string"},
+            "therapist_id": {"type": ["integer", "null"]},
+            "protocol_id": {"type": "string"},
+            "protocol_version": {"type": "integer"},
+            "phase_id": {"type": "string"},
+            "session_slots": SLOTS,
+            "consents": CONSENTS,
+            "sms_opted_out_at": NULLABLE_INSTANT,
+            "status": {"type": "string", "enum": list(PARTICIPANT_STATUSES)},
+            "created_at": INSTANT,
+        }
+    ),
+)
+PARTICIPANT_CREATE = Schema(
+    "ParticipantCreate",
+    _object(
+        {
+            "court_id": ID,
+            "case_number": {"type": "string", "minLength": 1, "maxLength": 60},
+            "name": NAME,
+            "phone": PHONE,
+            "locale": {"type": "string", "enum": list(LOCALES)},
+            "timezone": TIMEZONE,
+            "therapist_id": ID,
+            "protocol_id": {"type": "string", "minLength": 1, "maxLength": 60},
+            "phase_id": PHASE_ID,
+            "session_slots": SLOTS,
+            "consents": CONSENTS,
+        },
+        required=[
+            "court_id",
+            "case_number",
+            "name",
+            "phone",
+            "therapist_id",
+            "protocol_id",
+            "phase_id",
+            "session_slots",
+            "consents",
+        ],
+    ),
+)
+PARTICIPANT_UPDATE = Schema(
+    "ParticipantUpdate",
+    _object(
+        {
+            "phase_id": PHASE_ID,
+            "session_slots": SLOTS,
+            "phone": PHONE,
+            "locale": {"type": "string", "enum": list(LOCALES)},
+            "timezone": TIMEZONE,
+            "status": {"type": "string", "enum": list(PARTICIPANT_STATUSES)},
+            "therapist_id": ID,
+            "name": NAME,
+        },
+        required=[],
+        minProperties=1,
+    ),
+)
+
+# ---- contacts, sessions, attendance ------------------------------------------------------
+
+CONTACT = Schema(
+    "Contact",
+    _object(
+        {
+            "id": ID,
+            "participant_id": ID,
+            "kind": {"type": "string", "enum": list(CONTACT_KINDS)},
+            "starts_at": INSTANT,
+            "ends_at": INSTANT,
+            "status": {"type": "string", "enum": list(CONTACT_STATUSES)},
+            "attribution": {"type": ["string", "null"], "enum": [*ATTRIBUTIONS, None]},
+            "attribution_reason": {"type": ["string", "null"]},
+            "modality": {"type": ["string", "null"]},
+            "closed_at": NULLABLE_INSTANT,
+        }
+    ),
+)
+SESSION_CREATE = Schema(
+    "SessionCreate",
+    _object(
+        {
+            "participant_id": ID,
+            "starts_at": INSTANT,
+            "minutes": {"type": "integer", "minimum": 10, "maximum": 240},
+            "modality": {"type": "string", "enum": ["video", "phone"]},
+        },
+        required=["participant_id", "starts_at", "minutes"],
+    ),
+)
+ATTENDANCE = Schema(
+    "Attendance",
+    _object(
+        {
+            "outcome": {"type": "string", "enum": list(OUTCOMES)},
+            "note": {"type": "string", "maxLength": 2000},
+        },
+        required=["outcome"],
+    ),
+)
+
+# ---- messages, alerts, compliance --------------------------------------------------------
+
+MESSAGE = Schema(
+    "Message",
+    _object(
+        {
+            "id": ID,
+            "direction": {"type": "string", "enum": ["out", "in"]},
+            "purpose": {"type": ["string", "null"]},
+            "body": {"type": ["string", "null"]},
+            "status": {"type": ["string", "null"], "enum": [*OUTBOUND_STATUSES, "received", None]},
+            "due_at": NULLABLE_INSTANT,
+            "sent_at": NULLABLE_INSTANT,
+            "error_code": {"type": ["string", "null"]},
+        }
+    ),
+)
+ALERT = Schema(
+    "Alert",
+    _object(
+        {
+            "id": ID,
+            "court_id": ID,
+            "participant_id": ID,
+            "contact_id": {"type": ["integer", "null"]},
+            "kind": {"type": "string"},
+            "severity": {"type": "string", "enum": ["info", "warning", "urgent"]},
+            "attribution": {"type": ["string", "null"]},
+            "audience": {"type": "string", "enum": ["court", "team"]},
+            "reason": {"type": ["string", "null"]},
+            "created_at": INSTANT,
+            "acknowledged_at": NULLABLE_INSTANT,
+            "ack_note": {"type": ["string", "null"]},
+        }
+    ),
+)
+ALERT_ACK = Schema(
+    "AlertAck",
+    _object({"note": {"type": "string", "minLength": 1, "maxLength": 2000}}),
+)
+COUNTS = {"type": "object", "additionalProperties": {"type": "integer", "minimum": 0}}
+COMPLIANCE = Schema(
+    "Compliance",
+    _object(
+        {
+            "participant_id": ID,
+            "from": INSTANT,
+            "to": INSTANT,
+            "total": {"type": "integer", "minimum": 0},
+            "by_status": COUNTS,
+            "by_attribution": COUNTS,
+            "sessions_by_status": COUNTS,
+            "attendance_rate": {"type": ["number", "null"], "minimum": 0, "maximum": 1},
+            "consecutive_misses": {"type": "integer", "minimum": 0},
+            "consecutive_system_misses": {"type": "integer", "minimum": 0},
+            "last_contact": {"anyOf": [CONTACT.ref(), {"type": "null"}]},
+            "last_kept_at": NULLABLE_INSTANT,
+        }
+    ),
+)
+
+ALL_SCHEMAS = (
+    ERROR,
+    COURT,
+    COURT_CREATE,
+    STAFF,
+    PROTOCOL,
+    PARTICIPANT,
+    PARTICIPANT_CREATE,
+    PARTICIPANT_UPDATE,
+    CONTACT,
+    SESSION_CREATE,
+    ATTENDANCE,
+    MESSAGE,
+    ALERT,
+    ALERT_ACK,
+    COMPLIANCE,
+)

@@ -1,0 +1,103 @@
+"""API calls about sessions: one-off sessions and attendance."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from telejt.api.auth import api_user
+from telejt.api.errors import ApiError
+from telejt.api.jsonschema import parse_instant
+from telejt.api.participants import visible_participant
+from telejt.api.payloads import contact_payload
+from telejt.api.routing import operation
+from telejt.api.schemas import ATTENDANCE, CONTACT, SESSION_CREATE
+from telejt.audit.services import record_access
+from telejt.auth.access import visible_participants
+from telejt.clock import now
+from telejt.extensions import db
+from telejt.participants.models import Participant
+from telejt.planning.models import Contact
+from telejt.planning.services import add_session
+from telejt.sessions.services import UNMARKABLE_STATUSES, mark_outcome
+
+
+@operation(
+    "POST",
+    "/sessions",
+    summary="Schedule a one-off session",
+    description="Coordinators, and therapists for their own participants. A one-off session "
+    "with the phase's reminders; starts_at needs an offset and must be in the future; the "
+    "participant must be active. A participant outside the caller's courts: 404.",
+    roles=("coordinator", "therapist"),
+    body=SESSION_CREATE,
+    response=CONTACT,
+    status=201,
+)
+def create_session(body: dict[str, Any]) -> dict[str, Any]:
+    """Add a one-off session."""
+    participant = visible_participant(body["participant_id"])
+    starts_at = parse_instant(body["starts_at"])
+    errors: dict[str, str] = {}
+    if starts_at <= now():
+        errors["starts_at"] = _("Debe ser en el futuro.")
+    if participant.status != "active":
+        errors["participant_id"] = _("El participante no está activo.")
+    if errors:
+        raise ApiError(422, _("Datos no válidos."), errors)
+    contact = add_session(participant, starts_at, body["minutes"], body.get("modality", "video"))
+    record_access(
+        api_user().id, "add_session", "contact", contact.id, participant_id=participant.id,
+        channel="api",
+    )  # fmt: skip
+    return contact_payload(contact)
+
+
+@operation(
+    "POST",
+    "/sessions/<int:session_id>/attendance",
+    summary="Mark a session's attendance",
+    description="The participant's therapist or a coordinator of his court (court users and "
+    "admins: 403). attended/late → that status; no_show → missed attributed to the "
+    "participant; excused → excused; technical_failure → missed attributed to the system. "
+    "Attended or late queues an attendance confirmation SMS. A later call corrects the "
+    "outcome, even after the deadline watcher closed the session, because the therapist saw "
+    "what happened; every marking is audited with the previous status. A cancelled session, "
+    "or one not started yet (except excused): 409. The note is kept for the team and never "
+    "returned by the API.",
+    roles=("coordinator", "therapist"),
+    body=ATTENDANCE,
+    response=CONTACT,
+    conflicts=True,
+)
+def mark_attendance(session_id: int, body: dict[str, Any]) -> dict[str, Any]:
+    """Mark a session's outcome."""
+    user = api_user()
+    visible_ids = visible_participants(user).with_only_columns(Participant.id).scalar_subquery()
+    contact = db.session.scalar(
+        select(Contact).where(
+            Contact.id == session_id,
+            Contact.kind == "session",
+            Contact.participant_id.in_(visible_ids),
+        )
+    )
+    if contact is None:
+        raise ApiError(404, _("No encontrado."))
+    outcome = body["outcome"]
+    if contact.status in UNMARKABLE_STATUSES:
+        raise ApiError(
+            409, _("La sesión fue cancelada."), {"outcome": _("La sesión fue cancelada.")}
+        )
+    if outcome != "excused" and now() < contact.starts_at:
+        raise ApiError(
+            409, _("La sesión aún no empieza."), {"outcome": _("La sesión aún no empieza.")}
+        )
+    previous = {"status": contact.status, "attribution": contact.attribution}
+    mark_outcome(contact, outcome, user, body.get("note"))
+    record_access(
+        user.id, "mark_attendance", "contact", contact.id, participant_id=contact.participant_id,
+        channel="api", detail={"outcome": outcome, "previous": previous},
+    )  # fmt: skip
+    return contact_payload(contact)
