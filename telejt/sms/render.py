@@ -9,11 +9,11 @@ from __future__ import annotations
 from flask import current_app
 from flask_babel import gettext as _
 
-from telejt.i18n import local_datetime, participant_locale
+from telejt.i18n import local_datetime, local_time, participant_locale
 from telejt.participants.models import Participant
 from telejt.planning.models import Contact
 from telejt.protocols.current import protocol_for
-from telejt.protocols.model import Protocol
+from telejt.protocols.model import Protocol, Question
 from telejt.sms.models import OutboundMessage
 from telejt.sms.text import to_gsm7
 
@@ -70,6 +70,101 @@ def _change_notice(message: OutboundMessage, contact: Contact, participant: Part
     return _("Tu cita cambió: ahora es el %(when)s.", when=when)
 
 
+def _hint(question: Question) -> str:
+    if question.type == "yesno":
+        return _("Responde 1 para Sí o 2 para No.")
+    if question.type == "scale" and question.range is not None:
+        return _(
+            "Responde con un número del %(low)d al %(high)d.",
+            low=question.range[0],
+            high=question.range[1],
+        )
+    codes = ", ".join(code for code, _text in question.choices)
+    return _("Responde con una de estas opciones: %(codes)s.", codes=codes)
+
+
+def _checkin_question(message: OutboundMessage, contact: Contact, participant: Participant) -> str:
+    params = message.params or {}
+    protocol = protocol_for(contact.protocol_id, contact.protocol_version)
+    question = protocol.question(str(params.get("question")))
+    text = question.text.for_locale(participant.locale)
+    if params.get("retry"):
+        return f"{_('No entendimos tu respuesta.')} {_hint(question)} {text}"
+    if params.get("after_skip"):
+        return f"{_('Pasamos a la siguiente pregunta.')} {text}"
+    return text
+
+
+def _checkin_done(message: OutboundMessage, contact: Contact, participant: Participant) -> str:
+    if (message.params or {}).get("partial"):
+        return _(
+            "Gracias. Faltaron respuestas; complétalas aquí (abierto hasta %(time)s): %(link)s",
+            time=local_time(contact.deadline_at, participant.timezone, participant.locale),
+            link=checkin_link(contact),
+        )
+    return _("Gracias, tu reporte quedó completo.")
+
+
+def _crisis_reply(participant: Participant, protocol: Protocol) -> str:
+    line = protocol.crisis_line
+    return _(
+        "Gracias por decírnoslo. Ya avisamos a tu equipo. Si estás en peligro, llama ahora a "
+        "%(line)s %(phone)s o al 911.",
+        line=line.name.for_locale(participant.locale),
+        phone=line.phone,
+    )
+
+
+def _keyword_reply(message: OutboundMessage, participant: Participant) -> str:
+    kind = (message.params or {}).get("kind")
+    contact = message.contact
+    if kind == "confirmed" and contact is not None:
+        # The date last: a sentence ending in "p.m." would end in "p.m.."
+        return _("Gracias. Quedó confirmada tu cita: %(when)s", when=_when(contact, participant))
+    if kind == "declined":
+        return _("Entendido. Te llamaremos para buscar otra fecha.")
+    if kind == "resumed":
+        return _("Listo, volverás a recibir tus mensajes. Para dejarlos, responde BAJA.")
+    if kind == "nothing_to_confirm":
+        return _("No tienes citas por confirmar ahora. Responde AYUDA si necesitas ayuda.")
+    return _(
+        "Recibimos tu mensaje. Este número es automático y no se revisa a toda hora: "
+        "coméntalo en tu próxima sesión. Si es urgente, llama al 911."
+    )
+
+
+def _reply(message: OutboundMessage, participant: Participant, protocol: Protocol) -> str:
+    """Answers to what he wrote (purposes queued by sms.inbound and checkins.services)."""
+    contact = message.contact
+    if message.purpose == "checkin_question" and contact is not None:
+        return _checkin_question(message, contact, participant)
+    if message.purpose == "checkin_done" and contact is not None:
+        return _checkin_done(message, contact, participant)
+    if message.purpose == "crisis_reply":
+        return _crisis_reply(participant, protocol)
+    if message.purpose == "help_reply":
+        return _(
+            "Aquí recibes tus citas y reportes. Responde 1 para confirmar una cita o 2 si no "
+            "puedes. Para dejar de recibir mensajes responde BAJA."
+        )
+    if message.purpose == "optout_confirmation":
+        return _("Ya no recibirás mensajes. Para volver a recibirlos responde ALTA.")
+    if message.purpose == "keyword_reply":
+        return _keyword_reply(message, participant)
+    raise ValueError(f"no text for message purpose {message.purpose!r}")
+
+
+#: purposes whose text :func:`_reply` writes
+REPLY_PURPOSES = (
+    "checkin_question",
+    "checkin_done",
+    "crisis_reply",
+    "help_reply",
+    "optout_confirmation",
+    "keyword_reply",
+)
+
+
 def render_message(message: OutboundMessage) -> str:
     """The text of a planned message, rendered now (so it shows the latest times)."""
     if message.body:
@@ -92,6 +187,13 @@ def render_message(message: OutboundMessage) -> str:
             )
         elif message.purpose == "nudge" and contact is not None:
             text = _("Tu sesión ya empezó. Entra aquí: %(link)s", link=session_link(contact))
+        elif message.purpose == "attendance_confirmation" and contact is not None:
+            text = _(
+                "Registramos tu asistencia a la sesión del %(when)s. Gracias.",
+                when=_when(contact, participant).rstrip("."),  # "a.m." ends the sentence
+            )
+        elif message.purpose in REPLY_PURPOSES:
+            text = _reply(message, participant, protocol)
         else:
             raise ValueError(f"no text for message purpose {message.purpose!r}")
         return to_gsm7(f"{program}: {text}")
