@@ -153,8 +153,32 @@ def plan_contact_messages(
             message.status = "pending"
             message.status_reason = None
             message.due_at = contact.starts_at
+    if isinstance(rule, SessionRule):
+        _plan_nudge(contact, participant, rule, stored.get(f"contact:{contact.id}:nudge"))
     if moved and already_told:
         queue_change_notice(contact, cancelled=False)
+
+
+def _plan_nudge(
+    contact: Contact, participant: Participant, rule: SessionRule, stored: OutboundMessage | None
+) -> None:
+    """His link again at start + nudge_after_min; the dispatcher skips it if he has joined."""
+    after = rule.nudge_after_min
+    if after is None or after >= rule.join_window.after_min:
+        return  # no nudge, or one that would come after his window closed
+    due = contact.starts_at + timedelta(minutes=after)
+    if stored is None:
+        queue_message(
+            participant,
+            purpose="nudge",
+            key=f"contact:{contact.id}:nudge",
+            contact=contact,
+            due_at=due,
+        )
+    elif stored.status in ("pending", "cancelled") and stored.sent_at is None:
+        stored.status = "pending"
+        stored.status_reason = None
+        stored.due_at = due
 
 
 def cancel_pending_messages(contact: Contact, reason: str) -> bool:

@@ -1,0 +1,320 @@
+"""Session pages: the participant's link, the therapist's console and day, the calendar feed."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required
+from sqlalchemy import select
+from werkzeug.wrappers import Response
+
+from telejt.audit.services import record_access
+from telejt.auth.access import roles_required
+from telejt.clock import now
+from telejt.extensions import db
+from telejt.i18n import local_datetime, local_time, participant_locale
+from telejt.participants.models import Participant
+from telejt.participants.validation import InvalidInput
+from telejt.planning.models import Contact
+from telejt.sessions import ical, services
+from telejt.sessions.signaling import register_room_handlers
+
+bp = Blueprint("sessions", __name__, template_folder="templates")
+# the /room namespace comes with the blueprint, on the Socket.IO server of each app
+bp.record_once(lambda state: register_room_handlers())
+
+OUTCOME_LABELS = {
+    "attended": _l("Asistió"),
+    "late": _l("Asistió con retraso"),
+    "no_show": _l("No se presentó"),
+    "excused": _l("Justificada"),
+    "technical_failure": _l("Falla técnica (no se le atribuye)"),
+}
+STATE_LABELS = {
+    "absent": _l("No ha entrado"),
+    "waiting": _l("En sala de espera"),
+    "admitted": _l("En la sesión"),
+    "left": _l("Salió"),
+}
+EVENT_LABELS = {
+    "join": _l("entró"),
+    "leave": _l("salió"),
+    "reconnect": _l("volvió a entrar"),
+    "admit": _l("admitió al participante"),
+    "phone_switch": _l("cambió la sesión a teléfono"),
+    "nudge": _l("se le reenvió el enlace por SMS"),
+}
+ACTOR_LABELS = {
+    "participant": _l("Participante"),
+    "therapist": _l("Terapeuta"),
+    "system": _l("Sistema"),
+}
+#: the page a participant sees for each refusal, and its HTTP status
+LINK_REFUSALS = {
+    "unknown": 404,
+    "too_early": 404,
+    "ended": 410,
+    "closed": 410,
+    "cancelled": 410,
+}
+
+
+def _private(response: Response) -> Response:
+    """The link is a secret: no caching, no referrer, no indexing."""
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["X-Robots-Tag"] = "noindex, nofollow"
+    return response
+
+
+@bp.get("/s/<token>")
+def participant_page(token: str) -> Response:
+    """The participant's session page: waiting room and video. Fetching it records nothing."""
+    check = services.check_link(token)
+    contact = check.contact
+    participant = contact.participant if contact is not None else None
+    locale = participant.locale if participant else current_app.config["TELEJT_DEFAULT_LOCALE"]
+    with participant_locale(locale):
+        if check.verdict in LINK_REFUSALS:
+            opens = None
+            if check.verdict == "too_early" and contact is not None and participant is not None:
+                opens = local_datetime(
+                    services.link_opens_at(contact), participant.timezone, participant.locale
+                )
+            body = render_template(
+                "sessions/link_refused.html", verdict=check.verdict, opens=opens, locale=locale
+            )
+            return _private(make_response(body, LINK_REFUSALS[check.verdict]))
+        assert contact is not None and participant is not None
+        config = {
+            "role": "participant",
+            "token": token,
+            "iceServers": current_app.config["TELEJT_ICE_SERVERS"],
+        }
+        body = render_template(
+            "sessions/participant.html",
+            contact=contact,
+            verdict=check.verdict,
+            when=local_datetime(contact.starts_at, participant.timezone, participant.locale),
+            config=config,
+            locale=locale,
+        )
+    return _private(make_response(body, 200))
+
+
+def _console_contact_or_404(contact_id: int) -> Contact:
+    contact = db.session.get(Contact, contact_id)
+    if contact is None or not services.may_open_console(current_user, contact):
+        abort(404)
+    return contact
+
+
+@bp.get("/sessions/<int:contact_id>")
+@login_required
+def console(contact_id: int) -> str:
+    """The therapist's session console: waiting room, video, phone fallback, evidence, outcome."""
+    contact = _console_contact_or_404(contact_id)
+    participant = contact.participant
+    record_access(
+        current_user.id, "session.console", "contact", contact.id, participant_id=participant.id
+    )
+    db.session.commit()
+    events = services.presence_events(contact)
+    runs_video = services.may_run_session(current_user, contact)
+    rule = services.session_rule(contact)
+    nudge_at = (
+        contact.starts_at + timedelta(minutes=rule.nudge_after_min)
+        if rule is not None and rule.nudge_after_min is not None
+        else None
+    )
+    config = {
+        "role": "therapist",
+        "contactId": contact.id,
+        "iceServers": current_app.config["TELEJT_ICE_SERVERS"],
+    }
+    return render_template(
+        "sessions/console.html",
+        contact=contact,
+        participant=participant,
+        events=events,
+        state=services.presence_state(contact),
+        late=services.joined_late(contact),
+        default_outcome=services.default_outcome(contact),
+        checks=services.identity_checks(contact),
+        runs_video=runs_video,
+        call_prompt=nudge_at is not None
+        and now() >= nudge_at
+        and services.first_join_at(contact) is None
+        and contact.is_open,
+        config=config,
+        when=_staff_when,
+        outcome_labels=OUTCOME_LABELS,
+        state_labels=STATE_LABELS,
+        event_labels=EVENT_LABELS,
+        actor_labels=ACTOR_LABELS,
+    )
+
+
+def _staff_when(moment: datetime, zone: str) -> str:
+    return local_datetime(moment, zone, _locale_code())
+
+
+@bp.post("/sessions/<int:contact_id>/identity")
+@roles_required("therapist")
+def confirm_identity(contact_id: int) -> Response:
+    """Record the identity and location check at the start of the session."""
+    contact = _console_contact_or_404(contact_id)
+    if not services.may_run_session(current_user, contact):
+        abort(404)
+    try:
+        services.confirm_identity_and_location(
+            contact,
+            current_user,
+            identity_confirmed=request.form.get("identity_confirmed") == "on",
+            location=request.form.get("location", ""),
+            private_place=request.form.get("private_place") == "on",
+            callback_confirmed=request.form.get("callback_confirmed") == "on",
+        )
+    except InvalidInput as exc:
+        db.session.rollback()
+        if "identity_confirmed" in exc.fields:
+            flash(_("Confirme la identidad del participante antes de registrar."), "error")
+        else:
+            flash(
+                _("Escriba dónde se encuentra el participante ahora (máximo 300 caracteres)."),
+                "error",
+            )
+    else:
+        db.session.commit()
+        flash(_("Identidad y ubicación registradas."), "info")
+    return redirect(url_for("sessions.console", contact_id=contact.id))
+
+
+@bp.post("/sessions/<int:contact_id>/outcome")
+@roles_required("therapist", "coordinator")
+def mark_outcome(contact_id: int) -> Response:
+    """Mark what became of the session."""
+    contact = _console_contact_or_404(contact_id)
+    outcome = request.form.get("outcome", "")
+    try:
+        services.mark_outcome(contact, outcome, current_user, request.form.get("note"))
+    except InvalidInput as exc:
+        db.session.rollback()
+        if "note" in exc.fields:
+            flash(_("La nota es demasiado larga (máximo 2000 caracteres)."), "error")
+        elif outcome == "excused" or "outcome" not in exc.fields:
+            flash(_("Esta sesión no se puede marcar (fue cancelada)."), "error")
+        else:
+            flash(_("Elija un resultado válido; solo se marca después del inicio."), "error")
+    else:
+        record_access(
+            current_user.id,
+            "session.outcome",
+            "contact",
+            contact.id,
+            participant_id=contact.participant_id,
+            detail={"outcome": outcome},
+        )
+        db.session.commit()
+        flash(_("Resultado registrado: %(label)s.", label=OUTCOME_LABELS[outcome]), "info")
+    return redirect(url_for("sessions.console", contact_id=contact.id))
+
+
+@bp.get("/therapist")
+@roles_required("therapist")
+def therapist_day() -> str:
+    """Today's and upcoming sessions of the logged-in therapist's participants."""
+    moment = now()
+    zone = _staff_zone()
+    start_of_day = datetime.combine(moment.astimezone(zone).date(), datetime.min.time(), zone)
+    contacts = db.session.scalars(
+        select(Contact)
+        .join(Participant, Participant.id == Contact.participant_id)
+        .where(
+            Participant.therapist_id == current_user.id,
+            Participant.court_id.in_(current_user.court_ids or [-1]),
+            Contact.kind == "session",
+            Contact.status != "cancelled",
+            Contact.ends_at >= start_of_day,
+            Contact.starts_at <= moment + timedelta(days=7),
+        )
+        .order_by(Contact.starts_at, Contact.id)
+    ).all()
+    rows = [
+        {
+            "contact": c,
+            "when": local_datetime(c.starts_at, str(zone), _locale_code()),
+            "time": local_time(c.starts_at, str(zone), _locale_code()),
+            "state": services.presence_state(c),
+            "today": c.starts_at.astimezone(zone).date() == moment.astimezone(zone).date(),
+        }
+        for c in contacts
+    ]
+    return render_template(
+        "sessions/therapist_day.html", rows=rows, state_labels=STATE_LABELS, zone=str(zone)
+    )
+
+
+def _locale_code() -> str:
+    from flask_babel import get_locale
+
+    return "en" if str(get_locale()) == "en" else "es_MX"
+
+
+def _staff_zone() -> ZoneInfo:
+    """The therapist's first court's time zone (staff have no zone of their own)."""
+    courts = sorted(current_user.courts, key=lambda c: c.id)
+    return ZoneInfo(courts[0].timezone if courts else "America/Mexico_City")
+
+
+@bp.route("/therapist/calendar", methods=["GET", "POST"])
+@roles_required("therapist")
+def calendar_settings() -> Any:
+    """Create, rotate or revoke the secret address of the therapist's calendar feed."""
+    feed_url = None
+    if request.method == "POST":
+        if request.form.get("action") == "revoke":
+            ical.revoke_calendar_secret(current_user)
+            record_access(current_user.id, "calendar.revoke", "staff_user", current_user.id)
+            db.session.commit()
+            flash(_("La dirección del calendario ya no funciona."), "info")
+            return redirect(url_for("sessions.calendar_settings"))
+        secret = ical.issue_calendar_secret(current_user)
+        record_access(current_user.id, "calendar.issue", "staff_user", current_user.id)
+        db.session.commit()
+        feed_url = f"{current_app.config['TELEJT_PUBLIC_URL']}/calendar/{secret}.ics"
+    return render_template(
+        "sessions/calendar.html",
+        feed_url=feed_url,
+        has_feed=current_user.calendar_token_hash is not None,
+    )
+
+
+@bp.get("/calendar/<secret>.ics")
+def calendar_feed(secret: str) -> Response:
+    """The iCalendar feed (no login: calendar apps cannot log in; the secret is the key)."""
+    therapist = ical.therapist_for_calendar_secret(secret)
+    if therapist is None:
+        abort(404)
+    with participant_locale(therapist.locale or current_app.config["TELEJT_DEFAULT_LOCALE"]):
+        body = ical.calendar_feed(therapist, _("Sesiones telejt"), _("Sesión telejt"))
+    response = make_response(body, 200)
+    response.headers["Content-Type"] = "text/calendar; charset=utf-8"
+    response.headers["Cache-Control"] = "private, max-age=300"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response

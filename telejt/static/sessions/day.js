@@ -1,0 +1,15 @@
+/* The therapist's day: who is waiting, live from /live "session.presence" events. */
+(function () {
+  "use strict";
+  if (typeof io === "undefined") { return; }
+  var labels = JSON.parse(document.getElementById("state-labels").textContent);
+  var socket = io("/live", { transports: ["websocket", "polling"] });
+  socket.on("session.presence", function (data) {
+    var row = document.querySelector('tr[data-contact-id="' + data.contact_id + '"]');
+    if (!row) { return; }
+    var cell = row.querySelector(".presence");
+    cell.textContent = labels[data.state] || data.state;
+    cell.setAttribute("data-state", data.state);
+    row.querySelector(".status").textContent = data.status;
+  });
+})();
