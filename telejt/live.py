@@ -44,11 +44,15 @@ def publish(event_name: str, payload: dict[str, Any], rooms: list[str]) -> None:
 
 
 def _emit_now(event_name: str, payload: dict[str, Any], rooms: list[str]) -> None:
-    for room in dict.fromkeys(rooms):
-        try:
-            socketio.emit(event_name, payload, to=room, namespace=NAMESPACE)
-        except Exception:  # a live push must never undo what was recorded
-            log.exception("could not publish %s to %s", event_name, room)
+    # One emit to all the rooms at once: a coordinator is in both his court's room and
+    # its team room, and must get each event once, not once per room.
+    targets = list(dict.fromkeys(rooms))
+    if not targets:
+        return
+    try:
+        socketio.emit(event_name, payload, to=targets, namespace=NAMESPACE)
+    except Exception:  # a live push must never undo what was recorded
+        log.exception("could not publish %s to %s", event_name, targets)
 
 
 @event.listens_for(Session, "after_commit")

@@ -1,0 +1,150 @@
+"""The /live Socket.IO namespace: who may listen, to which rooms, and catching up.
+
+A connection carries the staff member's login session (Flask-Login cookie).
+Court users listen to their courts' rooms, coordinators also to their courts'
+team rooms (crisis and reachability), therapists to their own room; admins
+connect but join no room. After a reconnection the client asks for what it
+missed (``catch_up``) and gets it under the same rules as the live rooms.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from flask_login import current_user
+from flask_socketio import join_room
+from sqlalchemy import or_
+
+from telejt.alerts.models import Alert
+from telejt.alerts.services import acknowledge_alert, alert_payload
+from telejt.audit.services import record_access
+from telejt.auth.models import StaffUser
+from telejt.clock import as_utc
+from telejt.dashboard.queries import visible_alerts
+from telejt.dashboard.retry import retry_when_sqlite_locked
+from telejt.extensions import db, socketio
+from telejt.live import NAMESPACE, court_room, team_room, therapist_room
+
+#: alert kinds a therapist gets live (see telejt.alerts.services.alert_rooms)
+THERAPIST_ALERT_KINDS = ("crisis", "reachability", "missed_contact")
+#: roles that may acknowledge an alert they can see
+ACKNOWLEDGING_ROLES = ("court", "coordinator", "therapist")
+CATCH_UP_LIMIT = 500
+NOTE_MAX_LENGTH = 2000
+
+
+def rooms_for(user: StaffUser) -> list[str]:
+    """The live rooms a staff member listens to."""
+    if user.role == "court":
+        return [court_room(court_id) for court_id in user.court_ids]
+    if user.role == "coordinator":
+        return [room for c in user.court_ids for room in (court_room(c), team_room(c))]
+    if user.role == "therapist":
+        return [therapist_room(user.id)]
+    return []
+
+
+def alerts_for_live(user: StaffUser) -> Any:
+    """The alerts this user's rooms would have carried to him."""
+    if user.role == "admin":
+        return visible_alerts(user).where(Alert.id.is_(None))
+    query = visible_alerts(user)
+    if user.role == "therapist":
+        query = query.where(Alert.kind.in_(THERAPIST_ALERT_KINDS))
+    return query
+
+
+def _parse_since(value: Any) -> datetime | None:
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        return as_utc(datetime.fromisoformat(value))
+    except ValueError:
+        return None
+
+
+def missed_alerts(user: StaffUser, since_id: int, since: datetime | None) -> dict[str, Any]:
+    """Alerts created after ``since_id`` and acknowledgements after ``since``."""
+    condition = Alert.id > since_id
+    if since is not None:
+        condition = or_(condition, Alert.acknowledged_at > since)
+    alerts = db.session.scalars(
+        alerts_for_live(user).where(condition).order_by(Alert.id).limit(CATCH_UP_LIMIT)
+    ).all()
+    created = [alert_payload(a) for a in alerts if a.id > since_id]
+    acknowledged = [
+        alert_payload(a)
+        for a in alerts
+        if a.id <= since_id and since is not None and a.acknowledged_at is not None
+    ]
+    return {"created": created, "acknowledged": acknowledged}
+
+
+def on_connect(auth: Any = None) -> bool:
+    """Refuse anyone not logged in as active staff; join the rooms of his role."""
+    if not current_user.is_authenticated:
+        return False
+    for room in rooms_for(current_user):
+        join_room(room)
+    return True
+
+
+@retry_when_sqlite_locked
+def on_catch_up(data: Any = None) -> dict[str, Any]:
+    """What a reconnecting client missed: ``{"since_id": 41, "since": "<ISO-8601>"}``."""
+    if not current_user.is_authenticated:
+        return {"error": "unauthorized"}
+    data = data if isinstance(data, dict) else {}
+    try:
+        since_id = max(int(data.get("since_id") or 0), 0)
+    except (TypeError, ValueError):
+        since_id = 0
+    answer = missed_alerts(current_user, since_id, _parse_since(data.get("since")))
+    seen = [a["id"] for a in answer["created"] + answer["acknowledged"]]
+    if seen:
+        record_access(
+            current_user.id, "alerts.catch_up", "alert", channel="live", detail={"alert_ids": seen}
+        )
+        db.session.commit()
+    return answer
+
+
+@retry_when_sqlite_locked
+def on_acknowledge(data: Any = None) -> dict[str, Any]:
+    """Acknowledge an alert with a note: ``{"alert_id": 7, "note": "…"}``."""
+    if not current_user.is_authenticated or current_user.role not in ACKNOWLEDGING_ROLES:
+        return {"error": "forbidden"}
+    data = data if isinstance(data, dict) else {}
+    note = str(data.get("note") or "").strip()[:NOTE_MAX_LENGTH]
+    try:
+        alert_id = int(data.get("alert_id"))
+    except (TypeError, ValueError):
+        return {"error": "not_found"}
+    if not note:
+        return {"error": "note_required"}
+    alert = db.session.scalar(alerts_for_live(current_user).where(Alert.id == alert_id))
+    if alert is None:
+        return {"error": "not_found"}
+    acknowledge_alert(alert, current_user, note)
+    record_access(
+        current_user.id,
+        "alert.acknowledge",
+        "alert",
+        alert.id,
+        participant_id=alert.participant_id,
+        channel="live",
+    )
+    db.session.commit()
+    return {"alert": alert_payload(alert)}
+
+
+def register_live_namespace() -> None:
+    """Bind the /live handlers to the app's Socket.IO server.
+
+    Called each time the dashboard blueprint is registered: ``init_app`` builds a
+    new server per app, and Flask-SocketIO's ``on`` binds only to the current one.
+    """
+    socketio.on("connect", namespace=NAMESPACE)(on_connect)
+    socketio.on("catch_up", namespace=NAMESPACE)(on_catch_up)
+    socketio.on("acknowledge", namespace=NAMESPACE)(on_acknowledge)

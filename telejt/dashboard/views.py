@@ -1,0 +1,196 @@
+"""The judicial dashboard: live alerts, compliance at a glance, a participant's page.
+
+Court users and coordinators only (therapists have their own pages, admins keep
+the system and not the cases). Every page that shows participants' records is
+written to the audit log.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy.orm import selectinload
+from werkzeug.wrappers import Response
+
+from telejt.alerts.models import Alert
+from telejt.alerts.services import acknowledge_alert
+from telejt.audit.services import record_access
+from telejt.auth.access import participant_or_404, roles_required
+from telejt.clock import now
+from telejt.dashboard.calendar import attendance_calendar
+from telejt.dashboard.live import NOTE_MAX_LENGTH, alerts_for_live, register_live_namespace
+from telejt.dashboard.queries import (
+    PAGE_SIZE,
+    SORT_KEYS,
+    ComplianceFilters,
+    compliance_row,
+    compliance_rows,
+    open_alert_count,
+    open_alerts,
+)
+from telejt.dashboard.retry import retry_when_sqlite_locked
+from telejt.extensions import db
+from telejt.participants.timeline import participant_timeline
+from telejt.protocols.current import protocol_for
+from telejt.reports.formatting import template_helpers, viewer_locale
+
+bp = Blueprint("dashboard", __name__, url_prefix="/dashboard", template_folder="templates")
+
+VIEWERS = ("court", "coordinator")
+#: the newest open alerts listed on the page; the badge counts them all
+OPEN_ALERTS_SHOWN = 50
+
+# the /live namespace is registered with the app, on the Socket.IO server init_app made
+bp.record(lambda state: register_live_namespace())
+
+
+@bp.context_processor
+def dashboard_helpers() -> dict[str, Any]:
+    """Labels and local times for the dashboard templates."""
+    return {**template_helpers(), "phase_name": phase_name}
+
+
+def phase_name(protocol_id: str, protocol_version: int, phase_id: str) -> str:
+    """A phase's name in the viewer's language, or its id if the protocol is gone."""
+    try:
+        phase = protocol_for(protocol_id, protocol_version).phase(phase_id)
+    except KeyError:
+        return phase_id
+    return phase.name.for_locale(viewer_locale())
+
+
+def _filters_from_query() -> ComplianceFilters:
+    args = request.args
+    try:
+        min_misses = max(int(args.get("min_misses") or 0), 0)
+        page = max(int(args.get("page") or 1), 1)
+    except ValueError:
+        abort(400)
+    sort = args.get("sort", "consecutive_misses")
+    return ComplianceFilters(
+        search=args.get("q", "").strip()[:100],
+        phase_id=args.get("phase", "").strip()[:20],
+        status=args.get("status", "active") if args.get("status") != "all" else "",
+        only_with_alerts=args.get("alerts") == "1",
+        min_consecutive_misses=min_misses,
+        sort=sort if sort in SORT_KEYS else "consecutive_misses",
+        descending=args.get("dir", "desc") != "asc",
+        page=page,
+    )
+
+
+@bp.get("")
+@roles_required(*VIEWERS)
+@retry_when_sqlite_locked
+def index() -> str:
+    """Open alerts (live) and one compliance row per participant of the viewer's courts."""
+    filters = _filters_from_query()
+    at = now()
+    rows, total = compliance_rows(current_user, at, filters)
+    alerts = open_alerts(current_user, limit=OPEN_ALERTS_SHOWN)
+    alert_total = (
+        open_alert_count(current_user) if len(alerts) >= OPEN_ALERTS_SHOWN else len(alerts)
+    )
+    # rendered before the audit commit, which would expire every loaded row
+    page = render_template(
+        "dashboard/index.html",
+        rows=rows,
+        total=total,
+        alerts=alerts,
+        alert_total=alert_total,
+        filters=filters,
+        page_size=PAGE_SIZE,
+        last_alert_id=max((a.id for a in alerts), default=0),
+        loaded_at=at.isoformat(),
+    )
+    record_access(
+        current_user.id,
+        "dashboard.view",
+        "court",
+        ",".join(str(c) for c in current_user.court_ids)[:60] or None,
+        detail={
+            "participant_ids": [r.participant_id for r in rows],
+            "alert_ids": [a.id for a in alerts],
+        },
+    )
+    db.session.commit()
+    return page
+
+
+def _visible_alert_or_404(alert_id: int) -> Alert:
+    alert = db.session.scalar(
+        alerts_for_live(current_user)
+        .where(Alert.id == alert_id)
+        .options(selectinload(Alert.participant), selectinload(Alert.contact))
+    )
+    if alert is None:
+        abort(404)
+    return alert
+
+
+@bp.get("/alerts/<int:alert_id>/row")
+@roles_required(*VIEWERS)
+@retry_when_sqlite_locked
+def alert_row(alert_id: int) -> str:
+    """One alert's row, for the page to insert when a live event announces it."""
+    alert = _visible_alert_or_404(alert_id)
+    row = render_template("dashboard/_alert_row.html", alert=alert)
+    record_access(
+        current_user.id, "alert.view", "alert", alert.id, participant_id=alert.participant_id
+    )
+    db.session.commit()
+    return row
+
+
+@bp.post("/alerts/<int:alert_id>/ack")
+@roles_required(*VIEWERS)
+@retry_when_sqlite_locked
+def acknowledge(alert_id: int) -> Response:
+    """Acknowledge an alert with a note (the form works without JavaScript too)."""
+    note = request.form.get("note", "").strip()[:NOTE_MAX_LENGTH]
+    if not note:
+        flash(_("Escriba una nota para dar por enterada la alerta."), "error")
+        return redirect(url_for("dashboard.index"))
+    alert = _visible_alert_or_404(alert_id)
+    acknowledge_alert(alert, current_user, note)
+    record_access(
+        current_user.id, "alert.acknowledge", "alert", alert.id, participant_id=alert.participant_id
+    )
+    db.session.commit()
+    flash(_("Alerta marcada como enterada."), "info")
+    return redirect(url_for("dashboard.index"))
+
+
+@bp.get("/participants/<int:participant_id>")
+@roles_required(*VIEWERS)
+@retry_when_sqlite_locked
+def participant(participant_id: int) -> str:
+    """A participant's compliance, attendance calendar and timeline, cut to the viewer's rights."""
+    person = participant_or_404(current_user, participant_id)
+    at = now()
+    today = at.astimezone(ZoneInfo(person.timezone)).date()
+    figures = compliance_row(current_user, person.id, at)
+    timeline = participant_timeline(person, current_user)
+    calendar = attendance_calendar(person, today)
+    page = render_template(
+        "dashboard/participant.html",
+        participant=person,
+        figures=figures,
+        timeline=timeline,
+        calendar=calendar,
+        today=today,
+        generated_at=at,
+    )
+    record_access(
+        current_user.id,
+        "participant.dashboard_view",
+        "participant",
+        person.id,
+        participant_id=person.id,
+    )
+    db.session.commit()
+    return page

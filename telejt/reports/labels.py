@@ -1,0 +1,105 @@
+"""Plain words for statuses, attributions and evidence, shared by the dashboard and reports."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from flask_babel import lazy_gettext as _l
+
+CONTACT_KIND_LABELS = {"session": _l("Sesión"), "checkin": _l("Reporte (check-in)")}
+
+CONTACT_STATUS_LABELS = {
+    "scheduled": _l("Programado"),
+    "confirmed": _l("Confirmado"),
+    "declined": _l("Avisó que no asistirá"),
+    "in_progress": _l("En curso"),
+    "attended": _l("Asistió"),
+    "late": _l("Asistió con retraso"),
+    "missed": _l("No cumplido"),
+    "excused": _l("Justificado"),
+    "cancelled": _l("Cancelado"),
+    "completed": _l("Respondido"),
+}
+
+#: how a miss reads to a judge: the words matter as much as the colour
+ATTRIBUTION_LABELS = {
+    "participant": _l("Inasistencia del participante"),
+    "system": _l("Falla del sistema"),
+    "excused": _l("Justificada"),
+    "unattributed": _l("Sin atribuir"),
+}
+
+ALERT_KIND_LABELS = {
+    "missed_contact": _l("Contacto no cumplido"),
+    "reachability": _l("No es posible contactarlo"),
+    "crisis": _l("Señal de crisis"),
+    "reschedule_request": _l("Pide reprogramar"),
+    "technical_failure": _l("Falla técnica"),
+}
+
+SEVERITY_LABELS = {"info": _l("Informativa"), "warning": _l("Aviso"), "urgent": _l("Urgente")}
+
+#: the watcher's attribution reasons (the part before any ":")
+REASON_LABELS = {
+    "reminder_delivered": _l("El recordatorio le fue entregado"),
+    "reminder_sent_unconfirmed": _l("El recordatorio salió; el operador no confirmó la entrega"),
+    "sms_undelivered": _l("Los SMS no le llegaron"),
+    "no_sms_consent": _l("Sin consentimiento para recibir SMS"),
+    "opted_out": _l("Se dio de baja de los SMS"),
+    "send_interrupted": _l("El envío se interrumpió"),
+    "not_reminded": _l("No se le envió ningún recordatorio"),
+    "declined_ahead": _l("Avisó con anticipación que no asistiría"),
+}
+
+MESSAGE_STATUS_LABELS = {
+    "pending": _l("Pendiente"),
+    "sending": _l("Enviándose"),
+    "queued": _l("En cola del operador"),
+    "sent": _l("Enviado"),
+    "delivered": _l("Entregado"),
+    "undelivered": _l("No entregado"),
+    "failed": _l("Falló"),
+    "skipped": _l("No enviado"),
+    "cancelled": _l("Cancelado"),
+    "needs_review": _l("Por revisar"),
+}
+
+MESSAGE_PURPOSE_LABELS = {
+    "reminder": _l("Recordatorio"),
+    "checkin_start": _l("Preguntas del reporte"),
+    "checkin_question": _l("Pregunta del reporte"),
+    "nudge": _l("Aviso para entrar"),
+    "welcome": _l("Bienvenida"),
+    "change_notice": _l("Aviso de cambio"),
+}
+
+PRESENCE_LABELS = {
+    "join": _l("Entró"),
+    "leave": _l("Salió"),
+    "reconnect": _l("Se reconectó"),
+    "admit": _l("Admitido"),
+    "phone_switch": _l("Cambio a teléfono"),
+    "nudge": _l("Aviso para entrar"),
+}
+
+PRESENCE_ACTOR_LABELS = {
+    "participant": _l("participante"),
+    "therapist": _l("terapeuta"),
+    "system": _l("sistema"),
+}
+
+
+def label(labels: Mapping[str, object], key: str | None) -> str:
+    """The words for a code, or the code itself when there are none (never hide a fact)."""
+    if key is None:
+        return ""
+    return str(labels.get(key, key))
+
+
+def reason_label(reason: str | None) -> str:
+    """An attribution reason in words, keeping its provider error codes."""
+    if not reason:
+        return ""
+    code, _, detail = reason.partition(":")
+    words = label(REASON_LABELS, code)
+    return f"{words} ({detail})" if detail else words

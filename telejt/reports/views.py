@@ -1,0 +1,148 @@
+"""The status-hearing report: printable HTML, CSV and PDF of one participant's date range."""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, abort, make_response, render_template, request
+from flask_babel import gettext as _
+from flask_login import current_user
+from werkzeug.wrappers import Response
+
+from telejt.audit.services import record_access
+from telejt.auth.access import participant_or_404, roles_required
+from telejt.clock import now
+from telejt.dashboard.retry import retry_when_sqlite_locked
+from telejt.extensions import db
+from telejt.reports import labels
+from telejt.reports.formatting import local_when, template_helpers
+from telejt.reports.pdf import render_pdf
+from telejt.reports.report import InvalidRange, StatusReport, build_report, parse_range
+
+bp = Blueprint("reports", __name__, url_prefix="/reports", template_folder="templates")
+
+PRINTERS = ("court", "coordinator")
+
+
+@bp.context_processor
+def report_helpers() -> dict[str, Any]:
+    """Labels and local times for the report template."""
+    return template_helpers()
+
+
+def _report_for(participant_id: int) -> StatusReport:
+    person = participant_or_404(current_user, participant_id)
+    today = now().astimezone(ZoneInfo(person.timezone)).date()
+    try:
+        first, last = parse_range(request.args.get("from"), request.args.get("to"), today)
+    except InvalidRange:
+        abort(400)
+    return build_report(person, first, last)
+
+
+def _audit(report: StatusReport, output: str) -> None:
+    """Record the read once the report is rendered (a commit expires every loaded row)."""
+    record_access(
+        current_user.id,
+        "participant.report",
+        "participant",
+        report.participant.id,
+        participant_id=report.participant.id,
+        detail={
+            "from": report.first_day.isoformat(),
+            "to": report.last_day.isoformat(),
+            "format": output,
+        },
+    )
+    db.session.commit()
+
+
+def _filename(report: StatusReport, extension: str) -> str:
+    return f"informe-{report.participant.id}-{report.first_day}-{report.last_day}.{extension}"
+
+
+@bp.get("/participants/<int:participant_id>")
+@roles_required(*PRINTERS)
+@retry_when_sqlite_locked
+def participant_report(participant_id: int) -> str:
+    """The report as a page to read and print."""
+    report = _report_for(participant_id)
+    page = render_template("reports/participant.html", report=report, generated_at=now())
+    _audit(report, "html")
+    return page
+
+
+@bp.get("/participants/<int:participant_id>.csv")
+@roles_required(*PRINTERS)
+@retry_when_sqlite_locked
+def participant_report_csv(participant_id: int) -> Response:
+    """One row per contact, with its evidence."""
+    report = _report_for(participant_id)
+    zone = report.participant.timezone
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(
+        [
+            _("Causa"),
+            _("Participante"),
+            _("Fecha y hora local"),
+            _("Tipo"),
+            _("Estado"),
+            _("Atribución"),
+            _("Motivo"),
+            _("SMS enviados"),
+            _("SMS entregados"),
+            _("SMS no entregados"),
+            _("Entradas del participante"),
+            _("Confirmó"),
+            _("Avisó que no asistiría"),
+            _("Respuestas compartidas"),
+        ]
+    )
+    for item in report.contacts:
+        contact = item.contact
+        writer.writerow(
+            [
+                report.participant.case_number,
+                report.participant.name,
+                local_when(contact.starts_at, zone, with_weekday=False),
+                labels.label(labels.CONTACT_KIND_LABELS, contact.kind),
+                labels.label(labels.CONTACT_STATUS_LABELS, contact.status),
+                labels.label(labels.ATTRIBUTION_LABELS, contact.attribution),
+                labels.reason_label(contact.attribution_reason),
+                item.reminders_sent,
+                item.reminders_delivered,
+                item.reminders_failed,
+                "; ".join(
+                    local_when(p.at, zone, with_weekday=False) for p in item.participant_joins
+                ),
+                local_when(contact.confirmed_at, zone) if contact.confirmed_at else "",
+                local_when(contact.declined_at, zone) if contact.declined_at else "",
+                "; ".join(f"{a.question_id}={a.value}" for a in item.answers),
+            ]
+        )
+    filename = _filename(report, "csv")
+    _audit(report, "csv")
+    # a byte-order mark so that spreadsheet programs read the accents right
+    response = make_response("\ufeff" + buffer.getvalue())
+    response.headers["Content-Type"] = "text/csv; charset=utf-8"
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+@bp.get("/participants/<int:participant_id>.pdf")
+@roles_required(*PRINTERS)
+@retry_when_sqlite_locked
+def participant_report_pdf(participant_id: int) -> Response:
+    """The report as PDF."""
+    report = _report_for(participant_id)
+    document = render_pdf(report, report.participant.court.name)
+    filename = _filename(report, "pdf")
+    _audit(report, "pdf")
+    response = make_response(document)
+    response.headers["Content-Type"] = "application/pdf"
+    response.headers["Content-Disposition"] = f'inline; filename="{filename}"'
+    return response

@@ -1,0 +1,111 @@
+/* Judicial dashboard: alerts arrive live over Socket.IO (/live), are acknowledged
+   with a note, and a reconnecting page asks the server for what it missed. */
+(function () {
+  "use strict";
+  var section = document.getElementById("live-alerts");
+  if (!section || typeof io === "undefined") { return; }
+  var rows = document.getElementById("alert-rows");
+  var countBadge = document.getElementById("alert-count");
+  var emptyNote = document.getElementById("no-alerts");
+  var liveStatus = document.getElementById("live-status");
+  var rowUrl = section.dataset.rowUrl;
+  var lastAlertId = parseInt(section.dataset.lastAlertId || "0", 10);
+  var since = section.dataset.loadedAt;
+  var baseTitle = document.title;
+
+  // open alerts older than the ones listed still count in the badge
+  var hiddenOpen = parseInt(countBadge.dataset.hiddenOpen || "0", 10);
+
+  function updateCount() {
+    var open = hiddenOpen + rows.querySelectorAll(".alert-row:not(.is-acknowledged)").length;
+    countBadge.textContent = String(open);
+    document.title = (open ? "(" + open + ") " : "") + baseTitle;
+    emptyNote.hidden = rows.querySelectorAll(".alert-row").length > 0;
+  }
+
+  function beep() {
+    try {  // a short tone; browsers may refuse sound before any click, the flash still shows
+      var Context = window.AudioContext || window.webkitAudioContext;
+      var context = new Context();
+      var tone = context.createOscillator();
+      tone.frequency.value = 880;
+      tone.connect(context.destination);
+      tone.start();
+      tone.stop(context.currentTime + 0.15);
+    } catch (ignored) { /* no sound available */ }
+  }
+
+  function showRow(alertId, isNew, attempt) {
+    attempt = attempt || 1;
+    function retryLater() {  // a busy server or a dropped request must not lose an alert
+      if (attempt < 5) { setTimeout(function () { showRow(alertId, isNew, attempt + 1); }, 1000 * attempt); }
+    }
+    return fetch(rowUrl.replace("/0/", "/" + alertId + "/"), { credentials: "same-origin" })
+      .then(function (response) {
+        if (response.status >= 500) { retryLater(); return null; }
+        return response.ok ? response.text() : null;
+      }, function () { retryLater(); return null; })
+      .then(function (html) {
+        if (!html) { return; }
+        var template = document.createElement("template");
+        template.innerHTML = html.trim();
+        var row = template.content.firstElementChild;
+        var existing = document.getElementById("alert-" + alertId);
+        if (existing) {
+          existing.replaceWith(row);
+        } else {
+          rows.insertBefore(row, rows.firstChild);
+        }
+        if (isNew) {
+          row.classList.add("is-new");
+          beep();
+        }
+        bindForm(row);
+        updateCount();
+      });
+  }
+
+  var socket = io("/live", { withCredentials: true });
+
+  function bindForm(scope) {
+    scope.querySelectorAll(".ack-form").forEach(function (form) {
+      form.addEventListener("submit", function (event) {
+        if (!socket.connected) { return; }  // plain form POST when offline
+        event.preventDefault();
+        var alertId = parseInt(form.closest(".alert-row").dataset.alertId, 10);
+        var note = form.elements.note.value.trim();
+        if (!note) { form.elements.note.focus(); return; }
+        socket.emit("acknowledge", { alert_id: alertId, note: note }, function (reply) {
+          if (reply && reply.alert) { showRow(alertId, false); } else { form.submit(); }
+        });
+      });
+    });
+  }
+
+  socket.on("connect", function () {
+    liveStatus.textContent = liveStatus.dataset.online;
+    liveStatus.classList.add("is-online");
+    socket.emit("catch_up", { since_id: lastAlertId, since: since }, function (missed) {
+      if (!missed || missed.error) { return; }
+      missed.created.forEach(function (alert) {
+        lastAlertId = Math.max(lastAlertId, alert.id);
+        showRow(alert.id, true);
+      });
+      missed.acknowledged.forEach(function (alert) { showRow(alert.id, false); });
+    });
+  });
+  socket.on("disconnect", function () {
+    liveStatus.textContent = liveStatus.dataset.offline;
+    liveStatus.classList.remove("is-online");
+  });
+  socket.on("alert.created", function (alert) {
+    lastAlertId = Math.max(lastAlertId, alert.id);
+    showRow(alert.id, true);
+  });
+  socket.on("alert.acknowledged", function (alert) {
+    if (document.getElementById("alert-" + alert.id)) { showRow(alert.id, false); }
+  });
+
+  bindForm(document);
+  updateCount();
+})();

@@ -1,0 +1,158 @@
+"""End to end in headless Chromium: a missed session's alert appears on two open
+dashboards without a reload, with its attribution, and an acknowledgement on one
+shows on the other.
+
+Uses Debian's Chromium (``apt-get install chromium``); never downloads a browser.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from test_live_redis import LiveServer, free_port, session_cookie
+
+from telejt import clock, create_app
+from telejt.auth.services import create_staff_user
+from telejt.courts.services import create_court
+from telejt.extensions import db, socketio
+from telejt.participants.services import enroll_participant
+from telejt.scheduler.runner import run_once
+
+CHROMIUM = os.environ.get("TELEJT_TEST_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+ENROLLED_AT = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)  # Monday, 09:00 in Monterrey
+#: Tuesday 10:00 Monterrey session: its join window closed at 10:15 (16:15 UTC)
+AFTER_DEADLINE = datetime(2026, 3, 3, 16, 20, tzinfo=UTC)
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"no Chromium at {CHROMIUM}"),
+]
+sync_api = pytest.importorskip("playwright.sync_api")
+
+
+@pytest.fixture
+def browser_app(app, app_config) -> Iterator[Any]:  # type: ignore[no-untyped-def]
+    """An app whose public URL is the local server's, so Socket.IO accepts the page's origin."""
+    saved_server, saved_options = socketio.server, dict(socketio.server_options)
+    saved_middleware = getattr(socketio, "sockio_mw", None)
+    application = create_app({**app_config, "TELEJT_PUBLIC_URL": f"http://127.0.0.1:{free_port()}"})
+    try:
+        yield application
+    finally:
+        with application.app_context():
+            db.session.remove()
+            db.engine.dispose()
+        socketio.server = saved_server
+        socketio.server_options.clear()
+        socketio.server_options.update(saved_options)
+        socketio.sockio_mw = saved_middleware
+
+
+def _seed() -> dict[str, int]:
+    court = create_court(name="Juzgado de Prueba", state="Nuevo León", timezone="America/Monterrey")
+    db.session.flush()
+    therapist = create_staff_user(
+        email="t@prueba.example.mx", role="therapist", court_ids=[court.id]
+    )
+    judge = create_staff_user(
+        email="juez@prueba.example.mx", role="court", court_ids=[court.id], court_position="judge"
+    )
+    coordinator = create_staff_user(
+        email="enlace@prueba.example.mx", role="coordinator", court_ids=[court.id]
+    )
+    db.session.flush()
+    enroll_participant(
+        court_id=court.id,
+        case_number="CP-0042/2026",
+        name="Eva Sintética",
+        phone="+52 81 5555 0042",
+        therapist_id=therapist.id,
+        protocol_id="remote-outpatient",
+        phase_id="2",
+        session_slots=[{"weekday": "tue", "time": "10:00"}],
+        consents={"sms": True, "telehealth": True, "share_with_court": True},
+    )
+    ids = {"judge": judge.id, "coordinator": coordinator.id}
+    db.session.commit()
+    return ids
+
+
+def _open_dashboard(browser: Any, app: Any, url: str, staff_id: int) -> Any:
+    context = browser.new_context(locale="es-MX", viewport={"width": 1280, "height": 900})
+    name, value = session_cookie(app, staff_id).split("=", 1)
+    context.add_cookies([{"name": name, "value": value, "url": url}])
+    page = context.new_page()
+    page.goto(f"{url}/dashboard")
+    page.wait_for_selector("#live-status.is-online", timeout=10_000)
+    page.evaluate("window.loadedOnce = 'yes'")  # gone if the page ever reloads
+    return page
+
+
+def test_missed_session_alert_appears_live_and_ack_spreads(committed_db, browser_app):  # type: ignore[no-untyped-def]
+    with browser_app.app_context():
+        clock.freeze(ENROLLED_AT)
+        try:
+            ids = _seed()
+        finally:
+            clock.freeze(None)
+    server = LiveServer(browser_app)
+    try:
+        with sync_api.sync_playwright() as playwright:
+            browser = playwright.chromium.launch(
+                executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
+            )
+            try:
+                judge = _open_dashboard(browser, browser_app, server.url, ids["judge"])
+                coordinator = _open_dashboard(browser, browser_app, server.url, ids["coordinator"])
+                assert judge.locator("#alert-rows .alert-row").count() == 0
+
+                # the scheduler's pass once the join window closed, in the server's process
+                with browser_app.app_context():
+                    clock.freeze(AFTER_DEADLINE)
+                    try:
+                        run_once()
+                    finally:
+                        clock.freeze(None)
+
+                row = judge.locator("#alert-rows .alert-row").first
+                row.wait_for(timeout=10_000)
+                assert "Eva Sintética" in row.inner_text()
+                assert "Falla del sistema" in row.inner_text()  # no reminder ever reached her
+                assert row.locator(".attr-system").count() == 1
+                assert judge.locator("#alert-count").inner_text() != "0"
+                assert judge.evaluate("window.loadedOnce") == "yes"
+                coordinator.locator("#alert-rows .alert-row").first.wait_for(timeout=10_000)
+                ARTIFACTS.mkdir(exist_ok=True)
+                judge.screenshot(path=str(ARTIFACTS / "dashboard-live-alert.png"), full_page=True)
+
+                alert_id = row.get_attribute("data-alert-id")
+                row.locator("input[name=note]").fill("Se tratará en la audiencia del viernes")
+                row.locator("button[type=submit]").click()
+
+                on_coordinator = coordinator.locator(f"#alert-{alert_id}.is-acknowledged")
+                on_coordinator.wait_for(timeout=10_000)
+                assert "Se tratará en la audiencia del viernes" in on_coordinator.inner_text()
+                assert coordinator.evaluate("window.loadedOnce") == "yes"
+                judge.locator(f"#alert-{alert_id}.is-acknowledged").wait_for(timeout=10_000)
+                coordinator.screenshot(
+                    path=str(ARTIFACTS / "dashboard-acknowledged.png"), full_page=True
+                )
+            finally:
+                browser.close()
+    finally:
+        server.stop()

@@ -1,0 +1,251 @@
+"""The judicial dashboard pages: who may open them, the compliance figures, acks, privacy."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+
+import pytest
+from flask import g
+from sqlalchemy import select
+
+from telejt.alerts.models import Alert
+from telejt.alerts.services import raise_alert
+from telejt.audit.models import AuditEvent
+from telejt.checkins.models import CheckinAnswer
+from telejt.clock import now
+from telejt.dashboard.queries import ComplianceFilters, compliance_rows
+from telejt.extensions import db
+from telejt.participants.services import revoke_consent
+from telejt.planning.models import Contact
+from telejt.sessions.models import ClinicalNote
+
+
+def login(client: Any, user: Any) -> None:
+    """Log a staff member in by setting the Flask-Login session.
+
+    The test's app context outlives each request, so Flask-Login's user cached in
+    ``g`` is dropped too (in production every request has its own).
+    """
+    with client.session_transaction() as session:
+        session["_user_id"] = str(user.id)
+        session["_fresh"] = True
+    g.pop("_login_user", None)
+
+
+def add_contact(
+    participant: Any,
+    starts_at: datetime,
+    status: str,
+    attribution: str | None = None,
+    kind: str = "session",
+    reason: str | None = None,
+) -> Contact:
+    """A settled contact with a known outcome (what the watcher or a therapist recorded)."""
+    contact = Contact(
+        participant_id=participant.id,
+        kind=kind,
+        plan_key=f"test:{uuid.uuid4().hex}",
+        starts_at=starts_at,
+        ends_at=starts_at + timedelta(minutes=50),
+        deadline_at=starts_at + timedelta(minutes=15),
+        status=status,
+        attribution=attribution,
+        attribution_reason=reason,
+        protocol_id=participant.protocol_id,
+        protocol_version=participant.protocol_version,
+        phase_id=participant.phase_id,
+        join_token=uuid.uuid4().hex,
+        question_ids=["use", "craving"] if kind == "checkin" else None,
+    )
+    db.session.add(contact)
+    db.session.flush()
+    return contact
+
+
+@pytest.fixture
+def court_setup(app_ctx, frozen_clock, make_court, make_staff, make_participant):  # type: ignore[no-untyped-def]
+    """A court with a judge, a coordinator, and two participants with a history."""
+    court, other_court = make_court(), make_court()
+    judge = make_staff("court", courts=[court], court_position="judge")
+    coordinator = make_staff("coordinator", courts=[court])
+    therapist = make_staff("therapist", courts=[court])
+    ana = make_participant(court=court, therapist=therapist, name="Ana Sintética")
+    beto = make_participant(court=court, therapist=therapist, name="Beto Sintético")
+    outsider = make_participant(court=other_court, name="Carlos de Otro Juzgado")
+    day = timedelta(days=1)
+    start = now() - 20 * day
+    # Ana: kept, kept, missed (hers), missed (system), missed (hers), excused -> 2 in a row
+    add_contact(ana, start, "attended")
+    add_contact(ana, start + 2 * day, "late")
+    add_contact(ana, start + 4 * day, "missed", "participant", reason="reminder_delivered")
+    add_contact(ana, start + 6 * day, "missed", "system", reason="sms_undelivered:30006")
+    add_contact(ana, start + 8 * day, "missed", "participant", reason="reminder_delivered")
+    add_contact(ana, start + 9 * day, "excused", "excused", reason="declined_ahead")
+    # long ago: outside the 30 days, counts for nothing in the rate
+    add_contact(ana, now() - 60 * day, "missed", "participant")
+    # Beto: all kept
+    for n in range(3):
+        add_contact(beto, start + n * day, "completed", kind="checkin")
+    missed = db.session.scalars(
+        select(Contact).where(Contact.participant_id == ana.id, Contact.attribution == "system")
+    ).one()
+    system_alert = raise_alert(
+        participant=ana,
+        contact=missed,
+        kind="missed_contact",
+        severity="warning",
+        attribution="system",
+        dedupe_key=f"missed:{missed.id}",
+        reason="sms_undelivered:30006",
+    )
+    crisis = raise_alert(
+        participant=ana,
+        kind="crisis",
+        severity="urgent",
+        audience="team",
+        dedupe_key="crisis:test",
+    )
+    db.session.commit()
+    return {
+        "judge": judge,
+        "coordinator": coordinator,
+        "therapist": therapist,
+        "ana": ana,
+        "beto": beto,
+        "outsider": outsider,
+        "system_alert": system_alert,
+        "crisis": crisis,
+    }
+
+
+@pytest.mark.parametrize("role,status", [("therapist", 403), ("admin", 403)])
+def test_dashboard_is_for_court_users_and_coordinators(client, make_staff, role, status):  # type: ignore[no-untyped-def]
+    login(client, make_staff(role))
+    assert client.get("/dashboard").status_code == status
+
+
+def test_anonymous_is_sent_to_login(client):  # type: ignore[no-untyped-def]
+    response = client.get("/dashboard")
+    assert response.status_code == 302 and "/login" in response.headers["Location"]
+
+
+def test_compliance_figures_per_participant(court_setup):  # type: ignore[no-untyped-def]
+    rows, total = compliance_rows(court_setup["judge"], now(), ComplianceFilters(sort="name"))
+    by_name = {row.name: row for row in rows}
+    assert total == 2 and set(by_name) == {"Ana Sintética", "Beto Sintético"}
+    ana = by_name["Ana Sintética"]
+    assert (ana.kept_30d, ana.missed_participant_30d, ana.missed_system_30d) == (2, 2, 1)
+    assert ana.attendance_rate == pytest.approx(0.5)  # the system's miss does not count
+    assert ana.consecutive_misses == 2  # the system miss and the excuse do not break the run
+    assert ana.open_alerts == 1  # the crisis alert is not the court's
+    beto = by_name["Beto Sintético"]
+    assert beto.attendance_rate == 1.0 and beto.consecutive_misses == 0
+    coordinator_rows, _ = compliance_rows(court_setup["coordinator"], now(), ComplianceFilters())
+    assert {r.name: r.open_alerts for r in coordinator_rows}["Ana Sintética"] == 2
+
+
+def test_filters_and_sorting_are_server_side(client, court_setup):  # type: ignore[no-untyped-def]
+    login(client, court_setup["judge"])
+    page = client.get("/dashboard?sort=rate&dir=asc").get_data(as_text=True)
+    assert page.index("Ana Sintética") < page.index("Beto Sintético")
+    page = client.get("/dashboard?sort=rate&dir=desc").get_data(as_text=True)
+    compliance = page[page.index('id="compliance"') :]
+    assert compliance.index("Beto Sintético") < compliance.index("Ana Sintética")
+    page = client.get("/dashboard?min_misses=1").get_data(as_text=True)
+    compliance = page[page.index('id="compliance"') :]
+    assert "Ana Sintética" in compliance and "Beto Sintético" not in compliance
+    page = client.get("/dashboard?q=beto").get_data(as_text=True)
+    compliance = page[page.index('id="compliance"') :]
+    assert "Beto Sintético" in compliance and "Ana Sintética" not in compliance
+    assert "Carlos de Otro Juzgado" not in client.get("/dashboard?status=all").get_data(True)
+
+
+def test_dashboard_shows_open_alerts_with_attribution_in_words(client, court_setup):  # type: ignore[no-untyped-def]
+    login(client, court_setup["judge"])
+    page = client.get("/dashboard").get_data(as_text=True)
+    assert f'id="alert-{court_setup["system_alert"].id}"' in page
+    assert "Falla del sistema" in page
+    assert f'id="alert-{court_setup["crisis"].id}"' not in page  # never the court's
+    audit = db.session.scalar(
+        select(AuditEvent).where(
+            AuditEvent.action == "dashboard.view", AuditEvent.staff_id == court_setup["judge"].id
+        )
+    )
+    assert audit is not None and court_setup["ana"].id in audit.detail["participant_ids"]
+
+
+def test_alert_row_is_scoped_like_the_live_rooms(client, court_setup):  # type: ignore[no-untyped-def]
+    login(client, court_setup["judge"])
+    assert client.get(f"/dashboard/alerts/{court_setup['system_alert'].id}/row").status_code == 200
+    assert client.get(f"/dashboard/alerts/{court_setup['crisis'].id}/row").status_code == 404
+
+
+def test_acknowledge_with_a_note_by_form(client, court_setup):  # type: ignore[no-untyped-def]
+    alert = court_setup["system_alert"]
+    login(client, court_setup["judge"])
+    client.post(f"/dashboard/alerts/{alert.id}/ack", data={"note": " "})
+    assert db.session.get(Alert, alert.id).acknowledged_at is None  # type: ignore[union-attr]
+
+    response = client.post(
+        f"/dashboard/alerts/{alert.id}/ack", data={"note": "Se revisará en audiencia"}
+    )
+
+    assert response.status_code == 302
+    stored = db.session.get(Alert, alert.id)
+    assert stored is not None and stored.ack_note == "Se revisará en audiencia"
+    assert stored.acknowledged_by_id == court_setup["judge"].id
+    page = client.get("/dashboard").get_data(as_text=True)
+    assert f'id="alert-{alert.id}"' not in page
+    crisis = court_setup["crisis"]
+    assert client.post(f"/dashboard/alerts/{crisis.id}/ack", data={"note": "x"}).status_code == 404
+
+
+def test_participant_page_hides_what_the_court_may_not_see(client, court_setup):  # type: ignore[no-untyped-def]
+    ana = court_setup["ana"]
+    checkin = add_contact(ana, now() - timedelta(days=3), "completed", kind="checkin")
+    db.session.add_all(
+        [
+            CheckinAnswer(
+                contact_id=checkin.id,
+                question_id="use",
+                value="no",
+                raw_text="2",
+                is_shared_with_court=True,
+                via="sms",
+            ),
+            CheckinAnswer(
+                contact_id=checkin.id,
+                question_id="craving",
+                value="7",
+                raw_text="7",
+                is_shared_with_court=False,
+                via="sms",
+            ),
+            ClinicalNote(
+                participant_id=ana.id,
+                author_id=court_setup["therapist"].id,
+                body="Nota clínica reservada",
+            ),
+        ]
+    )
+    db.session.commit()
+    login(client, court_setup["judge"])
+
+    page = client.get(f"/dashboard/participants/{ana.id}").get_data(as_text=True)
+
+    assert "Nota clínica reservada" not in page
+    assert "<strong>no</strong>" in page  # the shared answer
+    assert "<strong>7</strong>" not in page  # the unshared one
+    assert 'class="day outcome-missed_system' in page and "outcome-missed_participant" in page
+    revoke_consent(ana, "share_with_court", court_setup["coordinator"])
+    db.session.commit()
+    page = client.get(f"/dashboard/participants/{ana.id}").get_data(as_text=True)
+    assert "<strong>no</strong>" not in page
+    assert client.get(f"/dashboard/participants/{court_setup['outsider'].id}").status_code == 404
+    assert db.session.scalar(
+        select(AuditEvent).where(
+            AuditEvent.action == "participant.dashboard_view", AuditEvent.participant_id == ana.id
+        )
+    )
