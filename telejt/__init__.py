@@ -53,8 +53,26 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from telejt.api.views import bp as api_bp
+    from telejt.audit.views import bp as audit_bp
     from telejt.auth.views import bp as auth_bp
+    from telejt.checkins.views import bp as checkins_bp
+    from telejt.dashboard.views import bp as dashboard_bp
     from telejt.health import bp as health_bp
+    from telejt.participants.queues import bp as queues_bp
+    from telejt.participants.views import bp as participants_bp
+    from telejt.reports.views import bp as reports_bp
+    from telejt.sessions.views import bp as sessions_bp
+    from telejt.sms.views import bp as sms_bp
 
     app.register_blueprint(health_bp)
     app.register_blueprint(auth_bp)
+    app.register_blueprint(sms_bp)
+    app.register_blueprint(checkins_bp)
+    app.register_blueprint(participants_bp)
+    app.register_blueprint(queues_bp)
+    app.register_blueprint(audit_bp)
+    app.register_blueprint(sessions_bp)
+    app.register_blueprint(dashboard_bp)
+    app.register_blueprint(reports_bp)
+    app.register_blueprint(api_bp)
