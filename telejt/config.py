@@ -148,6 +148,9 @@ def load_config(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         ),
         #: years a clinical record is kept after the program ends (NOM-004-SSA3-2012: at least 5)
         "TELEJT_RETENTION_YEARS": _retention_years(env.get("TELEJT_RETENTION_YEARS", "5")),
+        "TELEJT_CLAIM_LEASE_SECONDS": _positive_int(
+            "TELEJT_CLAIM_LEASE_SECONDS", env.get("TELEJT_CLAIM_LEASE_SECONDS", "120")
+        ),
         "TELEJT_INSTANCE_DIR": str(instance),
         "SESSION_COOKIE_SECURE": environment == "production",
     }

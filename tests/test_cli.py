@@ -20,8 +20,16 @@ from telejt.participants.models import Participant
 def test_courts_users_and_tokens(runner) -> None:
     result = runner.invoke(
         cli,
-        ["courts", "create", "--name", "Juzgado Demo", "--state", "Nuevo León",
-              "--timezone", "America/Monterrey"]
+        [
+            "courts",
+            "create",
+            "--name",
+            "Juzgado Demo",
+            "--state",
+            "Nuevo León",
+            "--timezone",
+            "America/Monterrey",
+        ],
     )
     assert result.exit_code == 0, result.output
     court_id = int(result.output.strip())
@@ -29,8 +37,17 @@ def test_courts_users_and_tokens(runner) -> None:
 
     result = runner.invoke(
         cli,
-        ["users", "create", "--email", "Coord@Example.mx", "--role", "coordinator",
-              "--court", str(court_id), "--password-stdin"],
+        [
+            "users",
+            "create",
+            "--email",
+            "Coord@Example.mx",
+            "--role",
+            "coordinator",
+            "--court",
+            str(court_id),
+            "--password-stdin",
+        ],
         input="una-clave-larga\n",
     )
     assert result.exit_code == 0, result.output
@@ -47,7 +64,7 @@ def test_bad_input_changes_nothing(runner) -> None:
     before = db.session.scalar(select(func.count()).select_from(Court))
     result = runner.invoke(
         cli,
-        ["courts", "create", "--name", "X", "--state", "Nuevo León", "--timezone", "Mars/Olympus"]
+        ["courts", "create", "--name", "X", "--state", "Nuevo León", "--timezone", "Mars/Olympus"],
     )
     assert result.exit_code == 2 and "timezone" in result.output
     result = runner.invoke(cli, ["users", "create", "--email", "a@b.mx", "--role", "therapist"])
@@ -88,9 +105,10 @@ def test_app_refuses_to_start_with_a_broken_protocol(tmp_path: Path, app_config)
 
     broken = tmp_path / "p.yaml"
     broken.write_text(
-        (PROJECT_ROOT / "protocols" / "remote-outpatient.yaml").read_text().replace(
-            '"19:00"', '"25:00"', 1
-        ).replace("at: 19:00", "at: 25:00", 1)
+        (PROJECT_ROOT / "protocols" / "remote-outpatient.yaml")
+        .read_text()
+        .replace('"19:00"', '"25:00"', 1)
+        .replace("at: 19:00", "at: 25:00", 1)
     )
     with pytest.raises(ProtocolError) as info:
         create_app({**app_config, "TELEJT_PROTOCOLS_DIR": str(tmp_path)})

@@ -7,11 +7,12 @@ in id order, committing each result before the next send.
 
 A crash (SIGKILL, power) therefore leaves at most one message whose fate is
 unknown: the lowest-id ``sending`` message of the dead claim may have reached the
-provider before the crash. :func:`recover_interrupted_claims` returns every other
-message of the claim to ``pending`` (they were never handed over) and puts that
-one in ``needs_review`` with an alert to the coordinators: a person checks the
-provider's log before it is sent again. Nothing is lost and nothing is sent
-twice silently.
+provider before the crash. A claim is dead when it is older than the lease
+(``TELEJT_CLAIM_LEASE_SECONDS``) and its worker has not beaten within the lease.
+:func:`recover_interrupted_claims` returns every other message of the claim to
+``pending`` (they were never handed over) and puts that one in ``needs_review``
+with an alert to the coordinators: a person checks the provider's log before it
+is sent again. Nothing is lost and nothing is sent twice silently.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from telejt.clock import now
 from telejt.extensions import db
 from telejt.planning.reminders import quiet_period_end, quiet_period_start
 from telejt.protocols.current import protocol_for
+from telejt.scheduler.models import SchedulerHeartbeat
 from telejt.sms.backends import SmsSendError, sender_for
 from telejt.sms.models import OutboundMessage
 from telejt.sms.outbox import skip_message
@@ -38,8 +40,6 @@ from telejt.sms.render import render_message
 log = logging.getLogger(__name__)
 
 BATCH_SIZE = 200
-#: a claim this old whose worker has not finished is presumed dead
-CLAIM_LEASE = timedelta(minutes=2)
 MAX_ATTEMPTS = 5
 #: waits after the 1st, 2nd, … transient failure
 BACKOFF = (timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=15), timedelta(hours=1))
@@ -218,19 +218,29 @@ def dispatch_due_messages(limit: int = BATCH_SIZE, worker: str | None = None) ->
                 raise
 
 
-def recover_interrupted_claims(lease: timedelta = CLAIM_LEASE) -> int:
+def recover_interrupted_claims(lease: timedelta | None = None) -> int:
     """Settle the claims of dispatchers that died mid-batch; returns messages touched."""
     from telejt.alerts.services import raise_alert
 
+    if lease is None:
+        lease = timedelta(seconds=current_app.config["TELEJT_CLAIM_LEASE_SECONDS"])
     cutoff = now() - lease
-    stale = list(
+    # a worker that still beats is alive, only slow (say, waiting for SQLite's lock)
+    alive = set(
         db.session.scalars(
+            select(SchedulerHeartbeat.worker).where(SchedulerHeartbeat.beat_at >= cutoff)
+        )
+    )
+    stale = [
+        message
+        for message in db.session.scalars(
             select(OutboundMessage)
             .where(OutboundMessage.status == "sending", OutboundMessage.claimed_at < cutoff)
             .order_by(OutboundMessage.claimed_by, OutboundMessage.claimed_at, OutboundMessage.id)
             .with_for_update(skip_locked=True)
         )
-    )
+        if message.claimed_by not in alive
+    ]
     seen_claims: set[tuple[str | None, datetime | None]] = set()
     for message in stale:
         claim = (message.claimed_by, message.claimed_at)
