@@ -212,7 +212,7 @@ def protocols_group() -> None:
     """Treatment protocols."""
 
 
-@protocols_group.command("check")
+@protocols_group.command("check", with_appcontext=False)
 @click.argument("path", required=False, type=click.Path(path_type=Path))
 def protocols_check(path: Path | None) -> None:
     """Validate protocol files (a file or a folder; default TELEJT_PROTOCOLS_DIR)."""
@@ -235,7 +235,7 @@ def translate_group() -> None:
     """Babel catalogs in translations/ (es_MX and en)."""
 
 
-@translate_group.command("extract")
+@translate_group.command("extract", with_appcontext=False)
 def translate_extract() -> None:
     """Extract every translatable string into translations/messages.pot."""
     from telejt.catalogs import extract
@@ -243,7 +243,7 @@ def translate_extract() -> None:
     extract()
 
 
-@translate_group.command("update")
+@translate_group.command("update", with_appcontext=False)
 def translate_update() -> None:
     """Extract, then merge new strings into the es_MX and en catalogs."""
     from telejt.catalogs import extract, update
@@ -252,7 +252,7 @@ def translate_update() -> None:
     update()
 
 
-@translate_group.command("compile")
+@translate_group.command("compile", with_appcontext=False)
 def translate_compile() -> None:
     """Compile the catalogs to .mo files."""
     from telejt.catalogs import compile_catalogs

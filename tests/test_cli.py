@@ -120,3 +120,16 @@ def test_scheduler_tick_at_rejects_a_bad_instant(runner) -> None:
     assert result.exit_code == 2 and "--at" in result.output
     result = runner.invoke(cli, ["scheduler", "tick", "--at", "2026-03-02T10:00"])
     assert result.exit_code == 2  # no offset: refused, not guessed
+
+
+def test_commands_that_need_no_app_run_without_settings() -> None:
+    """`protocols check` and `translate` work on a fresh machine with no settings at all."""
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEJT_", "SECRET"))}
+    telejt = Path(sys.executable).with_name("telejt")
+    for args in (["protocols", "check"], ["translate", "compile"]):
+        done = subprocess.run([str(telejt), *args], env=env, capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
