@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -37,6 +38,8 @@ def serve_command(host: str, port: int) -> None:
     from telejt.scheduler.runner import start_background_scheduler
 
     upgrade()
+    # Flask's CLI marks the process so app.run() is refused; this command is the server.
+    os.environ.pop("FLASK_RUN_FROM_CLI", None)
     scheduler = start_background_scheduler(current_app._get_current_object())  # type: ignore[attr-defined]
     click.echo(
         f"telejt: serving on http://{host}:{port} (SMS backend: "
@@ -216,8 +219,6 @@ def protocols_group() -> None:
 @click.argument("path", required=False, type=click.Path(path_type=Path))
 def protocols_check(path: Path | None) -> None:
     """Validate protocol files (a file or a folder; default TELEJT_PROTOCOLS_DIR)."""
-    import os
-
     from telejt.protocols.loader import check_paths
 
     target = path or Path(os.environ.get("TELEJT_PROTOCOLS_DIR") or PROJECT_ROOT / "protocols")

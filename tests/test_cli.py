@@ -133,3 +133,45 @@ def test_commands_that_need_no_app_run_without_settings() -> None:
     for args in (["protocols", "check"], ["translate", "compile"]):
         done = subprocess.run([str(telejt), *args], env=env, capture_output=True, text=True)
         assert done.returncode == 0, done.stderr
+
+
+def test_serve_upgrades_loads_demo_and_answers_health(tmp_path: Path) -> None:
+    """What `make run` does, on a fresh instance folder: upgrade, demo, serve, /healthz 200."""
+    import os
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEJT_", "SECRET"))}
+    env.pop("DATABASE_URL", None)
+    env.update({"TELEJT_ENV": "development", "TELEJT_INSTANCE_DIR": str(tmp_path)})
+    telejt = str(Path(sys.executable).with_name("telejt"))
+    for args in (["db", "upgrade"], ["demo"]):
+        done = subprocess.run([telejt, *args], env=env, capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+    server = subprocess.Popen(
+        [telejt, "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as r:
+                    assert r.status == 200
+                    break
+            except OSError:
+                assert server.poll() is None, "telejt serve exited"
+                assert time.monotonic() < deadline, "telejt serve did not answer"
+                time.sleep(0.3)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    assert (tmp_path / "telejt.db").exists()
