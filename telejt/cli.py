@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -37,6 +38,8 @@ def serve_command(host: str, port: int) -> None:
     from telejt.scheduler.runner import start_background_scheduler
 
     upgrade()
+    # Flask's CLI marks the process so app.run() is refused; this command is the server.
+    os.environ.pop("FLASK_RUN_FROM_CLI", None)
     scheduler = start_background_scheduler(current_app._get_current_object())  # type: ignore[attr-defined]
     click.echo(
         f"telejt: serving on http://{host}:{port} (SMS backend: "
@@ -212,12 +215,10 @@ def protocols_group() -> None:
     """Treatment protocols."""
 
 
-@protocols_group.command("check")
+@protocols_group.command("check", with_appcontext=False)
 @click.argument("path", required=False, type=click.Path(path_type=Path))
 def protocols_check(path: Path | None) -> None:
     """Validate protocol files (a file or a folder; default TELEJT_PROTOCOLS_DIR)."""
-    import os
-
     from telejt.protocols.loader import check_paths
 
     target = path or Path(os.environ.get("TELEJT_PROTOCOLS_DIR") or PROJECT_ROOT / "protocols")
@@ -235,7 +236,7 @@ def translate_group() -> None:
     """Babel catalogs in translations/ (es_MX and en)."""
 
 
-@translate_group.command("extract")
+@translate_group.command("extract", with_appcontext=False)
 def translate_extract() -> None:
     """Extract every translatable string into translations/messages.pot."""
     from telejt.catalogs import extract
@@ -243,7 +244,7 @@ def translate_extract() -> None:
     extract()
 
 
-@translate_group.command("update")
+@translate_group.command("update", with_appcontext=False)
 def translate_update() -> None:
     """Extract, then merge new strings into the es_MX and en catalogs."""
     from telejt.catalogs import extract, update
@@ -252,7 +253,7 @@ def translate_update() -> None:
     update()
 
 
-@translate_group.command("compile")
+@translate_group.command("compile", with_appcontext=False)
 def translate_compile() -> None:
     """Compile the catalogs to .mo files."""
     from telejt.catalogs import compile_catalogs

@@ -12,7 +12,10 @@ def configure_sqlite(engine: Engine) -> None:
     """Foreign keys on, WAL for web and scheduler threads, and working SAVEPOINTs.
 
     pysqlite starts transactions lazily on its own, which breaks SAVEPOINT; the
-    SQLAlchemy recipe turns that off and emits BEGIN itself.
+    SQLAlchemy recipe turns that off and emits BEGIN itself. It is BEGIN IMMEDIATE:
+    a transaction that reads and then writes would otherwise fail at once with
+    "database is locked" when another process (a second scheduler, the web
+    server) wrote in between, instead of waiting its turn.
     """
     if engine.dialect.name != "sqlite":
         return
@@ -29,4 +32,4 @@ def configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if connection.info.get("write") else "BEGIN")
+        connection.exec_driver_sql("BEGIN IMMEDIATE")

@@ -11,6 +11,11 @@ def _ids(catalog) -> set[str]:  # type: ignore[no-untyped-def]
     return {m.id if isinstance(m.id, str) else m.id[0] for m in catalog if m.id}
 
 
+def _translated(message) -> bool:  # type: ignore[no-untyped-def]
+    strings = message.string if isinstance(message.string, tuple) else (message.string,)
+    return all(strings)
+
+
 def test_catalogs_are_current_and_complete(tmp_path) -> None:
     template = tmp_path / "messages.pot"
     extract(template)
@@ -28,7 +33,7 @@ def test_catalogs_are_current_and_complete(tmp_path) -> None:
         untranslated = sorted(
             m.id if isinstance(m.id, str) else m.id[0]
             for m in catalog
-            if m.id and m.id in wanted and not all(m.string if isinstance(m.string, tuple) else [m.string])
+            if m.id and m.id in wanted and not _translated(m)
         )
         assert not untranslated, f"{locale}: untranslated {untranslated[:5]}"
 

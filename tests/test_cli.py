@@ -20,8 +20,16 @@ from telejt.participants.models import Participant
 def test_courts_users_and_tokens(runner) -> None:
     result = runner.invoke(
         cli,
-        ["courts", "create", "--name", "Juzgado Demo", "--state", "Nuevo León",
-              "--timezone", "America/Monterrey"]
+        [
+            "courts",
+            "create",
+            "--name",
+            "Juzgado Demo",
+            "--state",
+            "Nuevo León",
+            "--timezone",
+            "America/Monterrey",
+        ],
     )
     assert result.exit_code == 0, result.output
     court_id = int(result.output.strip())
@@ -29,8 +37,17 @@ def test_courts_users_and_tokens(runner) -> None:
 
     result = runner.invoke(
         cli,
-        ["users", "create", "--email", "Coord@Example.mx", "--role", "coordinator",
-              "--court", str(court_id), "--password-stdin"],
+        [
+            "users",
+            "create",
+            "--email",
+            "Coord@Example.mx",
+            "--role",
+            "coordinator",
+            "--court",
+            str(court_id),
+            "--password-stdin",
+        ],
         input="una-clave-larga\n",
     )
     assert result.exit_code == 0, result.output
@@ -47,7 +64,7 @@ def test_bad_input_changes_nothing(runner) -> None:
     before = db.session.scalar(select(func.count()).select_from(Court))
     result = runner.invoke(
         cli,
-        ["courts", "create", "--name", "X", "--state", "Nuevo León", "--timezone", "Mars/Olympus"]
+        ["courts", "create", "--name", "X", "--state", "Nuevo León", "--timezone", "Mars/Olympus"],
     )
     assert result.exit_code == 2 and "timezone" in result.output
     result = runner.invoke(cli, ["users", "create", "--email", "a@b.mx", "--role", "therapist"])
@@ -88,9 +105,10 @@ def test_app_refuses_to_start_with_a_broken_protocol(tmp_path: Path, app_config)
 
     broken = tmp_path / "p.yaml"
     broken.write_text(
-        (PROJECT_ROOT / "protocols" / "remote-outpatient.yaml").read_text().replace(
-            '"19:00"', '"25:00"', 1
-        ).replace("at: 19:00", "at: 25:00", 1)
+        (PROJECT_ROOT / "protocols" / "remote-outpatient.yaml")
+        .read_text()
+        .replace('"19:00"', '"25:00"', 1)
+        .replace("at: 19:00", "at: 25:00", 1)
     )
     with pytest.raises(ProtocolError) as info:
         create_app({**app_config, "TELEJT_PROTOCOLS_DIR": str(tmp_path)})
@@ -102,3 +120,58 @@ def test_scheduler_tick_at_rejects_a_bad_instant(runner) -> None:
     assert result.exit_code == 2 and "--at" in result.output
     result = runner.invoke(cli, ["scheduler", "tick", "--at", "2026-03-02T10:00"])
     assert result.exit_code == 2  # no offset: refused, not guessed
+
+
+def test_commands_that_need_no_app_run_without_settings() -> None:
+    """`protocols check` and `translate` work on a fresh machine with no settings at all."""
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEJT_", "SECRET"))}
+    telejt = Path(sys.executable).with_name("telejt")
+    for args in (["protocols", "check"], ["translate", "compile"]):
+        done = subprocess.run([str(telejt), *args], env=env, capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+
+
+def test_serve_upgrades_loads_demo_and_answers_health(tmp_path: Path) -> None:
+    """What `make run` does, on a fresh instance folder: upgrade, demo, serve, /healthz 200."""
+    import os
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEJT_", "SECRET"))}
+    env.pop("DATABASE_URL", None)
+    env.update({"TELEJT_ENV": "development", "TELEJT_INSTANCE_DIR": str(tmp_path)})
+    telejt = str(Path(sys.executable).with_name("telejt"))
+    for args in (["db", "upgrade"], ["demo"]):
+        done = subprocess.run([telejt, *args], env=env, capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+    server = subprocess.Popen(
+        [telejt, "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as r:
+                    assert r.status == 200
+                    break
+            except OSError:
+                assert server.poll() is None, "telejt serve exited"
+                assert time.monotonic() < deadline, "telejt serve did not answer"
+                time.sleep(0.3)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    assert (tmp_path / "telejt.db").exists()

@@ -4,8 +4,9 @@ Quiet hours: a message that would fall inside the participant's quiet hours move
 to the last allowed minute before them; if that is already past, or no earlier
 than a longer reminder of the same contact, it is skipped and the skip recorded.
 A reminder already overdue when planned is sent at once if the contact is still
-at least ``LATE_REMINDER_MIN_LEAD`` away (only the nearest one: the others it
-supersedes are skipped).
+at least ``LATE_REMINDER_MIN_LEAD`` away and no other reminder follows within
+``OVERDUE_REMINDER_GAP`` (only the nearest overdue one: the others it supersedes
+are skipped, recorded as "overdue").
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ from telejt.sms.outbox import queue_message, skip_message
 
 #: an overdue reminder is still worth sending if the contact is at least this far away
 LATE_REMINDER_MIN_LEAD = timedelta(minutes=15)
+#: an overdue reminder is not sent if another reminder of the contact follows this soon
+OVERDUE_REMINDER_GAP = timedelta(minutes=30)
 #: statuses of a message that has left (or may have left) telejt
 LEFT_STATUSES = ("sending", "queued", "sent", "delivered", "undelivered", "failed", "needs_review")
 
@@ -87,7 +90,7 @@ def _reminder_plan(
             index == 0
             and contact.starts_at - moment >= LATE_REMINDER_MIN_LEAD
             and quiet_period_start(moment, zone, quiet) is None
-            and not kept_dues
+            and not any(due - moment < OVERDUE_REMINDER_GAP for due in kept_dues)
         )
         plan[key] = (reminder, moment, None) if useful else (reminder, None, "overdue")
     return plan

@@ -10,8 +10,6 @@ and the deadline watcher sleep until the next due message or deadline (at most
 from __future__ import annotations
 
 import logging
-import os
-import socket
 import threading
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -24,6 +22,7 @@ from flask import Flask, current_app
 from telejt.clock import now
 from telejt.extensions import db
 from telejt.scheduler.models import SchedulerHeartbeat
+from telejt.sms.dispatch import worker_name
 
 log = logging.getLogger(__name__)
 
@@ -34,11 +33,6 @@ RECOVER_EVERY = timedelta(seconds=60)
 MAX_SLEEP = timedelta(seconds=15)
 MIN_SLEEP = timedelta(milliseconds=100)
 _SCHEDULER_KEY = "telejt.scheduler"
-
-
-def worker_name() -> str:
-    """host:pid of this process."""
-    return f"{socket.gethostname()}:{os.getpid()}"
 
 
 def beat() -> None:
@@ -138,9 +132,13 @@ def build_scheduler(app: Flask, scheduler: BaseScheduler | None = None) -> BaseS
     scheduler = scheduler or BackgroundScheduler(timezone="UTC")
     defaults: dict[str, Any] = {"coalesce": True, "max_instances": 1, "misfire_grace_time": 30}
     start = now()
+    # look for dead claims at least twice per lease, so they are settled soon after it ends
+    lease = timedelta(seconds=app.config["TELEJT_CLAIM_LEASE_SECONDS"])
+    recover_every = max(min(RECOVER_EVERY, lease / 2), timedelta(seconds=1))
+    heartbeat_every = max(min(HEARTBEAT_EVERY, lease / 3), timedelta(milliseconds=500))
     for job_id, job, every in (
-        ("heartbeat", beat, HEARTBEAT_EVERY),
-        ("recover", _recover, RECOVER_EVERY),
+        ("heartbeat", beat, heartbeat_every),
+        ("recover", _recover, recover_every),
         ("planner", _plan, PLAN_EVERY),
         ("watcher", _watch_and_rearm, MAX_SLEEP),
         ("dispatcher", _dispatch_and_rearm, MAX_SLEEP),

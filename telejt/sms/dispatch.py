@@ -22,13 +22,16 @@ import os
 import socket
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import current_app
 from sqlalchemy import func, select, update
+from sqlalchemy.orm import joinedload
 
 from telejt.clock import now
 from telejt.extensions import db
+from telejt.participants.models import Participant
 from telejt.planning.reminders import quiet_period_end, quiet_period_start
 from telejt.protocols.current import protocol_for
 from telejt.scheduler.models import SchedulerHeartbeat
@@ -209,16 +212,30 @@ def send_one(message: OutboundMessage, report: DispatchReport) -> None:
         record_nudge(message.contact)
 
 
+def _message_graph() -> list[Any]:
+    """What sending one message reads, loaded with it in one query (not a lazy load each)."""
+    return [
+        joinedload(OutboundMessage.participant).joinedload(Participant.consents),
+        joinedload(OutboundMessage.contact),
+    ]
+
+
 def dispatch_due_messages(limit: int = BATCH_SIZE, worker: str | None = None) -> DispatchReport:
-    """Send everything due now, batch after batch, until nothing is due."""
+    """Send everything due now, batch after batch, until nothing is due.
+
+    Each message is read afresh, with its participant, consents and contact, in one
+    query right before it is sent (the previous commit expired what the session held),
+    so an opt-out or a cancellation committed meanwhile is honoured.
+    """
     report = DispatchReport()
     worker = worker or worker_name()
+    graph = _message_graph()
     while True:
         ids = claim_due_messages(limit, worker)
         if not ids:
             return report
         for message_id in sorted(ids):
-            message = db.session.get(OutboundMessage, message_id)
+            message = db.session.get(OutboundMessage, message_id, options=graph)
             if message is None or message.status != "sending" or message.claimed_by != worker:
                 continue
             try:
