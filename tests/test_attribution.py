@@ -33,8 +33,14 @@ def test_missed_after_delivered_reminders_is_the_participants(
     assert session.status == "missed"
     assert session.attribution == "participant"
     assert session.attribution_reason == "reminder_delivered"
-    reminders = [m for m in sms.sent if f"/s/{session.join_token}" in m["body"]]
-    assert len(reminders) == 2  # 24 h and 1 h before
+    reminders = db.session.scalars(
+        select(OutboundMessage).where(
+            OutboundMessage.contact_id == session.id, OutboundMessage.purpose == "reminder"
+        )
+    ).all()
+    assert sorted(m.status for m in reminders) == ["delivered", "delivered"]  # 24 h and 1 h
+    links = [m for m in sms.sent if f"/s/{session.join_token}" in m["body"]]
+    assert len(links) == 3  # both reminders and the nudge at start + 5 min
     alert = db.session.scalar(select(Alert).where(Alert.contact_id == session.id))
     assert alert is not None
     assert (alert.kind, alert.attribution, alert.audience) == (

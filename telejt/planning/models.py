@@ -51,6 +51,8 @@ class Contact(Base):
         CheckConstraint("ends_at > starts_at", name="window"),
         # the deadline watcher's query: open contacts by deadline
         Index("ix_contacts_open_deadline", "deadline_at", "status"),
+        # compliance figures: each participant's contacts by status over a period
+        Index("ix_contacts_participant_status_deadline", "participant_id", "status", "deadline_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

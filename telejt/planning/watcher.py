@@ -6,8 +6,9 @@ participant for the system's failure:
 - ``excused``: he declined ahead, or staff excused him;
 - ``system``: telejt could not reach him (no SMS consent, opted out, every reminder
   undelivered or failed, nothing sent at all) or the session failed technically;
-- ``participant``: he was reached (a reminder or the check-in was delivered, or at
-  least accepted by the carrier with no error) and did not come or answer.
+- ``participant``: he was reached (a reminder or the check-in was delivered, or
+  accepted by the carrier with no failure reported for any of them) and did not
+  come or answer.
 """
 
 from __future__ import annotations
@@ -51,13 +52,14 @@ def attribute_miss(contact: Contact, participant: Participant) -> tuple[str, str
     statuses = {m.status for m in messages}
     if "delivered" in statuses:
         return "participant", "reminder_delivered"
-    if statuses & {"sent", "queued"}:
-        return "participant", "reminder_sent_unconfirmed"
+    # a carrier's "undelivered" outweighs a later message with no receipt yet
     failures = sorted(
         {m.error_code for m in messages if m.status in ("undelivered", "failed") and m.error_code}
     )
     if statuses & {"undelivered", "failed"}:
         return "system", "sms_undelivered" + (f":{','.join(failures)}" if failures else "")
+    if statuses & {"sent", "queued"}:
+        return "participant", "reminder_sent_unconfirmed"
     if "needs_review" in statuses:
         return "system", "send_interrupted"
     return "system", "not_reminded"

@@ -6,6 +6,8 @@ Texts name neither drugs nor the court: the program is named as the protocol's
 
 from __future__ import annotations
 
+import re
+
 from flask import current_app
 from flask_babel import gettext as _
 
@@ -16,6 +18,9 @@ from telejt.protocols.current import protocol_for
 from telejt.protocols.model import Protocol, Question
 from telejt.sms.models import OutboundMessage
 from telejt.sms.text import to_gsm7
+
+#: "5:05 p.m.." — the abbreviation's period also ends the sentence
+_ABBREVIATION_THEN_PERIOD = re.compile(r"(\b[ap]\.\s?m\.)\.")
 
 
 def session_link(contact: Contact) -> str:
@@ -196,4 +201,4 @@ def render_message(message: OutboundMessage) -> str:
             text = _reply(message, participant, protocol)
         else:
             raise ValueError(f"no text for message purpose {message.purpose!r}")
-        return to_gsm7(f"{program}: {text}")
+        return to_gsm7(_ABBREVIATION_THEN_PERIOD.sub(r"\1", f"{program}: {text}"))
