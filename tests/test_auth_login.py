@@ -156,6 +156,7 @@ def test_post_without_csrf_token_is_rejected_and_changes_nothing(app_config, com
         assert accepted.status_code == 302
         assert client.post("/logout").status_code == 400  # logout needs its token too
         db.session.remove()
+        db.engine.dispose()  # this app's own pool: leave no connection open
 
 
 def test_reset_link_sets_a_password_once(client, make_staff):
