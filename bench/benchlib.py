@@ -71,7 +71,7 @@ def reset_database(url: str) -> None:
     engine.dispose()
 
 
-def make_app(url: str, **config: Any) -> Any:
+def make_app(url: str, *, migrate: bool = True, **config: Any) -> Any:
     """A telejt app on ``url`` with the schema upgraded by the migrations."""
     os.environ.setdefault("TELEJT_ENV", "development")
     os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(32))
@@ -91,9 +91,10 @@ def make_app(url: str, **config: Any) -> Any:
     }
     settings.update(config)
     app = create_app(settings)
-    with app.app_context():
-        upgrade()
-        db.session.remove()
+    if migrate:
+        with app.app_context():
+            upgrade()
+            db.session.remove()
     return app
 
 
