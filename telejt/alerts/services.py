@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC
 from typing import Any
 
 from sqlalchemy import select
@@ -27,8 +28,10 @@ def alert_payload(alert: Alert) -> dict[str, Any]:
         "attribution": alert.attribution,
         "audience": alert.audience,
         "reason": alert.reason,
-        "created_at": alert.created_at.isoformat(),
-        "acknowledged_at": alert.acknowledged_at.isoformat() if alert.acknowledged_at else None,
+        "created_at": alert.created_at.astimezone(UTC).isoformat(),
+        "acknowledged_at": (
+            alert.acknowledged_at.astimezone(UTC).isoformat() if alert.acknowledged_at else None
+        ),
         "ack_note": alert.ack_note,
     }
 

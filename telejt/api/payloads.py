@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from telejt.alerts.models import Alert
+# the live events and the API give an alert the same shape
+from telejt.alerts.services import alert_payload  # noqa: F401
 from telejt.api.jsonschema import format_instant
 from telejt.auth.models import StaffUser
 from telejt.courts.models import Court
@@ -111,22 +112,4 @@ def inbound_payload(message: InboundMessage) -> dict[str, Any]:
         "due_at": None,
         "sent_at": format_instant(message.received_at),
         "error_code": None,
-    }
-
-
-def alert_payload(alert: Alert) -> dict[str, Any]:
-    """An alert, times in UTC."""
-    return {
-        "id": alert.id,
-        "court_id": alert.court_id,
-        "participant_id": alert.participant_id,
-        "contact_id": alert.contact_id,
-        "kind": alert.kind,
-        "severity": alert.severity,
-        "attribution": alert.attribution,
-        "audience": alert.audience,
-        "reason": alert.reason,
-        "created_at": format_instant(alert.created_at),
-        "acknowledged_at": format_instant(alert.acknowledged_at),
-        "ack_note": alert.ack_note,
     }
