@@ -2,13 +2,18 @@
 
 These tests start ``telejt scheduler run`` as separate processes against the test
 database, with the console SMS backend, which prints every SMS it sends on its
-standard output. Every participant gets exactly one message (his welcome), so a
-phone number printed twice is a message sent twice.
+standard output. Every participant gets one welcome, due now whatever the hour:
+the processes read the protocol with its quiet hours moved three hours ahead (at
+night they would rightly hold every SMS until morning). A line ``(phone, text)``
+printed twice is a message sent twice. Other messages the
+processes may send meanwhile (a check-in that falls due during the test) are
+different texts and do not count as repeats.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -16,11 +21,14 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
+from telejt.clock import now
 from telejt.courts.services import create_court
 from telejt.extensions import db
 from telejt.participants.services import enroll_participant
@@ -30,15 +38,14 @@ from telejt.sms.models import OutboundMessage
 pytestmark = pytest.mark.slow
 
 PARTICIPANTS = 200
+ZONE = "America/Monterrey"
 
 
 def _seed(count: int) -> None:
     """Participants whose welcome SMS are due now (committed, for other processes)."""
     from telejt.auth.services import create_staff_user
 
-    court = create_court(
-        name="Juzgado de Procesos", state="Nuevo León", timezone="America/Monterrey"
-    )
+    court = create_court(name="Juzgado de Procesos", state="Nuevo León", timezone=ZONE)
     therapist = create_staff_user(
         email="t@procesos.example.mx", role="therapist", court_ids=[court.id]
     )
@@ -54,13 +61,17 @@ def _seed(count: int) -> None:
             session_slots=[{"weekday": "tue", "time": "10:00"}],
             consents={"sms": True, "telehealth": True},
         )
+    # the welcome waits for the end of quiet hours when the test runs at night
+    db.session.execute(
+        update(OutboundMessage).where(OutboundMessage.purpose == "welcome").values(due_at=now())
+    )
     db.session.commit()
 
 
 class SchedulerProcess:
     """One ``telejt scheduler run`` child process, its printed SMS collected as it runs."""
 
-    def __init__(self, database_url: str, lease_seconds: int = 120) -> None:
+    def __init__(self, database_url: str, protocols_dir: Path, lease_seconds: int = 120) -> None:
         env = {
             **os.environ,
             "TELEJT_ENV": "testing",
@@ -69,6 +80,7 @@ class SchedulerProcess:
             "TELEJT_SMS_BACKEND": "console",
             "TELEJT_PUBLIC_URL": "https://telejt.example.mx",
             "TELEJT_CLAIM_LEASE_SECONDS": str(lease_seconds),
+            "TELEJT_PROTOCOLS_DIR": str(protocols_dir),
             "PYTHONUNBUFFERED": "1",
         }
         env.pop("REDIS_URL", None)
@@ -80,7 +92,7 @@ class SchedulerProcess:
             stderr=subprocess.DEVNULL,
             text=True,
         )
-        self.phones: list[str] = []
+        self.sent: list[tuple[str, str]] = []
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
 
@@ -88,7 +100,8 @@ class SchedulerProcess:
         assert self.process.stdout is not None
         for line in self.process.stdout:
             if line.startswith("[SMS → "):
-                self.phones.append(line[len("[SMS → ") :].split("]", 1)[0])
+                phone, text = line[len("[SMS → ") :].split("] ", 1)
+                self.sent.append((phone, text.rstrip("\n")))
 
     def kill(self) -> None:
         """SIGKILL: no chance to finish anything."""
@@ -111,6 +124,27 @@ class SchedulerProcess:
         self._reader.join(timeout=10)
         if self.process.stdout is not None and not self.process.stdout.closed:
             self.process.stdout.close()
+
+
+@pytest.fixture
+def protocols_dir(tmp_path: Path) -> Path:
+    """The protocols with quiet hours moved away from the next hours.
+
+    The dispatcher holds any SMS found due in quiet hours until morning, so at
+    night the welcomes would not go during the test; these processes keep the
+    same protocol and version with a quiet hour that starts three hours from now.
+    """
+    folder = tmp_path / "protocols"
+    folder.mkdir()
+    local = datetime.now(ZoneInfo(ZONE))
+    start, end = local + timedelta(hours=3), local + timedelta(hours=4)
+    for source in (Path(__file__).parents[1] / "protocols").glob("*.yaml"):
+        text = source.read_text(encoding="utf-8")
+        quiet = re.compile(r"^quiet_hours: .*$", re.MULTILINE)
+        assert quiet.search(text), f"{source.name} has no one-line quiet_hours"
+        moved = f'quiet_hours: {{start: "{start:%H:%M}", end: "{end:%H:%M}"}}'
+        (folder / source.name).write_text(quiet.sub(moved, text), encoding="utf-8")
+    return folder
 
 
 @pytest.fixture
@@ -141,6 +175,11 @@ def _beating() -> int:
     return int(count or 0)
 
 
+def _printed(processes: list[SchedulerProcess]) -> Counter[tuple[str, str]]:
+    """How often each (phone, text) was printed by the processes, all told."""
+    return Counter(sent for proc in processes for sent in proc.sent)
+
+
 def _wait_until(condition, timeout: float = 300) -> None:  # type: ignore[no-untyped-def]
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -150,15 +189,22 @@ def _wait_until(condition, timeout: float = 300) -> None:  # type: ignore[no-unt
     raise AssertionError("timed out waiting for the schedulers")
 
 
-def test_two_schedulers_send_each_message_once(processes, database_url: str) -> None:
-    processes.extend([SchedulerProcess(database_url), SchedulerProcess(database_url)])
+def test_two_schedulers_send_each_message_once(
+    processes, database_url: str, protocols_dir: Path
+) -> None:
+    processes.extend(
+        [
+            SchedulerProcess(database_url, protocols_dir),
+            SchedulerProcess(database_url, protocols_dir),
+        ]
+    )
     _wait_until(lambda: _beating() == 2)  # both up and looking for work: now it arrives
     _seed(PARTICIPANTS)
     _wait_until(lambda: _unsettled() == 0)
     for proc in processes:
         proc.stop()
-    printed = Counter(phone for proc in processes for phone in proc.phones)
-    assert len(printed) == PARTICIPANTS
+    printed = _printed(processes)
+    assert len({phone for phone, _ in printed}) == PARTICIPANTS
     assert max(printed.values()) == 1, printed.most_common(3)
     delivered = db.session.scalar(
         select(func.count())
@@ -169,31 +215,31 @@ def test_two_schedulers_send_each_message_once(processes, database_url: str) -> 
 
 
 def test_sigkill_mid_batch_loses_nothing_and_duplicates_nothing(
-    processes, database_url: str
+    processes, database_url: str, protocols_dir: Path
 ) -> None:
     _seed(PARTICIPANTS)
-    first = SchedulerProcess(database_url, lease_seconds=2)
+    first = SchedulerProcess(database_url, protocols_dir, lease_seconds=2)
     processes.append(first)
-    _wait_until(lambda: len(first.phones) >= 30, timeout=60)
+    _wait_until(lambda: len(first.sent) >= 30, timeout=60)
     first.kill()
     assert _unsettled() > 0, "the kill came too late to be mid-batch"
 
-    second = SchedulerProcess(database_url, lease_seconds=2)
+    second = SchedulerProcess(database_url, protocols_dir, lease_seconds=2)
     processes.append(second)
     _wait_until(lambda: _unsettled() == 0)
     second.stop()
 
-    printed = Counter(phone for proc in (first, second) for phone in proc.phones)
+    printed = _printed([first, second])
     assert max(printed.values()) == 1, printed.most_common(3)
     rows = db.session.execute(
-        select(
-            OutboundMessage.to_phone, OutboundMessage.status, OutboundMessage.participant_id
-        ).where(OutboundMessage.purpose == "welcome")
+        select(OutboundMessage.to_phone, OutboundMessage.status, OutboundMessage.body).where(
+            OutboundMessage.purpose == "welcome"
+        )
     ).all()
     statuses = Counter(status for _, status, _ in rows)
     # at most the one message in flight at the kill awaits a person's review
     assert statuses["needs_review"] <= 1
     assert statuses["delivered"] + statuses["needs_review"] == PARTICIPANTS
-    for phone, status, _ in rows:
+    for phone, status, body in rows:
         if status == "delivered":
-            assert printed[phone] == 1
+            assert printed[(phone, body)] == 1
