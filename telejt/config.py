@@ -151,12 +151,20 @@ def load_config(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         "TELEJT_CLAIM_LEASE_SECONDS": _positive_int(
             "TELEJT_CLAIM_LEASE_SECONDS", env.get("TELEJT_CLAIM_LEASE_SECONDS", "120")
         ),
+        "TELEJT_DISPATCH_THREADS": _dispatch_threads(env.get("TELEJT_DISPATCH_THREADS", "4")),
         "TELEJT_INSTANCE_DIR": str(instance),
         "SESSION_COOKIE_SECURE": environment == "production",
     }
     if backend == "twilio":
         config.update(_twilio_settings(env))
     return config
+
+
+def _dispatch_threads(value: str) -> int:
+    threads = _positive_int("TELEJT_DISPATCH_THREADS", value)
+    if threads > 32:
+        raise ConfigError("TELEJT_DISPATCH_THREADS", f"at most 32, not {threads}")
+    return threads
 
 
 def _twilio_settings(env: Mapping[str, str]) -> dict[str, Any]:

@@ -47,6 +47,9 @@ def test_defaults_are_the_embedded_setup(tmp_path) -> None:
         ({"TELEJT_PROTOCOLS_DIR": "/nonexistent/protocols"}, "TELEJT_PROTOCOLS_DIR"),
         ({"TELEJT_PLANNING_HORIZON_DAYS": "two weeks"}, "TELEJT_PLANNING_HORIZON_DAYS"),
         ({"TELEJT_ENV": "staging"}, "TELEJT_ENV"),
+        ({"TELEJT_DISPATCH_THREADS": "0"}, "TELEJT_DISPATCH_THREADS"),
+        ({"TELEJT_DISPATCH_THREADS": "64"}, "TELEJT_DISPATCH_THREADS"),
+        ({"TELEJT_DISPATCH_THREADS": "four"}, "TELEJT_DISPATCH_THREADS"),
         ({"TELEJT_SMS_BACKEND": "twilio"}, "TWILIO_ACCOUNT_SID"),
         (
             {

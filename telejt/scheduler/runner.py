@@ -76,9 +76,9 @@ def _wake_time(next_at: datetime | None) -> datetime:
 
 
 def _dispatch_and_rearm() -> None:
-    from telejt.sms.dispatch import dispatch_due_messages, next_due_at
+    from telejt.sms.dispatch import dispatch_in_threads, next_due_at
 
-    dispatch_due_messages()
+    dispatch_in_threads()
     _rearm("dispatcher", next_due_at())
 
 
