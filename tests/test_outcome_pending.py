@@ -359,3 +359,44 @@ def test_two_schedulers_raise_it_once(committed_db, frozen_clock) -> None:  # ty
     )
     assert total == 20
     assert clock.now() == TUESDAY_SESSION + timedelta(minutes=50) + GRACE
+
+
+def test_live_the_judge_hears_nothing_the_team_hears_it(world, app_ctx, frozen_clock) -> None:
+    from flask_socketio import SocketIOTestClient
+
+    from telejt.extensions import socketio
+    from telejt.live import NAMESPACE
+
+    def live_client(user: Any) -> SocketIOTestClient:
+        http = app_ctx.test_client()
+        login(http, user)
+        return socketio.test_client(app_ctx, namespace=NAMESPACE, flask_test_client=http)
+
+    def created(client: SocketIOTestClient) -> list[dict[str, Any]]:
+        g.pop("_login_user", None)
+        return [
+            e["args"][0] for e in client.get_received(NAMESPACE) if e["name"] == "alert.created"
+        ]
+
+    clients = {role: live_client(world[role]) for role in ("judge", "coordinator", "therapist")}
+    session = world["session"]
+    frozen_clock.set(session.ends_at + GRACE)
+    alert_unrecorded_outcomes()
+    [alert] = outcome_alerts(session)
+    received = {role: created(client) for role, client in clients.items()}
+    assert received["judge"] == []
+    assert [a["id"] for a in received["coordinator"]] == [alert.id]
+    assert [a["id"] for a in received["therapist"]] == [alert.id]
+    assert received["therapist"][0]["kind"] == "outcome_pending"
+    assert received["therapist"][0]["attribution"] is None
+    # nor after a reconnection: the judge's catch-up leaves it out, the therapist's has it
+    g.pop("_login_user", None)
+    judge_missed = clients["judge"].emit(
+        "catch_up", {"since_id": 0}, namespace=NAMESPACE, callback=True
+    )
+    assert judge_missed == {"created": [], "acknowledged": []}
+    g.pop("_login_user", None)
+    mine = clients["therapist"].emit(
+        "catch_up", {"since_id": 0}, namespace=NAMESPACE, callback=True
+    )
+    assert [a["id"] for a in mine["created"]] == [alert.id]
