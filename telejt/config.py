@@ -152,6 +152,10 @@ def load_config(env: Mapping[str, str] | None = None) -> dict[str, Any]:
             "TELEJT_CLAIM_LEASE_SECONDS", env.get("TELEJT_CLAIM_LEASE_SECONDS", "120")
         ),
         "TELEJT_DISPATCH_THREADS": _dispatch_threads(env.get("TELEJT_DISPATCH_THREADS", "4")),
+        #: minutes after a session's planned end before an unrecorded outcome alerts the team
+        "TELEJT_OUTCOME_GRACE_MINUTES": _positive_int(
+            "TELEJT_OUTCOME_GRACE_MINUTES", env.get("TELEJT_OUTCOME_GRACE_MINUTES", "60")
+        ),
         "TELEJT_INSTANCE_DIR": str(instance),
         "SESSION_COOKIE_SECURE": environment == "production",
     }

@@ -21,6 +21,7 @@ def test_defaults_are_the_embedded_setup(tmp_path) -> None:
     assert config["TELEJT_SMS_BACKEND"] == "console"
     assert config["TELEJT_DEFAULT_LOCALE"] == "es_MX"
     assert config["REDIS_URL"] is None
+    assert config["TELEJT_OUTCOME_GRACE_MINUTES"] == 60
     # a development secret is made once and kept
     assert (
         load_config({"TELEJT_ENV": "development", "TELEJT_INSTANCE_DIR": str(tmp_path)})[
@@ -46,6 +47,8 @@ def test_defaults_are_the_embedded_setup(tmp_path) -> None:
         ({"TELEJT_ICE_SERVERS": '{"urls": "stun:x"}'}, "TELEJT_ICE_SERVERS"),
         ({"TELEJT_PROTOCOLS_DIR": "/nonexistent/protocols"}, "TELEJT_PROTOCOLS_DIR"),
         ({"TELEJT_PLANNING_HORIZON_DAYS": "two weeks"}, "TELEJT_PLANNING_HORIZON_DAYS"),
+        ({"TELEJT_OUTCOME_GRACE_MINUTES": "an hour"}, "TELEJT_OUTCOME_GRACE_MINUTES"),
+        ({"TELEJT_OUTCOME_GRACE_MINUTES": "0"}, "TELEJT_OUTCOME_GRACE_MINUTES"),
         ({"TELEJT_ENV": "staging"}, "TELEJT_ENV"),
         ({"TELEJT_DISPATCH_THREADS": "0"}, "TELEJT_DISPATCH_THREADS"),
         ({"TELEJT_DISPATCH_THREADS": "64"}, "TELEJT_DISPATCH_THREADS"),

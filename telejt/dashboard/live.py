@@ -17,7 +17,7 @@ from flask_socketio import join_room
 from sqlalchemy import or_
 
 from telejt.alerts.models import Alert
-from telejt.alerts.services import acknowledge_alert, alert_payload
+from telejt.alerts.services import THERAPIST_ALERT_KINDS, acknowledge_alert, alert_payload
 from telejt.audit.services import record_access
 from telejt.auth.models import StaffUser
 from telejt.clock import as_utc
@@ -26,8 +26,6 @@ from telejt.dashboard.retry import retry_when_sqlite_locked
 from telejt.extensions import db, socketio
 from telejt.live import NAMESPACE, court_room, team_room, therapist_room
 
-#: alert kinds a therapist gets live (see telejt.alerts.services.alert_rooms)
-THERAPIST_ALERT_KINDS = ("crisis", "reachability", "missed_contact")
 #: roles that may acknowledge an alert they can see
 ACKNOWLEDGING_ROLES = ("court", "coordinator", "therapist")
 CATCH_UP_LIMIT = 500

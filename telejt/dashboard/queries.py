@@ -7,7 +7,8 @@ participants the viewer may see, never by a query per row.
 Attendance rate: kept contacts (attended, late, completed) over kept contacts
 plus misses attributed to the participant. Misses that were the system's and
 excused contacts are left out on purpose: a court must not read the system's
-failure as the participant's.
+failure as the participant's. A session he joined that is over and whose outcome
+the therapist has not recorded is neither: it is counted apart, as outcome pending.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from telejt.auth.models import StaffUser
 from telejt.extensions import db
 from telejt.participants.models import Participant
 from telejt.planning.models import Contact
+from telejt.planning.outcomes import AWAITING_OUTCOME_STATUS
 
 KEPT_STATUSES = ("attended", "late", "completed")
 #: statuses of a contact whose window is over and whose outcome is known
@@ -69,6 +71,8 @@ class ComplianceRow:
     consecutive_misses: int
     last_kept_at: datetime | None
     open_alerts: int
+    #: sessions he joined, now over, whose outcome nobody has recorded (any date)
+    outcome_pending: int = 0
 
     @property
     def attendance_rate(self) -> float | None:
@@ -114,9 +118,20 @@ def _contact_stats(user: StaffUser, at: datetime) -> Any:
     """One GROUP BY over the contacts of the visible participants."""
     since = at - RATE_WINDOW
     scope = visible_participants(user).with_only_columns(Participant.id).scalar_subquery()
+    # a session he joined ends a run of misses even before its outcome is recorded:
+    # what it will be counted as is the therapist's to say, never presumed against him
     last_kept = (
-        select(Contact.participant_id, func.max(Contact.deadline_at).label("last_kept_at"))
-        .where(Contact.participant_id.in_(scope), Contact.status.in_(KEPT_STATUSES))
+        select(
+            Contact.participant_id,
+            func.max(case((Contact.status.in_(KEPT_STATUSES), Contact.deadline_at))).label(
+                "last_kept_at"
+            ),
+            func.max(Contact.deadline_at).label("run_broken_at"),
+        )
+        .where(
+            Contact.participant_id.in_(scope),
+            Contact.status.in_((*KEPT_STATUSES, AWAITING_OUTCOME_STATUS)),
+        )
         .group_by(Contact.participant_id)
         .subquery("last_kept")
     )
@@ -136,16 +151,24 @@ def _contact_stats(user: StaffUser, at: datetime) -> Any:
             ),
             count_where(recent, Contact.status == "excused").label("excused_30d"),
             count_where(
+                Contact.kind == "session",
+                Contact.status == AWAITING_OUTCOME_STATUS,
+                Contact.ends_at <= at,
+            ).label("outcome_pending"),
+            count_where(
                 missed_participant,
                 or_(
-                    last_kept.c.last_kept_at.is_(None),
-                    Contact.deadline_at > last_kept.c.last_kept_at,
+                    last_kept.c.run_broken_at.is_(None),
+                    Contact.deadline_at > last_kept.c.run_broken_at,
                 ),
             ).label("consecutive_misses"),
             func.max(last_kept.c.last_kept_at).label("last_kept_at"),
         )
         .outerjoin(last_kept, last_kept.c.participant_id == Contact.participant_id)
-        .where(Contact.participant_id.in_(scope), Contact.status.in_(SETTLED_STATUSES))
+        .where(
+            Contact.participant_id.in_(scope),
+            Contact.status.in_((*SETTLED_STATUSES, AWAITING_OUTCOME_STATUS)),
+        )
         .group_by(Contact.participant_id)
         .subquery("stats")
     )
@@ -189,6 +212,7 @@ def compliance_rows(
             consecutive.label("consecutive_misses"),
             stats.c.last_kept_at,
             alert_count.label("open_alerts"),
+            func.coalesce(stats.c.outcome_pending, 0).label("outcome_pending"),
             # the number of matching rows, from the same pass (no second aggregate query)
             func.count().over().label("matching"),
         )

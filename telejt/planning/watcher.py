@@ -23,6 +23,7 @@ from telejt.extensions import db
 from telejt.live import court_room, publish, team_room, therapist_room
 from telejt.participants.models import Participant
 from telejt.planning.models import Contact
+from telejt.planning.outcomes import alert_unrecorded_outcomes, next_outcome_deadline_at
 from telejt.protocols.current import protocol_for
 from telejt.sms.models import OutboundMessage
 
@@ -66,12 +67,18 @@ def attribute_miss(contact: Contact, participant: Participant) -> tuple[str, str
 
 
 def consecutive_misses(participant_id: int, attribution: str = "participant") -> int:
-    """How many of his latest settled contacts in a row were missed (with that attribution)."""
+    """How many of his latest settled contacts in a row were missed (with that attribution).
+
+    A session he joined ends the run even while its outcome is unrecorded: it may yet
+    be marked a no-show, but a run of misses is never presumed against him.
+    """
     settled = db.session.execute(
         select(Contact.status, Contact.attribution)
         .where(
             Contact.participant_id == participant_id,
-            Contact.status.in_(("attended", "late", "missed", "excused", "completed")),
+            Contact.status.in_(
+                ("attended", "late", "missed", "excused", "completed", "in_progress")
+            ),
         )
         .order_by(Contact.deadline_at.desc(), Contact.id.desc())
         .limit(100)
@@ -136,7 +143,18 @@ def settle_contact(contact: Contact) -> None:
 
 
 def watch_deadlines(limit: int = 500) -> int:
-    """Settle every contact whose deadline has passed; returns how many."""
+    """Settle every contact whose deadline has passed; returns how many.
+
+    Then tell the team about sessions he joined whose outcome is still not recorded
+    a grace period after their end (see telejt.planning.outcomes): those are not
+    settled here, only flagged, since their outcome is the therapist's to record.
+    """
+    settled = _settle_passed_deadlines(limit)
+    alert_unrecorded_outcomes(limit)
+    return settled
+
+
+def _settle_passed_deadlines(limit: int) -> int:
     total = 0
     while True:
         query = (
@@ -158,7 +176,9 @@ def watch_deadlines(limit: int = 500) -> int:
 
 
 def next_deadline_at() -> datetime | None:
-    """The next deadline the watcher must wake for."""
-    return db.session.scalar(
+    """The next deadline the watcher must wake for: a window closing or an outcome overdue."""
+    window = db.session.scalar(
         select(func.min(Contact.deadline_at)).where(Contact.status.in_(WATCHED_STATUSES))
     )
+    deadlines = [t for t in (window, next_outcome_deadline_at()) if t is not None]
+    return min(deadlines) if deadlines else None

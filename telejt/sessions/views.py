@@ -31,6 +31,8 @@ from telejt.i18n import local_datetime, local_time, participant_locale
 from telejt.participants.models import Participant
 from telejt.participants.validation import InvalidInput
 from telejt.planning.models import Contact
+from telejt.planning.outcomes import AWAITING_OUTCOME_STATUS, is_outcome_pending, reported_status
+from telejt.reports.labels import CONTACT_STATUS_LABELS, OUTCOME_LABELS
 from telejt.sessions import ical, services
 from telejt.sessions.signaling import register_room_handlers
 
@@ -38,13 +40,6 @@ bp = Blueprint("sessions", __name__, template_folder="templates")
 # the /room namespace comes with the blueprint, on the Socket.IO server of each app
 bp.record_once(lambda state: register_room_handlers())
 
-OUTCOME_LABELS = {
-    "attended": _l("Asistió"),
-    "late": _l("Asistió con retraso"),
-    "no_show": _l("No se presentó"),
-    "excused": _l("Justificada"),
-    "technical_failure": _l("Falla técnica (no se le atribuye)"),
-}
 STATE_LABELS = {
     "absent": _l("No ha entrado"),
     "waiting": _l("En sala de espera"),
@@ -155,6 +150,8 @@ def console(contact_id: int) -> str:
         state=services.presence_state(contact),
         late=services.joined_late(contact),
         default_outcome=services.default_outcome(contact),
+        outcome_pending=is_outcome_pending(contact, now()),
+        first_join=services.first_join_at(contact),
         checks=services.identity_checks(contact),
         runs_video=runs_video,
         call_prompt=nudge_at is not None
@@ -255,18 +252,41 @@ def therapist_day() -> str:
         )
         .order_by(Contact.starts_at, Contact.id)
     ).all()
+    # over, he joined, nobody marked it: listed until marked, whatever the day it was
+    pending = db.session.scalars(
+        select(Contact)
+        .join(Participant, Participant.id == Contact.participant_id)
+        .where(
+            Participant.therapist_id == current_user.id,
+            Participant.court_id.in_(current_user.court_ids or [-1]),
+            Contact.kind == "session",
+            Contact.status == AWAITING_OUTCOME_STATUS,
+            Contact.ends_at <= moment,
+        )
+        .order_by(Contact.starts_at, Contact.id)
+    ).all()
+    pending_rows = [
+        {"contact": c, "when": local_datetime(c.starts_at, str(zone), _locale_code())}
+        for c in pending
+    ]
     rows = [
         {
             "contact": c,
             "when": local_datetime(c.starts_at, str(zone), _locale_code()),
             "time": local_time(c.starts_at, str(zone), _locale_code()),
             "state": services.presence_state(c),
+            "status": reported_status(c, moment),
             "today": c.starts_at.astimezone(zone).date() == moment.astimezone(zone).date(),
         }
         for c in contacts
     ]
     return render_template(
-        "sessions/therapist_day.html", rows=rows, state_labels=STATE_LABELS, zone=str(zone)
+        "sessions/therapist_day.html",
+        rows=rows,
+        pending_rows=pending_rows,
+        state_labels=STATE_LABELS,
+        status_labels=CONTACT_STATUS_LABELS,
+        zone=str(zone),
     )
 
 
