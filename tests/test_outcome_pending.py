@@ -400,3 +400,36 @@ def test_live_the_judge_hears_nothing_the_team_hears_it(world, app_ctx, frozen_c
         "catch_up", {"since_id": 0}, namespace=NAMESPACE, callback=True
     )
     assert [a["id"] for a in mine["created"]] == [alert.id]
+
+
+def test_a_phone_session_is_never_a_miss_by_the_clock(world, run_until, frozen_clock) -> None:
+    """No link to join: its join window closing means nothing; the therapist's marking does."""
+    from telejt.planning.services import add_session
+
+    frozen_clock.set(TUESDAY_SESSION + timedelta(hours=2))
+    starts = TUESDAY_SESSION + timedelta(days=1)
+    phone = add_session(world["participant"], starts, 45, modality="phone")
+    db.session.commit()
+
+    run_until(phone.deadline_at + timedelta(minutes=5))  # while the call may be going on
+    db.session.refresh(phone)
+    assert (phone.status, phone.attribution) == ("scheduled", None)
+    assert not db.session.scalars(
+        select(Alert).where(Alert.contact_id == phone.id, Alert.kind == "missed_contact")
+    ).all()
+    assert next_deadline_at() != phone.deadline_at  # the watcher does not spin on it
+
+    due = phone.ends_at + GRACE
+    run_until(due - timedelta(seconds=1))
+    assert outcome_alerts(phone) == []
+    run_until(due + timedelta(hours=1))
+    [alert] = outcome_alerts(phone)
+    assert (alert.created_at, alert.audience, alert.attribution) == (due, "team", None)
+    assert alert.reason == "phone_outcome_not_recorded"
+    assert court_room(world["court"].id) not in alert_rooms(alert, world["participant"])
+
+    services.mark_outcome(phone, "no_show", world["therapist"], note="No contestó tres llamadas")
+    db.session.commit()
+    db.session.refresh(alert)
+    assert alert.acknowledged_at is not None
+    assert (phone.status, phone.attribution) == ("missed", "participant")

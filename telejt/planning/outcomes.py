@@ -1,5 +1,10 @@
 """Sessions he joined whose outcome nobody recorded: the watcher tells the team, never decides.
 
+A phone session has no link to join: the therapist calls, and only the marking
+says whether he answered. So the deadline watcher never settles a phone session
+as missed (a miss would reach the court while the call may be going on); an
+unmarked phone session raises the same team alert after its end and grace.
+
 His first join moves a session to ``in_progress``; only the therapist's marking
 (:func:`telejt.sessions.services.mark_outcome`) settles it. A session still in
 progress ``TELEJT_OUTCOME_GRACE_MINUTES`` after its planned end raises one
@@ -34,9 +39,14 @@ from telejt.planning.models import Contact
 
 #: the status of a session he joined and nobody has marked yet
 AWAITING_OUTCOME_STATUS = "in_progress"
+#: a phone session's status until the therapist marks it: there is no link to join,
+#: the therapist calls, so only the therapist knows whether he answered
+AWAITING_CALL_STATUSES = ("scheduled", "confirmed")
 ALERT_KIND = "outcome_pending"
 #: the alert's reason: his joins are recorded, the outcome is not
 ALERT_REASON = "joined_outcome_not_recorded"
+#: the alert's reason for a phone session: the call's outcome is not recorded
+PHONE_ALERT_REASON = "phone_outcome_not_recorded"
 _KEY_PREFIX = "outcome_pending:"
 
 
@@ -51,12 +61,11 @@ def outcome_alert_key(contact_id: int) -> str:
 
 
 def is_outcome_pending(contact: Contact, at: datetime) -> bool:
-    """Whether a session is over, he joined it, and its outcome is not recorded."""
-    return (
-        contact.kind == "session"
-        and contact.status == AWAITING_OUTCOME_STATUS
-        and contact.ends_at <= at
+    """Whether a session is over, he joined it (or it was by phone), and no outcome is recorded."""
+    awaiting = contact.status == AWAITING_OUTCOME_STATUS or (
+        contact.modality == "phone" and contact.status in AWAITING_CALL_STATUSES
     )
+    return contact.kind == "session" and awaiting and contact.ends_at <= at
 
 
 def reported_status(contact: Contact, at: datetime) -> str:
@@ -68,8 +77,19 @@ def reported_status(contact: Contact, at: datetime) -> str:
     return "outcome_pending" if is_outcome_pending(contact, at) else contact.status
 
 
+def awaiting_call() -> ColumnElement[bool]:
+    """Phone sessions not marked yet: the deadline watcher never settles these as missed."""
+    return (
+        (Contact.kind == "session")
+        & (Contact.modality == "phone")
+        & Contact.status.in_(AWAITING_CALL_STATUSES)
+    )
+
+
 def _awaiting_outcome() -> ColumnElement[bool]:
-    return (Contact.kind == "session") & (Contact.status == AWAITING_OUTCOME_STATUS)
+    return ((Contact.kind == "session") & (Contact.status == AWAITING_OUTCOME_STATUS)) | (
+        awaiting_call()
+    )
 
 
 def _not_alerted() -> ColumnElement[bool]:
@@ -88,7 +108,7 @@ def raise_outcome_alert(contact: Contact) -> Alert:
         attribution=None,
         audience="team",
         dedupe_key=outcome_alert_key(contact.id),
-        reason=ALERT_REASON,
+        reason=ALERT_REASON if contact.status == AWAITING_OUTCOME_STATUS else PHONE_ALERT_REASON,
     )
 
 

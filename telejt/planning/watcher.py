@@ -9,6 +9,10 @@ participant for the system's failure:
 - ``participant``: he was reached (a reminder or the check-in was delivered, or
   accepted by the carrier with no failure reported for any of them) and did not
   come or answer.
+
+A phone session is never settled here: there is no link to join, the therapist
+calls, and only the therapist's marking says whether he answered. An unmarked
+phone session raises a team alert after its end instead (telejt.planning.outcomes).
 """
 
 from __future__ import annotations
@@ -23,7 +27,11 @@ from telejt.extensions import db
 from telejt.live import court_room, publish, team_room, therapist_room
 from telejt.participants.models import Participant
 from telejt.planning.models import Contact
-from telejt.planning.outcomes import alert_unrecorded_outcomes, next_outcome_deadline_at
+from telejt.planning.outcomes import (
+    alert_unrecorded_outcomes,
+    awaiting_call,
+    next_outcome_deadline_at,
+)
 from telejt.protocols.current import protocol_for
 from telejt.sms.models import OutboundMessage
 
@@ -159,7 +167,11 @@ def _settle_passed_deadlines(limit: int) -> int:
     while True:
         query = (
             select(Contact)
-            .where(Contact.status.in_(WATCHED_STATUSES), Contact.deadline_at <= now())
+            .where(
+                Contact.status.in_(WATCHED_STATUSES),
+                Contact.deadline_at <= now(),
+                ~awaiting_call(),
+            )
             .order_by(Contact.deadline_at, Contact.id)
             .limit(limit)
         )
@@ -178,7 +190,9 @@ def _settle_passed_deadlines(limit: int) -> int:
 def next_deadline_at() -> datetime | None:
     """The next deadline the watcher must wake for: a window closing or an outcome overdue."""
     window = db.session.scalar(
-        select(func.min(Contact.deadline_at)).where(Contact.status.in_(WATCHED_STATUSES))
+        select(func.min(Contact.deadline_at)).where(
+            Contact.status.in_(WATCHED_STATUSES), ~awaiting_call()
+        )
     )
     deadlines = [t for t in (window, next_outcome_deadline_at()) if t is not None]
     return min(deadlines) if deadlines else None

@@ -65,6 +65,9 @@ REASON_LABELS = {
     "joined_outcome_not_recorded": _l(
         "El participante entró a la sesión; el terapeuta aún no registra el resultado"
     ),
+    "phone_outcome_not_recorded": _l(
+        "Sesión por teléfono: el terapeuta aún no registra si se realizó la llamada"
+    ),
 }
 
 MESSAGE_STATUS_LABELS = {
