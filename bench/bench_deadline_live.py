@@ -32,7 +32,6 @@ import random
 import secrets
 import signal
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -223,6 +222,80 @@ def wait_for_planner(engine: Any, timeout: float = 300) -> int:
     sys.exit("the scheduler did not finish planning")
 
 
+def report(
+    wave_ids: list[int], deadlines: list[tuple[datetime, bool]], clients: list[Judge]
+) -> bool:
+    """Print the latencies and check every alert reached its court's judge once; passed?"""
+    from sqlalchemy import select
+
+    from telejt.alerts.models import Alert
+    from telejt.extensions import db
+    from telejt.planning.models import Contact
+
+    contacts = {
+        c.id: c for c in db.session.scalars(select(Contact).where(Contact.id.in_(wave_ids)))
+    }
+    alerts = {
+        a.id: a for a in db.session.scalars(select(Alert).where(Alert.contact_id.in_(wave_ids)))
+    }
+    bursts = {d for d, burst in deadlines if burst}
+    problems: list[str] = []
+    statuses = Counter(c.status for c in contacts.values())
+    if statuses != Counter({"missed": len(wave_ids)}):
+        problems.append(f"contact statuses {dict(statuses)}")
+    per_contact = Counter(a.contact_id for a in alerts.values())
+    if len(per_contact) != len(wave_ids) or max(per_contact.values(), default=0) != 1:
+        problems.append(f"{len(per_contact)} contacts with an alert of {len(wave_ids)}")
+    receipts: Counter[int] = Counter()
+    latency: dict[str, list[float]] = {"all": [], "bursts": [], "spread": []}
+    watcher_lag, delivery = [], []
+    other = 0
+    for judge in clients:
+        for received_at, payload in judge.alerts:
+            alert = alerts.get(payload["id"])
+            if (
+                alert is None
+                or alert.contact_id != payload["contact_id"]
+                or alert.created_at.astimezone(UTC).isoformat() != payload["created_at"]
+            ):
+                other += 1  # a planned contact's, or another telejt's on this Redis server
+                continue
+            if alert.court_id != judge.court_id:
+                problems.append(f"alert {alert.id} reached the judge of another court")
+                continue
+            receipts[alert.id] += 1
+            deadline = contacts[alert.contact_id].deadline_at
+            value = received_at - deadline.timestamp()
+            latency["all"].append(value)
+            latency["bursts" if deadline in bursts else "spread"].append(value)
+            watcher_lag.append((alert.created_at - deadline).total_seconds())
+            delivery.append(received_at - alert.created_at.timestamp())
+    missing = [a for a in alerts if receipts[a] == 0]
+    twice = [a for a, n in receipts.items() if n > 1]
+    if missing:
+        problems.append(f"{len(missing)} alerts never reached their judge")
+    if twice:
+        problems.append(f"{len(twice)} alerts reached their judge more than once")
+    dropped = [j.court_id for j in clients if j.disconnected_at is not None]
+    if dropped:
+        problems.append(f"clients of courts {dropped} were disconnected")
+
+    once = sum(1 for n in receipts.values() if n == 1)
+    print(
+        f"   contacts {len(wave_ids)} ({len(latency['bursts'])} in bursts); "
+        f"alerts {len(alerts)}; received once {once}; other alert events {other}"
+    )
+    for name, values in latency.items():
+        print(f"   deadline → client ({name}): {summary(values)}")
+    print(f"   deadline → alert created_at (watcher): {summary(watcher_lag)}")
+    print(f"   created_at → client (commit, Redis, web): {summary(delivery)}")
+    if problems:
+        print("   CHECK FAILED: " + "; ".join(problems))
+        return False
+    print("   check: every alert reached its court's judge exactly once, and no other judge")
+    return True
+
+
 def main() -> int:
     """Seed, start web and scheduler processes, connect judges, write contacts, measure."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -231,7 +304,9 @@ def main() -> int:
     parser.add_argument("--spread", type=float, default=180, help="seconds deadlines span")
     parser.add_argument("--bursts", type=int, default=3)
     parser.add_argument("--burst-size", type=int, default=100)
-    parser.add_argument("--lead", type=float, default=20, help="least seconds from write to deadline")
+    parser.add_argument(
+        "--lead", type=float, default=20, help="least seconds from write to deadline"
+    )
     parser.add_argument("--waves", type=int, default=6)
     parser.add_argument("--schedulers", type=int, default=1)
     parser.add_argument("--threads", type=int, default=600, help="gunicorn --threads")
@@ -250,10 +325,8 @@ def main() -> int:
     app = benchlib.make_app(database_url, TELEJT_PUBLIC_URL=public_url, SECRET_KEY=SECRET_KEY)
     from sqlalchemy import select
 
-    from telejt.alerts.models import Alert
     from telejt.extensions import db
     from telejt.participants.models import Participant
-    from telejt.planning.models import Contact
 
     with app.app_context():
         judges = seed(args.participants, datetime.now(UTC))
@@ -295,14 +368,16 @@ def main() -> int:
     schedulers = [
         subprocess.Popen(
             [str(bindir / "telejt"), "scheduler", "run"],
-            env=env, cwd=ROOT, stdout=(logs / f"scheduler{i}.out").open("w"),
+            env=env,
+            cwd=ROOT,
+            stdout=(logs / f"scheduler{i}.out").open("w"),
             stderr=(logs / f"scheduler{i}.log").open("w"),
-        )  # fmt: skip
+        )
         for i in range(args.schedulers)
     ]
     print(f"   logs in {logs}")
     clients: list[Judge] = []
-    ok = True
+    ok = False
     try:
         wait_for_port(port, web, "web process")
         planned = wait_for_planner(engine)
@@ -338,79 +413,25 @@ def main() -> int:
 
         last_deadline = deadlines[-1][0]
         drain_until = time.monotonic() + (last_deadline - datetime.now(UTC)).total_seconds() + 30
+        while time.monotonic() < drain_until:
+            received = sum(len(j.alerts) for j in clients)
+            if received >= len(deadlines) and datetime.now(UTC) > last_deadline:
+                break
+            time.sleep(0.5)
+        time.sleep(2)  # a duplicate would have arrived by now
+        load_after = benchlib.load_average()
         with app.app_context():
-            while time.monotonic() < drain_until:
-                received = sum(len(j.alerts) for j in clients)
-                if received >= len(deadlines) and datetime.now(UTC) > last_deadline:
-                    break
-                time.sleep(0.5)
-            time.sleep(2)  # a duplicate would have arrived by now
-            load_after = benchlib.load_average()
-
-            contacts = {
-                c.id: c
-                for c in db.session.scalars(select(Contact).where(Contact.id.in_(wave_ids)))
-            }
-            alerts = {
-                a.id: a for a in db.session.scalars(select(Alert).where(Alert.contact_id.in_(wave_ids)))
-            }
-            burst_deadlines = {d for d, burst in deadlines if burst}
-
-            problems: list[str] = []
-            statuses = Counter(c.status for c in contacts.values())
-            if statuses != Counter({"missed": len(wave_ids)}):
-                problems.append(f"contact statuses {dict(statuses)}")
-            per_contact = Counter(a.contact_id for a in alerts.values())
-            if len(per_contact) != len(wave_ids) or max(per_contact.values(), default=0) != 1:
-                problems.append(f"{len(per_contact)} contacts with an alert of {len(wave_ids)}")
-            receipts: Counter[int] = Counter()
-            latency, burst_latency, spread_latency, watcher_lag, delivery = [], [], [], [], []
-            foreign = 0
-            for judge in clients:
-                for received_at, payload in judge.alerts:
-                    alert = alerts.get(payload["id"])
-                    if alert is None or alert.contact_id != payload["contact_id"] or (
-                        alert.created_at.astimezone(UTC).isoformat() != payload["created_at"]
-                    ):
-                        foreign += 1  # another telejt on this Redis (pub/sub ignores the db)
-                        continue
-                    if alert.court_id != judge.court_id:
-                        problems.append(f"alert {alert.id} reached the judge of another court")
-                        continue
-                    receipts[alert.id] += 1
-                    contact = contacts[alert.contact_id]
-                    value = received_at - contact.deadline_at.timestamp()
-                    latency.append(value)
-                    (burst_latency if contact.deadline_at in burst_deadlines else spread_latency).append(value)
-                    watcher_lag.append((alert.created_at - contact.deadline_at).total_seconds())
-                    delivery.append(received_at - alert.created_at.timestamp())
-            missing = [a for a in alerts if receipts[a] == 0]
-            twice = [a for a, n in receipts.items() if n > 1]
-            if missing:
-                problems.append(f"{len(missing)} alerts never reached their judge")
-            if twice:
-                problems.append(f"{len(twice)} alerts reached their judge more than once")
-            dropped = [j.court_id for j in clients if j.disconnected_at is not None]
-            if dropped:
-                problems.append(f"clients of courts {dropped} were disconnected")
-
-        print(f"   contacts {len(wave_ids)} ({sum(b for _, b in deadlines)} in {args.bursts} bursts "
-              f"of {args.burst_size}), spread {args.spread:.0f} s, lead ≥ {args.lead:.0f} s, "
-              f"{args.waves} waves, {args.schedulers} scheduler process(es), {len(clients)} judges")  # fmt: skip
-        print(f"   alerts in the database {len(alerts)}; received once {sum(1 for n in receipts.values() if n == 1)}; "
-              f"other events on the channel {foreign}")  # fmt: skip
-        print(f"   deadline → client (all):    {summary(latency)}")
-        print(f"   deadline → client (bursts): {summary(burst_latency)}")
-        print(f"   deadline → client (spread): {summary(spread_latency)}")
-        print(f"   deadline → alert row created_at (watcher): {summary(watcher_lag)}")
-        print(f"   created_at → client (commit, Redis, web): {summary(delivery)}")
-        print(f"   load average before {load_before}; while writing {', '.join(load_during[:1] + load_during[-1:])}; after {load_after}")
+            ok = report(wave_ids, deadlines, clients)
+        print(
+            f"   {args.spread:.0f} s spread, {args.bursts} bursts of {args.burst_size}, "
+            f"written ≥ {args.lead:.0f} s ahead in {args.waves} waves; "
+            f"{args.schedulers} scheduler process(es), {len(clients)} judges"
+        )
+        print(f"   load average before {load_before}")
+        waves = " / ".join(load_during[:1] + load_during[-1:])
+        print(f"   load average at the first and the last wave: {waves}")
+        print(f"   load average after {load_after}")
         print(f"   date {benchlib.utc_now():%Y-%m-%d %H:%M:%S} UTC")
-        if problems:
-            ok = False
-            print("   CHECK FAILED: " + "; ".join(problems))
-        else:
-            print("   check: every alert reached its court's judge exactly once, and no other judge")
     finally:
         for judge in clients:
             threading.Thread(target=judge.client.disconnect, daemon=True).start()
