@@ -17,9 +17,11 @@ phone session raises a team alert after its end instead (telejt.planning.outcome
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
 
 from telejt.alerts.services import raise_alert
 from telejt.clock import now
@@ -39,10 +41,20 @@ from telejt.sms.models import OutboundMessage
 WATCHED_STATUSES = ("scheduled", "confirmed", "declined")
 #: the messages that count as having told him about a contact
 REACHING_PURPOSES = ("reminder", "checkin_start", "nudge", "checkin_question")
+#: contacts settled per transaction: its alerts go out when it commits, so a burst of
+#: contacts sharing one deadline reaches the dashboards a few at a time, not all at the end
+WATCH_BATCH = 10
 
 
-def attribute_miss(contact: Contact, participant: Participant) -> tuple[str, str]:
-    """Who a miss is attributed to, and the evidence in a few words."""
+def attribute_miss(
+    contact: Contact,
+    participant: Participant,
+    messages: Sequence[OutboundMessage] | None = None,
+) -> tuple[str, str]:
+    """Who a miss is attributed to, and the evidence in a few words.
+
+    ``messages``: the contact's reaching messages when the caller loaded them already.
+    """
     if contact.status == "declined":
         return "excused", "declined_ahead"
     if not participant.has_consent("sms"):
@@ -52,12 +64,8 @@ def attribute_miss(contact: Contact, participant: Participant) -> tuple[str, str
         and participant.sms_opted_out_at <= contact.deadline_at
     ):
         return "system", "opted_out"
-    messages = db.session.scalars(
-        select(OutboundMessage).where(
-            OutboundMessage.contact_id == contact.id,
-            OutboundMessage.purpose.in_(REACHING_PURPOSES),
-        )
-    ).all()
+    if messages is None:
+        messages = reaching_messages([contact.id]).get(contact.id, [])
     statuses = {m.status for m in messages}
     if "delivered" in statuses:
         return "participant", "reminder_delivered"
@@ -72,6 +80,22 @@ def attribute_miss(contact: Contact, participant: Participant) -> tuple[str, str
     if "needs_review" in statuses:
         return "system", "send_interrupted"
     return "system", "not_reminded"
+
+
+def reaching_messages(contact_ids: Sequence[int]) -> dict[int, list[OutboundMessage]]:
+    """The messages that told each of these contacts' participants about it, by contact."""
+    found: dict[int, list[OutboundMessage]] = {}
+    if not contact_ids:
+        return found
+    for message in db.session.scalars(
+        select(OutboundMessage).where(
+            OutboundMessage.contact_id.in_(contact_ids),
+            OutboundMessage.purpose.in_(REACHING_PURPOSES),
+        )
+    ):
+        assert message.contact_id is not None
+        found.setdefault(message.contact_id, []).append(message)
+    return found
 
 
 def consecutive_misses(participant_id: int, attribution: str = "participant") -> int:
@@ -122,10 +146,10 @@ def publish_contact(contact: Contact, participant: Participant) -> None:
     publish("contact.updated", contact_payload(contact), rooms)
 
 
-def settle_contact(contact: Contact) -> None:
+def settle_contact(contact: Contact, messages: Sequence[OutboundMessage] | None = None) -> None:
     """Close one contact whose deadline passed: missed or excused, alert as the protocol says."""
     participant = contact.participant
-    attribution, reason = attribute_miss(contact, participant)
+    attribution, reason = attribute_miss(contact, participant, messages)
     contact.status = "excused" if attribution == "excused" else "missed"
     contact.attribution = attribution
     contact.attribution_reason = reason
@@ -150,15 +174,19 @@ def settle_contact(contact: Contact) -> None:
         )
 
 
-def watch_deadlines(limit: int = 500) -> int:
+def watch_deadlines(limit: int = WATCH_BATCH) -> int:
     """Settle every contact whose deadline has passed; returns how many.
+
+    Claims and commits ``limit`` contacts at a time, oldest deadline first (on
+    PostgreSQL with ``FOR UPDATE SKIP LOCKED``, so several schedulers share a burst):
+    each commit sends its contacts' live events at once.
 
     Then tell the team about sessions he joined whose outcome is still not recorded
     a grace period after their end (see telejt.planning.outcomes): those are not
     settled here, only flagged, since their outcome is the therapist's to record.
     """
     settled = _settle_passed_deadlines(limit)
-    alert_unrecorded_outcomes(limit)
+    alert_unrecorded_outcomes()
     return settled
 
 
@@ -174,6 +202,7 @@ def _settle_passed_deadlines(limit: int) -> int:
             )
             .order_by(Contact.deadline_at, Contact.id)
             .limit(limit)
+            .options(selectinload(Contact.participant).selectinload(Participant.consents))
         )
         if db.session.get_bind().dialect.name == "postgresql":
             query = query.with_for_update(skip_locked=True, of=Contact)
@@ -181,8 +210,9 @@ def _settle_passed_deadlines(limit: int) -> int:
         if not contacts:
             db.session.commit()
             return total
+        messages = reaching_messages([c.id for c in contacts])
         for contact in contacts:
-            settle_contact(contact)
+            settle_contact(contact, messages.get(contact.id, []))
         db.session.commit()
         total += len(contacts)
 
