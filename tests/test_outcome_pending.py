@@ -3,11 +3,11 @@ outcome, "outcome pending" in every figure, and the marking closes the alert."""
 
 from __future__ import annotations
 
-import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from factories import at_once, enroll_court
 from flask import g
 from sqlalchemy import func, select
 
@@ -302,29 +302,9 @@ def test_therapist_pages_keep_asking_for_the_marking(
 
 
 def test_two_schedulers_raise_it_once(committed_db, frozen_clock) -> None:  # type: ignore[no-untyped-def]
-    from telejt.auth.services import create_staff_user
-    from telejt.courts.services import create_court
-    from telejt.participants.services import enroll_participant
-
     frozen_clock.set(MONDAY)
-    court = create_court(name="Juzgado de Hilos", state="Nuevo León", timezone="America/Monterrey")
-    therapist = create_staff_user(
-        email="t@hilos.example.mx", role="therapist", court_ids=[court.id]
-    )
-    sessions = []
-    for n in range(20):
-        participant = enroll_participant(
-            court_id=court.id,
-            case_number=f"HIL-{n:03d}",
-            name=f"Sintético {n}",
-            phone=f"+52 81 5800 {n:04d}",
-            therapist_id=therapist.id,
-            protocol_id="remote-outpatient",
-            phase_id="2",
-            session_slots=[{"weekday": "tue", "time": "10:00"}],
-            consents={"sms": True, "telehealth": True},
-        )
-        sessions.append(first_session(participant))
+    _, _, participants = enroll_court(20, tag="Hilos", exchange="81 5800")
+    sessions = [first_session(participant) for participant in participants]
     db.session.commit()
     frozen_clock.set(TUESDAY_SESSION)
     for session in sessions:
@@ -332,27 +312,7 @@ def test_two_schedulers_raise_it_once(committed_db, frozen_clock) -> None:  # ty
     db.session.commit()
     frozen_clock.set(TUESDAY_SESSION + timedelta(minutes=50) + GRACE)
 
-    app = committed_db
-    start = threading.Barrier(3)
-    counts: list[int] = []
-    errors: list[BaseException] = []
-
-    def scheduler() -> None:
-        with app.app_context():
-            try:
-                start.wait()
-                counts.append(alert_unrecorded_outcomes(limit=3))
-            except BaseException as error:  # reported below, not lost in the thread
-                errors.append(error)
-            finally:
-                db.session.remove()
-
-    threads = [threading.Thread(target=scheduler) for _ in range(3)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert errors == []
+    counts = at_once(committed_db, 3, lambda: alert_unrecorded_outcomes(limit=3), timeout=60)
     assert sum(counts) >= 20
     total = db.session.scalar(
         select(func.count()).select_from(Alert).where(Alert.kind == "outcome_pending")

@@ -6,6 +6,7 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from factories import enroll_court
 from sqlalchemy import select, update
 
 from telejt.alerts.models import Alert
@@ -185,27 +186,8 @@ def test_an_error_mid_batch_settles_the_claim_at_once(frozen_clock, make_partici
 
 def test_dispatch_threads_send_each_message_once(committed_db, frozen_clock, sms):
     """Four dispatch loops of one process claim disjoint batches (one loop on SQLite)."""
-    from telejt.auth.services import create_staff_user
-    from telejt.courts.services import create_court
-    from telejt.participants.services import enroll_participant
-
     frozen_clock.set(SUNDAY_NOON)
-    court = create_court(name="Juzgado Hilos", state="Sonora", timezone="America/Hermosillo")
-    therapist = create_staff_user(
-        email="t@hilos.example.mx", role="therapist", court_ids=[court.id]
-    )
-    for n in range(60):
-        enroll_participant(
-            court_id=court.id,
-            case_number=f"HIL-{n:03d}",
-            name=f"Sintético {n}",
-            phone=f"+52 662 555 {n:04d}",
-            therapist_id=therapist.id,
-            protocol_id="remote-outpatient",
-            phase_id="2",
-            session_slots=[{"weekday": "tue", "time": "10:00"}],
-            consents={"sms": True, "telehealth": True},
-        )
+    enroll_court(60, tag="Hilos", zone="America/Hermosillo", state="Sonora", exchange="662 555")
     db.session.commit()
     send = sms.send
 

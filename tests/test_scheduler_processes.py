@@ -26,12 +26,11 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from factories import enroll_court
 from sqlalchemy import func, select, update
 
 from telejt.clock import now
-from telejt.courts.services import create_court
 from telejt.extensions import db
-from telejt.participants.services import enroll_participant
 from telejt.scheduler.models import SchedulerHeartbeat
 from telejt.sms.models import OutboundMessage
 
@@ -45,24 +44,7 @@ THREADS = 2
 
 def _seed(count: int) -> None:
     """Participants whose welcome SMS are due now (committed, for other processes)."""
-    from telejt.auth.services import create_staff_user
-
-    court = create_court(name="Juzgado de Procesos", state="Nuevo León", timezone=ZONE)
-    therapist = create_staff_user(
-        email="t@procesos.example.mx", role="therapist", court_ids=[court.id]
-    )
-    for n in range(count):
-        enroll_participant(
-            court_id=court.id,
-            case_number=f"PROC-{n:05d}",
-            name=f"Sintético {n}",
-            phone=f"+52 81 57{n // 10000:02d} {n % 10000:04d}",
-            therapist_id=therapist.id,
-            protocol_id="remote-outpatient",
-            phase_id="2",
-            session_slots=[{"weekday": "tue", "time": "10:00"}],
-            consents={"sms": True, "telehealth": True},
-        )
+    enroll_court(count, tag="Procesos", zone=ZONE)
     # the welcome waits for the end of quiet hours when the test runs at night
     db.session.execute(
         update(OutboundMessage).where(OutboundMessage.purpose == "welcome").values(due_at=now())

@@ -4,7 +4,6 @@ share a burst without settling any contact twice."""
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -132,32 +131,11 @@ def test_two_schedulers_share_a_burst_and_settle_each_contact_once(
 ) -> None:  # type: ignore[no-untyped-def]
     if not is_postgres:
         pytest.skip("several schedulers at once run on PostgreSQL")
-    from telejt.auth.services import create_staff_user
-    from telejt.courts.services import create_court
-    from telejt.participants.services import enroll_participant
+    from factories import at_once, enroll_court
 
     clock.freeze(MONDAY)
     try:
-        court = create_court(
-            name="Juzgado de Ráfagas", state="Nuevo León", timezone="America/Monterrey"
-        )
-        db.session.flush()
-        therapist = create_staff_user(
-            email="t@rafagas.example.mx", role="therapist", court_ids=[court.id]
-        )
-        db.session.flush()
-        for n in range(8):
-            enroll_participant(
-                court_id=court.id,
-                case_number=f"RAF-{n:03d}",
-                name=f"Sintético {n}",
-                phone=f"+52 81 5600 {n:04d}",
-                therapist_id=therapist.id,
-                protocol_id="remote-outpatient",
-                phase_id="2",
-                session_slots=[{"weekday": "tue", "time": "10:00"}],
-                consents={"sms": True, "telehealth": True},
-            )
+        enroll_court(8, tag="Ráfagas", exchange="81 5600")
         db.session.commit()
         total = db.session.scalar(select(func.count()).select_from(Contact))
         latest = db.session.scalar(select(func.max(Contact.deadline_at)))
@@ -165,27 +143,7 @@ def test_two_schedulers_share_a_burst_and_settle_each_contact_once(
         assert total and total > 4 * watcher.WATCH_BATCH
         clock.freeze(latest + timedelta(seconds=1))
 
-        app = committed_db
-        start = threading.Barrier(2)
-        counts: list[int] = []
-        errors: list[BaseException] = []
-
-        def scheduler() -> None:
-            with app.app_context():
-                try:
-                    start.wait()
-                    counts.append(watcher.watch_deadlines())
-                except BaseException as error:  # reported by the assertion below
-                    errors.append(error)
-                finally:
-                    db.session.remove()
-
-        threads = [threading.Thread(target=scheduler) for _ in range(2)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(timeout=120)
-        assert not errors, errors
+        counts = at_once(committed_db, 2, watcher.watch_deadlines)
         assert sum(counts) == total
         open_left = db.session.scalar(
             select(func.count())

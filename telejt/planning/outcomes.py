@@ -28,13 +28,14 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import ColumnElement, String, cast, exists, func, literal, select
+from sqlalchemy import ColumnElement, Select, String, cast, exists, func, literal, select
 
 from telejt.alerts.models import Alert
 from telejt.alerts.services import acknowledge_alert, raise_alert
 from telejt.auth.models import StaffUser
 from telejt.clock import now
 from telejt.extensions import db
+from telejt.planning.batches import in_claimed_batches
 from telejt.planning.models import Contact
 
 #: the status of a session he joined and nobody has marked yet
@@ -114,25 +115,21 @@ def raise_outcome_alert(contact: Contact) -> Alert:
 
 def alert_unrecorded_outcomes(limit: int = 500) -> int:
     """Alert once for every session still unmarked a grace period after its end; how many."""
-    total = 0
-    while True:
-        query = (
+
+    def query() -> Select[Contact]:
+        return (
             select(Contact)
             .where(_awaiting_outcome(), Contact.ends_at <= now() - outcome_grace(), _not_alerted())
             .order_by(Contact.ends_at, Contact.id)
             .limit(limit)
         )
-        if db.session.get_bind().dialect.name == "postgresql":
-            query = query.with_for_update(skip_locked=True, of=Contact)
-        contacts = db.session.scalars(query).all()
-        if not contacts:
-            db.session.commit()
-            return total
+
+    def alert(contacts: list[Contact]) -> None:
         for contact in contacts:
             # raise_alert looks the key up again: a process that committed it first wins
             raise_outcome_alert(contact)
-        db.session.commit()
-        total += len(contacts)
+
+    return in_claimed_batches(query, alert)
 
 
 def next_outcome_deadline_at() -> datetime | None:

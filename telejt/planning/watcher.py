@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import selectinload
 
 from telejt.alerts.services import raise_alert
@@ -28,6 +28,7 @@ from telejt.clock import now
 from telejt.extensions import db
 from telejt.live import court_room, publish, team_room, therapist_room
 from telejt.participants.models import Participant
+from telejt.planning.batches import in_claimed_batches
 from telejt.planning.models import Contact
 from telejt.planning.outcomes import (
     alert_unrecorded_outcomes,
@@ -191,9 +192,8 @@ def watch_deadlines(limit: int = WATCH_BATCH) -> int:
 
 
 def _settle_passed_deadlines(limit: int) -> int:
-    total = 0
-    while True:
-        query = (
+    def query() -> Select[Contact]:
+        return (
             select(Contact)
             .where(
                 Contact.status.in_(WATCHED_STATUSES),
@@ -204,17 +204,13 @@ def _settle_passed_deadlines(limit: int) -> int:
             .limit(limit)
             .options(selectinload(Contact.participant).selectinload(Participant.consents))
         )
-        if db.session.get_bind().dialect.name == "postgresql":
-            query = query.with_for_update(skip_locked=True, of=Contact)
-        contacts = db.session.scalars(query).all()
-        if not contacts:
-            db.session.commit()
-            return total
+
+    def settle(contacts: list[Contact]) -> None:
         messages = reaching_messages([c.id for c in contacts])
         for contact in contacts:
             settle_contact(contact, messages.get(contact.id, []))
-        db.session.commit()
-        total += len(contacts)
+
+    return in_claimed_batches(query, settle)
 
 
 def next_deadline_at() -> datetime | None:
