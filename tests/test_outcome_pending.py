@@ -362,7 +362,9 @@ def test_live_the_judge_hears_nothing_the_team_hears_it(world, app_ctx, frozen_c
     assert [a["id"] for a in mine["created"]] == [alert.id]
 
 
-def test_a_phone_session_is_never_a_miss_by_the_clock(world, run_until, frozen_clock) -> None:
+def test_a_phone_session_is_never_a_miss_by_the_clock(
+    world, run_until, frozen_clock, client
+) -> None:
     """No link to join: its join window closing means nothing; the therapist's marking does."""
     from telejt.planning.services import add_session
 
@@ -387,6 +389,9 @@ def test_a_phone_session_is_never_a_miss_by_the_clock(world, run_until, frozen_c
     assert (alert.created_at, alert.audience, alert.attribution) == (due, "team", None)
     assert alert.reason == "phone_outcome_not_recorded"
     assert court_room(world["court"].id) not in alert_rooms(alert, world["participant"])
+    login(client, world["therapist"])
+    page = client.get("/therapist").get_data(as_text=True)
+    assert f'<li data-contact-id="{phone.id}">' in page  # his day page asks for the marking
 
     services.mark_outcome(phone, "no_show", world["therapist"], note="No contestó tres llamadas")
     db.session.commit()

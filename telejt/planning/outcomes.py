@@ -87,7 +87,8 @@ def awaiting_call() -> ColumnElement[bool]:
     )
 
 
-def _awaiting_outcome() -> ColumnElement[bool]:
+def awaiting_outcome() -> ColumnElement[bool]:
+    """Sessions whose outcome only the therapist can record: joined, or by phone."""
     return ((Contact.kind == "session") & (Contact.status == AWAITING_OUTCOME_STATUS)) | (
         awaiting_call()
     )
@@ -119,7 +120,7 @@ def alert_unrecorded_outcomes(limit: int = 500) -> int:
     def query() -> Select[Contact]:
         return (
             select(Contact)
-            .where(_awaiting_outcome(), Contact.ends_at <= now() - outcome_grace(), _not_alerted())
+            .where(awaiting_outcome(), Contact.ends_at <= now() - outcome_grace(), _not_alerted())
             .order_by(Contact.ends_at, Contact.id)
             .limit(limit)
         )
@@ -135,7 +136,7 @@ def alert_unrecorded_outcomes(limit: int = 500) -> int:
 def next_outcome_deadline_at() -> datetime | None:
     """When the next unmarked session's grace period ends (None without any)."""
     first_end = db.session.scalar(
-        select(func.min(Contact.ends_at)).where(_awaiting_outcome(), _not_alerted())
+        select(func.min(Contact.ends_at)).where(awaiting_outcome(), _not_alerted())
     )
     return None if first_end is None else first_end + outcome_grace()
 

@@ -20,7 +20,6 @@ from flask import (
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
-from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from telejt.audit.services import record_access
@@ -28,12 +27,12 @@ from telejt.auth.access import roles_required
 from telejt.clock import now
 from telejt.extensions import db
 from telejt.i18n import local_datetime, local_time, participant_locale
-from telejt.participants.models import Participant
 from telejt.participants.validation import InvalidInput
 from telejt.planning.models import Contact
-from telejt.planning.outcomes import AWAITING_OUTCOME_STATUS, is_outcome_pending, reported_status
+from telejt.planning.outcomes import awaiting_outcome, is_outcome_pending, reported_status
 from telejt.reports.labels import CONTACT_STATUS_LABELS, OUTCOME_LABELS
 from telejt.sessions import ical, services
+from telejt.sessions.ical import own_sessions
 from telejt.sessions.signaling import register_room_handlers
 
 bp = Blueprint("sessions", __name__, template_folder="templates")
@@ -240,29 +239,18 @@ def therapist_day() -> str:
     zone = _staff_zone()
     start_of_day = datetime.combine(moment.astimezone(zone).date(), datetime.min.time(), zone)
     contacts = db.session.scalars(
-        select(Contact)
-        .join(Participant, Participant.id == Contact.participant_id)
+        own_sessions(current_user)
         .where(
-            Participant.therapist_id == current_user.id,
-            Participant.court_id.in_(current_user.court_ids or [-1]),
-            Contact.kind == "session",
             Contact.status != "cancelled",
             Contact.ends_at >= start_of_day,
             Contact.starts_at <= moment + timedelta(days=7),
         )
         .order_by(Contact.starts_at, Contact.id)
     ).all()
-    # over, he joined, nobody marked it: listed until marked, whatever the day it was
+    # over, he joined (or it was by phone), nobody marked it: listed until marked
     pending = db.session.scalars(
-        select(Contact)
-        .join(Participant, Participant.id == Contact.participant_id)
-        .where(
-            Participant.therapist_id == current_user.id,
-            Participant.court_id.in_(current_user.court_ids or [-1]),
-            Contact.kind == "session",
-            Contact.status == AWAITING_OUTCOME_STATUS,
-            Contact.ends_at <= moment,
-        )
+        own_sessions(current_user)
+        .where(awaiting_outcome(), Contact.ends_at <= moment)
         .order_by(Contact.starts_at, Contact.id)
     ).all()
     pending_rows = [
