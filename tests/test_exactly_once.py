@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from telejt.extensions import db
 from telejt.participants.models import Participant
@@ -165,3 +165,34 @@ def test_plan_changes_and_ticks_keep_every_message_once(
         )
         db.session.execute(update(Participant).values(status="withdrawn"))
         db.session.commit()
+
+
+def test_planner_job_plans_groups_once_and_refreshes_statistics(
+    frozen_clock, make_court, make_staff, make_participant, monkeypatch
+):  # type: ignore[no-untyped-def]
+    """Groups of participants per transaction; a second pass changes nothing; after a
+    bulk of new contacts PostgreSQL's statistics are refreshed (ANALYZE) mid-job."""
+    from telejt.planning import services
+
+    frozen_clock.set(datetime(2026, 3, 1, 18, 0, tzinfo=UTC))
+    court = make_court()
+    therapist = make_staff("therapist", courts=[court])
+    for _ in range(5):
+        make_participant(court=court, therapist=therapist)
+    db.session.execute(update(OutboundMessage).values(status="cancelled"))
+    db.session.execute(Contact.__table__.delete())
+    monkeypatch.setattr(services, "PLAN_GROUP", 2)
+    monkeypatch.setattr(services, "ANALYZE_AFTER", 1)
+    analyzed: list[bool] = []
+    refresh = services._analyze_planned_tables
+    monkeypatch.setattr(services, "_analyze_planned_tables", lambda: analyzed.append(refresh()))
+
+    assert services.plan_all() == 5
+    contacts = db.session.scalar(select(func.count()).select_from(Contact))
+    messages = db.session.scalar(select(func.count()).select_from(OutboundMessage))
+    assert contacts and analyzed == [None] * 3  # three groups, each with new contacts
+    assert services.plan_all() == 5
+    assert db.session.scalar(select(func.count()).select_from(Contact)) == contacts
+    assert db.session.scalar(select(func.count()).select_from(OutboundMessage)) == messages
+    keys = db.session.scalars(select(OutboundMessage.idempotency_key)).all()
+    assert len(keys) == len(set(keys))

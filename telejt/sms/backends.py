@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import secrets
+import sys
+import threading
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -64,6 +66,9 @@ class SmsSender(Protocol):
         ...
 
 
+_console_lock = threading.Lock()
+
+
 class ConsoleSmsSender:
     """The embedded default: prints the SMS; the outbox row is the stored copy.
 
@@ -74,7 +79,9 @@ class ConsoleSmsSender:
         """Print the message and report it delivered."""
         sid = "SMconsole" + secrets.token_hex(12)
         log.warning("SMS to %s (%s): %s", to, sid, body)
-        print(f"[SMS → {to}] {body}", flush=True)
+        with _console_lock:  # dispatch threads: one whole line at a time, never interleaved
+            sys.stdout.write(f"[SMS → {to}] {body}\n")
+            sys.stdout.flush()
         return SendResult(provider_sid=sid, status="delivered")
 
 
