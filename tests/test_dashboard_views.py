@@ -15,6 +15,7 @@ from telejt.alerts.services import raise_alert
 from telejt.audit.models import AuditEvent
 from telejt.checkins.models import CheckinAnswer
 from telejt.clock import now
+from telejt.courts.models import Court
 from telejt.dashboard.queries import ComplianceFilters, compliance_rows
 from telejt.extensions import db
 from telejt.participants.services import revoke_consent
@@ -144,6 +145,28 @@ def test_compliance_figures_per_participant(court_setup):  # type: ignore[no-unt
     assert beto.attendance_rate == 1.0 and beto.consecutive_misses == 0
     coordinator_rows, _ = compliance_rows(court_setup["coordinator"], now(), ComplianceFilters())
     assert {r.name: r.open_alerts for r in coordinator_rows}["Ana Sintética"] == 2
+
+
+def test_consecutive_misses_without_any_kept_contact(court_setup, make_participant):  # type: ignore[no-untyped-def]
+    court = db.session.get(Court, court_setup["ana"].court_id)
+    newcomer = make_participant(court=court, name="Dora Sintética")
+    make_participant(court=court, name="Eva Sintética")  # enrolled, nothing settled yet
+    start = now() - timedelta(days=10)
+    add_contact(newcomer, start, "missed", "participant")
+    add_contact(newcomer, start + timedelta(days=1), "missed", "system")
+    add_contact(newcomer, start + timedelta(days=2), "missed", "participant")
+    add_contact(newcomer, now() - timedelta(days=70), "missed", "participant")
+    db.session.commit()
+
+    rows, _ = compliance_rows(court_setup["judge"], now(), ComplianceFilters(sort="name"))
+
+    by_name = {row.name: row for row in rows}
+    assert by_name["Dora Sintética"].consecutive_misses == 3  # never kept: every miss of his
+    assert by_name["Dora Sintética"].last_kept_at is None
+    assert by_name["Eva Sintética"].consecutive_misses == 0  # no contact yet
+    assert by_name["Eva Sintética"].attendance_rate is None
+    first, _ = compliance_rows(court_setup["judge"], now(), ComplianceFilters())
+    assert first[0].name == "Dora Sintética"  # most consecutive misses first
 
 
 def test_filters_and_sorting_are_server_side(client, court_setup):  # type: ignore[no-untyped-def]
