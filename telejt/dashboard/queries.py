@@ -104,8 +104,13 @@ def open_alerts(user: StaffUser, limit: int = 50) -> list[Alert]:
         .where(Alert.acknowledged_at.is_(None))
         .order_by(Alert.created_at.desc(), Alert.id.desc())
         .limit(limit)
-        # names and contacts of the alerts in one query each, not one per row
-        .options(selectinload(Alert.participant), selectinload(Alert.contact))
+        # names and contacts of the alerts in one query each, not one per row (a join
+        # would make PostgreSQL join every open alert before keeping the newest); the
+        # participants' consents, loaded eagerly by default, are not shown here
+        .options(
+            selectinload(Alert.participant).lazyload(Participant.consents),
+            selectinload(Alert.contact),
+        )
     )
     return list(db.session.scalars(query))
 
