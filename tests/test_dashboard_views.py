@@ -205,6 +205,33 @@ def test_alert_row_is_scoped_like_the_live_rooms(client, court_setup):  # type: 
     assert client.get(f"/dashboard/alerts/{court_setup['crisis'].id}/row").status_code == 404
 
 
+def test_compliance_row_fragment_for_live_refresh(client, court_setup):  # type: ignore[no-untyped-def]
+    ana, judge = court_setup["ana"], court_setup["judge"]
+    login(client, judge)
+    page = client.get("/dashboard").get_data(as_text=True)
+    assert 'data-row-url="/dashboard/participants/0/row"' in page
+    add_contact(ana, now() - timedelta(hours=3), "attended")  # a therapist marks one
+    db.session.commit()
+
+    response = client.get(f"/dashboard/participants/{ana.id}/row")
+
+    assert response.status_code == 200
+    row = response.get_data(as_text=True)
+    assert row.strip().startswith(f'<tr data-participant-id="{ana.id}">')
+    assert "Ana Sintética" in row and "60 %" in row  # 3 kept of 3 kept + 2 of her misses
+    assert '<td class="open-alerts">1</td>' in row
+    audit = db.session.scalar(
+        select(AuditEvent).where(
+            AuditEvent.action == "participant.compliance_row", AuditEvent.staff_id == judge.id
+        )
+    )
+    assert audit is not None and audit.participant_id == ana.id
+    outsider = court_setup["outsider"]
+    assert client.get(f"/dashboard/participants/{outsider.id}/row").status_code == 404
+    login(client, court_setup["therapist"])
+    assert client.get(f"/dashboard/participants/{ana.id}/row").status_code == 403
+
+
 def test_acknowledge_with_a_note_by_form(client, court_setup):  # type: ignore[no-untyped-def]
     alert = court_setup["system_alert"]
     login(client, court_setup["judge"])
