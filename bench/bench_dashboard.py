@@ -174,10 +174,16 @@ def seed(participants: int, rng: random.Random) -> dict[str, Any]:
 
 
 def summarize(samples: list[float]) -> str:
-    """Median and p95 in milliseconds."""
+    """Median, p95, p99 and the slowest, in milliseconds."""
     ordered = sorted(samples)
-    p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
-    return f"median {statistics.median(ordered):.1f} ms, p95 {p95:.1f} ms, n={len(ordered)}"
+
+    def rank(share: float) -> float:
+        return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
+
+    return (
+        f"median {statistics.median(ordered):.1f} ms, p95 {rank(0.95):.1f} ms, "
+        f"p99 {rank(0.99):.1f} ms, max {ordered[-1]:.1f} ms, n={len(ordered)}"
+    )
 
 
 def load_average() -> str:
