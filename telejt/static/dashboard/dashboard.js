@@ -129,13 +129,24 @@
   socket.on("connect", function () {
     liveStatus.textContent = liveStatus.dataset.online;
     liveStatus.classList.add("is-online");
-    socket.emit("catch_up", { since_id: lastAlertId, since: since }, function (missed) {
+    var shown = complianceTable
+      ? Array.prototype.map.call(complianceTable.querySelectorAll("tr[data-participant-id]"),
+          function (tr) { return parseInt(tr.dataset.participantId, 10); })
+      : [];
+    socket.emit("catch_up", { since_id: lastAlertId, since: since, participant_ids: shown }, function (missed) {
       if (!missed || missed.error) { return; }
       missed.created.forEach(function (alert) {
         lastAlertId = Math.max(lastAlertId, alert.id);
         showRow(alert.id, true);
+        refreshComplianceRow(alert.participant_id);
       });
-      missed.acknowledged.forEach(function (alert) { showRow(alert.id, false); });
+      missed.acknowledged.forEach(function (alert) {
+        showRow(alert.id, false);
+        refreshComplianceRow(alert.participant_id);
+      });
+      (missed.contacts_changed || []).forEach(function (participantId) {
+        refreshComplianceRow(participantId);
+      });
     });
   });
   socket.on("disconnect", function () {
