@@ -86,11 +86,11 @@ def seed(messages: int, moment: datetime) -> None:
 
 
 def _worker(
-    url: str, at: datetime, batch: int, index: int, ready: Any, start: Any, out: Any
+    url: str, at: datetime, batch: int, threads: int, index: int, ready: Any, start: Any, out: Any
 ) -> None:
     """One more dispatcher process (as several ``telejt scheduler run``): dispatch until empty."""
     from telejt import clock
-    from telejt.sms.dispatch import dispatch_due_messages
+    from telejt.sms.dispatch import dispatch_in_threads
 
     app = benchlib.make_app(url, migrate=False)
     sender = RecordingSender()
@@ -99,18 +99,20 @@ def _worker(
     with app.app_context():
         ready.put(index)
         start.wait()
-        report = dispatch_due_messages(limit=batch, worker=f"bench:{index}")
+        report = dispatch_in_threads(threads, limit=batch)
     out.put((report.sent, [sid for _, _, sid in sender.sent]))
 
 
-def _dispatch(url: str, at: datetime, batch: int, workers: int) -> tuple[float, int, list[str]]:
+def _dispatch(
+    url: str, at: datetime, batch: int, workers: int, threads: int
+) -> tuple[float, int, list[str]]:
     """``workers`` dispatcher processes started together: (seconds, sent, provider sids)."""
     import multiprocessing
 
     context = multiprocessing.get_context("spawn")
     ready, out, start = context.Queue(), context.Queue(), context.Event()
     processes = [
-        context.Process(target=_worker, args=(url, at, batch, i, ready, start, out))
+        context.Process(target=_worker, args=(url, at, batch, threads, i, ready, start, out))
         for i in range(workers)
     ]
     for process in processes:
@@ -130,17 +132,26 @@ def _dispatch(url: str, at: datetime, batch: int, workers: int) -> tuple[float, 
 
 
 def run(
-    url: str, messages: int, at: datetime, batch: int, workers: int, profile: bool, top: int
+    url: str,
+    messages: int,
+    at: datetime,
+    batch: int,
+    workers: int,
+    threads: int,
+    profile: bool,
+    top: int,
 ) -> bool:
     """Seed, dispatch, check; print the figures. True if every message went out once."""
     from sqlalchemy import func, select
 
     from telejt import clock
     from telejt.extensions import db
-    from telejt.sms.dispatch import dispatch_due_messages
+    from telejt.sms.dispatch import dispatch_in_threads
     from telejt.sms.models import OutboundMessage
 
-    benchlib.header(f"dispatch of {messages:,} due reminders, {workers} dispatcher(s)", url)
+    benchlib.header(
+        f"dispatch of {messages:,} due reminders, {workers} process(es) × {threads} loop(s)", url
+    )
     benchlib.reset_database(url)
     app = benchlib.make_app(url)
     sender = RecordingSender()
@@ -158,7 +169,7 @@ def run(
                 with benchlib.Timer() as timer:
                     if profiler:
                         profiler.enable()
-                    sent = dispatch_due_messages(limit=batch, worker="bench:0").sent
+                    sent = dispatch_in_threads(threads, limit=batch).sent
                     if profiler:
                         profiler.disable()
                 seconds, sids = timer.seconds, [sid for _, _, sid in sender.sent]
@@ -168,7 +179,7 @@ def run(
                     f"a message (a ceiling of {sent / cpu if cpu else 0:,.0f}/s for its own CPU)"
                 )
             else:
-                seconds, sent, sids = _dispatch(url, at, batch, workers)
+                seconds, sent, sids = _dispatch(url, at, batch, workers, threads)
             statuses = dict(
                 db.session.execute(
                     select(OutboundMessage.status, func.count()).group_by(OutboundMessage.status)
@@ -218,6 +229,12 @@ def main(argv: list[str] | None = None) -> int:
         default=1,
         help="dispatcher processes running at once, like several schedulers (default 1)",
     )
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="dispatch loops per process, as TELEJT_DISPATCH_THREADS (default 1)",
+    )
     parser.add_argument("--at", default=DEFAULT_AT, help="telejt's frozen clock, %(default)s")
     parser.add_argument("--profile", action="store_true", help="run under cProfile, print top")
     parser.add_argument("--top", type=int, default=30, help="profile lines (default %(default)s)")
@@ -231,7 +248,7 @@ def main(argv: list[str] | None = None) -> int:
         batch = args.batch or BATCH_SIZE
         if args.profile and args.workers != 1:
             parser.error("--profile profiles one dispatcher: use --workers 1")
-        ok &= run(url, args.messages, at, batch, args.workers, args.profile, args.top)
+        ok &= run(url, args.messages, at, batch, args.workers, args.threads, args.profile, args.top)
     return 0 if ok else 1
 
 

@@ -46,6 +46,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         app,
         async_mode="threading",
         message_queue=app.config["REDIS_URL"],
+        channel=app.config["TELEJT_LIVE_CHANNEL"],
         cors_allowed_origins=[app.config["TELEJT_PUBLIC_URL"]],
     )
     _register_blueprints(app)

@@ -9,7 +9,7 @@ import secrets
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy.engine import make_url
@@ -52,9 +52,30 @@ def normalize_database_url(url: str) -> str:
 
 def _url(setting: str, value: str, schemes: tuple[str, ...]) -> str:
     parts = urlsplit(value)
-    if parts.scheme not in schemes or not parts.netloc:
+    where = parts.path if parts.scheme == "unix" else parts.netloc  # a socket has a path
+    if parts.scheme not in schemes or not where:
         raise ConfigError(setting, f"must be a {' or '.join(schemes)} URL, got {value!r}")
     return value.rstrip("/")
+
+
+def _live_channel(value: str | None, redis_url: str | None) -> str:
+    """The Redis Pub/Sub channel of live events: one per deployment.
+
+    Pub/Sub ignores Redis's database number, so two deployments on one Redis
+    server would hear each other's alerts (court ids repeat). By default the
+    channel carries the database number of ``REDIS_URL``, which the web and
+    scheduler processes of a deployment share; ``TELEJT_LIVE_CHANNEL`` names it.
+    """
+    if value:
+        if not re.fullmatch(r"[A-Za-z0-9:._-]{1,100}", value):
+            raise ConfigError(
+                "TELEJT_LIVE_CHANNEL", f"letters, digits and : . _ - (at most 100), got {value!r}"
+            )
+        return value
+    parts = urlsplit(redis_url or "")
+    number = parts.path.strip("/") if parts.scheme != "unix" else ""
+    number = number or parse_qs(parts.query).get("db", ["0"])[0]
+    return f"telejt-live-{number}"
 
 
 def _positive_int(setting: str, value: str) -> int:
@@ -138,6 +159,7 @@ def load_config(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         "SECRET_KEY": secret,
         "SQLALCHEMY_DATABASE_URI": normalize_database_url(database_url),
         "REDIS_URL": redis_url,
+        "TELEJT_LIVE_CHANNEL": _live_channel(env.get("TELEJT_LIVE_CHANNEL"), redis_url),
         "TELEJT_PUBLIC_URL": _url("TELEJT_PUBLIC_URL", public_url, ("http", "https")),
         "TELEJT_SMS_BACKEND": backend,
         "TELEJT_PROTOCOLS_DIR": protocols_dir,
@@ -151,12 +173,24 @@ def load_config(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         "TELEJT_CLAIM_LEASE_SECONDS": _positive_int(
             "TELEJT_CLAIM_LEASE_SECONDS", env.get("TELEJT_CLAIM_LEASE_SECONDS", "120")
         ),
+        "TELEJT_DISPATCH_THREADS": _dispatch_threads(env.get("TELEJT_DISPATCH_THREADS", "4")),
+        #: minutes after a session's planned end before an unrecorded outcome alerts the team
+        "TELEJT_OUTCOME_GRACE_MINUTES": _positive_int(
+            "TELEJT_OUTCOME_GRACE_MINUTES", env.get("TELEJT_OUTCOME_GRACE_MINUTES", "60")
+        ),
         "TELEJT_INSTANCE_DIR": str(instance),
         "SESSION_COOKIE_SECURE": environment == "production",
     }
     if backend == "twilio":
         config.update(_twilio_settings(env))
     return config
+
+
+def _dispatch_threads(value: str) -> int:
+    threads = _positive_int("TELEJT_DISPATCH_THREADS", value)
+    if threads > 32:
+        raise ConfigError("TELEJT_DISPATCH_THREADS", f"at most 32, not {threads}")
+    return threads
 
 
 def _twilio_settings(env: Mapping[str, str]) -> dict[str, Any]:

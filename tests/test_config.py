@@ -21,6 +21,7 @@ def test_defaults_are_the_embedded_setup(tmp_path) -> None:
     assert config["TELEJT_SMS_BACKEND"] == "console"
     assert config["TELEJT_DEFAULT_LOCALE"] == "es_MX"
     assert config["REDIS_URL"] is None
+    assert config["TELEJT_OUTCOME_GRACE_MINUTES"] == 60
     # a development secret is made once and kept
     assert (
         load_config({"TELEJT_ENV": "development", "TELEJT_INSTANCE_DIR": str(tmp_path)})[
@@ -46,7 +47,13 @@ def test_defaults_are_the_embedded_setup(tmp_path) -> None:
         ({"TELEJT_ICE_SERVERS": '{"urls": "stun:x"}'}, "TELEJT_ICE_SERVERS"),
         ({"TELEJT_PROTOCOLS_DIR": "/nonexistent/protocols"}, "TELEJT_PROTOCOLS_DIR"),
         ({"TELEJT_PLANNING_HORIZON_DAYS": "two weeks"}, "TELEJT_PLANNING_HORIZON_DAYS"),
+        ({"TELEJT_OUTCOME_GRACE_MINUTES": "an hour"}, "TELEJT_OUTCOME_GRACE_MINUTES"),
+        ({"TELEJT_OUTCOME_GRACE_MINUTES": "0"}, "TELEJT_OUTCOME_GRACE_MINUTES"),
         ({"TELEJT_ENV": "staging"}, "TELEJT_ENV"),
+        ({"TELEJT_DISPATCH_THREADS": "0"}, "TELEJT_DISPATCH_THREADS"),
+        ({"TELEJT_LIVE_CHANNEL": "telejt live"}, "TELEJT_LIVE_CHANNEL"),
+        ({"TELEJT_DISPATCH_THREADS": "64"}, "TELEJT_DISPATCH_THREADS"),
+        ({"TELEJT_DISPATCH_THREADS": "four"}, "TELEJT_DISPATCH_THREADS"),
         ({"TELEJT_SMS_BACKEND": "twilio"}, "TWILIO_ACCOUNT_SID"),
         (
             {
@@ -101,3 +108,17 @@ def test_cli_refuses_to_start_with_a_bad_setting(monkeypatch, capsys) -> None:
         main()
     assert info.value.code == 2
     assert "TELEJT_SMS_BACKEND" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("env", "channel"),
+    [
+        ({"REDIS_URL": "redis://127.0.0.1:6379/3"}, "telejt-live-3"),
+        ({"REDIS_URL": "redis://127.0.0.1:6379"}, "telejt-live-0"),
+        ({"REDIS_URL": "unix:///run/redis.sock?db=2"}, "telejt-live-2"),
+        ({}, "telejt-live-0"),
+        ({"REDIS_URL": "redis://r:6379/3", "TELEJT_LIVE_CHANNEL": "juzgados-nl"}, "juzgados-nl"),
+    ],
+)
+def test_live_channel_is_one_per_deployment(env: dict[str, str], channel: str) -> None:
+    assert load_config({**BASE, **env})["TELEJT_LIVE_CHANNEL"] == channel

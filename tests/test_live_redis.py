@@ -12,6 +12,7 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,6 +30,8 @@ from telejt.live import NAMESPACE
 from telejt.participants.services import enroll_participant
 
 REDIS_URL = os.environ.get("TELEJT_TEST_REDIS_URL")
+#: this run's channel: another run, or another deployment, on the same Redis hears nothing
+CHANNEL = f"telejt-test-{uuid.uuid4().hex[:12]}"
 pytestmark = pytest.mark.skipif(
     not REDIS_URL, reason="TELEJT_TEST_REDIS_URL is not set (a Redis server for the live queue)"
 )
@@ -114,6 +117,7 @@ def redis_app(app, app_config, database_url) -> Iterator[Any]:  # type: ignore[n
         {
             **app_config,
             "REDIS_URL": REDIS_URL,
+            "TELEJT_LIVE_CHANNEL": CHANNEL,
             "SECRET_KEY": SECRET_KEY,
             "TELEJT_PUBLIC_URL": public_url,
         }
@@ -172,7 +176,9 @@ def _seed() -> dict[str, int]:
         clock.freeze(None)
 
 
-def _scheduler_tick(database_url: str, at: str) -> subprocess.CompletedProcess[str]:
+def _scheduler_tick(
+    database_url: str, at: str, channel: str = CHANNEL
+) -> subprocess.CompletedProcess[str]:
     """``telejt scheduler tick --at`` in its own process, bound to the same Redis."""
     env = {
         **os.environ,
@@ -180,6 +186,7 @@ def _scheduler_tick(database_url: str, at: str) -> subprocess.CompletedProcess[s
         "SECRET_KEY": "scheduler-process-secret-0123456789",
         "DATABASE_URL": database_url,
         "REDIS_URL": str(REDIS_URL),
+        "TELEJT_LIVE_CHANNEL": channel,
         "TELEJT_SMS_BACKEND": "console",
         "TELEJT_PUBLIC_URL": "https://telejt.example.mx",
     }
@@ -220,6 +227,24 @@ def test_scheduler_process_alert_reaches_the_courts_judge_only(
         for listener in (judge_a, judge_b):
             if listener is not None:
                 listener.close()
+        server.stop()
+
+
+def test_another_deployment_on_the_same_redis_is_not_heard(committed_db, redis_app, database_url):  # type: ignore[no-untyped-def]
+    """Pub/Sub ignores the database number: the channel keeps deployments apart."""
+    ids = _seed()
+    server = LiveServer(redis_app)
+    judge_a = None
+    try:
+        judge_a = Listener(server.url, session_cookie(redis_app, ids["judge_a"]))
+        time.sleep(0.3)
+        result = _scheduler_tick(database_url, TICK_AT, channel=f"{CHANNEL}-other")
+        assert result.returncode == 0, result.stderr
+        assert not judge_a.received.wait(timeout=2), "heard another deployment's alert"
+        assert judge_a.alerts == []
+    finally:
+        if judge_a is not None:
+            judge_a.close()
         server.stop()
 
 

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select
+import pytest
+from factories import enroll_court
+from sqlalchemy import select, update
 
 from telejt.alerts.models import Alert
 from telejt.extensions import db
+from telejt.participants.models import Participant
 from telejt.planning.models import Contact
+from telejt.sms import dispatch
 from telejt.sms.dispatch import (
     claim_due_messages,
     dispatch_due_messages,
@@ -115,3 +120,101 @@ def test_interrupted_claim_sends_nothing_twice(frozen_clock, make_participant, s
     assert review is not None and review.audience == "team"
     dispatch_due_messages()
     assert len(sms.sent) == 2
+
+
+def test_an_opt_out_committed_mid_batch_is_honoured(
+    frozen_clock, make_participant, sms, monkeypatch
+):
+    """The batch is loaded once; once it is older than FRESH_FOR (at once here: a slow
+    provider), what changed since, by another process, is re-read before each send."""
+    monkeypatch.setattr(dispatch, "FRESH_FOR", timedelta(0))
+    frozen_clock.set(SUNDAY_NOON)
+    first, second, third = (make_participant() for _ in range(3))
+    send = sms.send
+
+    def opt_out_the_second(*, to: str, body: str):  # type: ignore[no-untyped-def]
+        if not sms.sent:  # as if an inbound BAJA were handled by the web process now
+            db.session.execute(
+                update(Participant)
+                .where(Participant.id == second.id)
+                .values(sms_opted_out_at=SUNDAY_NOON)
+                .execution_options(synchronize_session=False)
+            )
+        return send(to=to, body=body)
+
+    sms.send = opt_out_the_second
+    report = dispatch_due_messages()
+    assert [m["to"] for m in sms.sent] == [first.phone, third.phone]
+    assert report.skipped == 1
+    welcome = db.session.scalar(
+        select(OutboundMessage).where(
+            OutboundMessage.participant_id == second.id, OutboundMessage.purpose == "welcome"
+        )
+    )
+    assert (welcome.status, welcome.status_reason) == ("skipped", "opted_out")
+
+
+def test_an_error_mid_batch_settles_the_claim_at_once(frozen_clock, make_participant, sms):
+    """The message in hand goes to review, the rest back to the queue; nothing is stuck."""
+    frozen_clock.set(SUNDAY_NOON)
+    for _ in range(3):
+        make_participant()
+    send = sms.send
+
+    def break_on_the_second(*, to: str, body: str):  # type: ignore[no-untyped-def]
+        if len(sms.sent) == 1:
+            raise ConnectionResetError("the provider hung up mid-request")
+        return send(to=to, body=body)
+
+    sms.send = break_on_the_second
+    with pytest.raises(ConnectionResetError):
+        dispatch_due_messages()
+    rows = db.session.scalars(
+        select(OutboundMessage)
+        .where(OutboundMessage.purpose == "welcome")
+        .order_by(OutboundMessage.id)
+    ).all()
+    assert [m.status for m in rows] == ["delivered", "needs_review", "pending"]
+    assert rows[2].claimed_by is None
+    review = db.session.scalar(select(Alert).where(Alert.reason == "send_interrupted"))
+    assert review is not None and review.participant_id == rows[1].participant_id
+    sms.send = send
+    dispatch_due_messages()
+    assert len(sms.sent) == 2
+    assert [m.status for m in rows] == ["delivered", "needs_review", "delivered"]
+
+
+def test_dispatch_threads_send_each_message_once(committed_db, frozen_clock, sms):
+    """Four dispatch loops of one process claim disjoint batches (one loop on SQLite)."""
+    frozen_clock.set(SUNDAY_NOON)
+    enroll_court(60, tag="Hilos", zone="America/Hermosillo", state="Sonora", exchange="662 555")
+    db.session.commit()
+    send = sms.send
+
+    def like_a_provider(*, to: str, body: str):  # type: ignore[no-untyped-def]
+        time.sleep(0.02)  # an HTTP answer takes a while: the loops overlap
+        return send(to=to, body=body)
+
+    sms.send = like_a_provider
+    report = dispatch.dispatch_in_threads(threads=4, limit=7)
+    assert report.sent == 60
+    assert sorted(m["to"] for m in sms.sent) == sorted({m["to"] for m in sms.sent})
+    assert len(sms.sent) == 60
+    claimants = db.session.scalars(
+        select(OutboundMessage.claimed_by).where(OutboundMessage.status == "delivered").distinct()
+    ).all()
+    if db.engine.dialect.name == "postgresql":
+        assert len(claimants) > 1 and all("/" in name for name in claimants)
+    assert recover_interrupted_claims() == 0
+
+
+def test_a_claim_takes_no_more_than_its_limit(frozen_clock, make_participant):
+    """PostgreSQL once claimed every due row when the SELECT was the UPDATE's subquery."""
+    frozen_clock.set(SUNDAY_NOON)
+    for _ in range(12):
+        make_participant()
+    first = claim_due_messages(limit=5, worker="host:1")
+    second = claim_due_messages(limit=5, worker="host:2")
+    assert len(first) == len(second) == 5
+    assert not set(first) & set(second)
+    assert len(claim_due_messages(limit=5, worker="host:3")) == 2

@@ -22,6 +22,7 @@ ALERT_KINDS = (
     "crisis",
     "reschedule_request",
     "technical_failure",
+    "outcome_pending",
 )
 SEVERITIES = ("info", "warning", "urgent")
 #: who may see an alert: the court and the team, or the treatment team only
@@ -35,7 +36,7 @@ class Alert(Base):
     __table_args__ = (
         CheckConstraint(
             "kind IN ('missed_contact', 'reachability', 'crisis', 'reschedule_request', "
-            "'technical_failure')",
+            "'technical_failure', 'outcome_pending')",
             name="kind",
         ),
         CheckConstraint("severity IN ('info', 'warning', 'urgent')", name="severity"),

@@ -15,6 +15,9 @@ from telejt.live import court_room, publish, team_room, therapist_room
 from telejt.participants.models import Participant
 from telejt.planning.models import Contact
 
+#: alert kinds that also go to the participant's therapist (crisis and outcome: team only)
+THERAPIST_ALERT_KINDS = ("crisis", "reachability", "missed_contact", "outcome_pending")
+
 
 def alert_payload(alert: Alert) -> dict[str, Any]:
     """The JSON shape of an alert (API and live events)."""
@@ -41,11 +44,7 @@ def alert_rooms(alert: Alert, participant: Participant) -> list[str]:
     rooms = [team_room(alert.court_id)]
     if alert.audience == "court":
         rooms.append(court_room(alert.court_id))
-    if participant.therapist_id is not None and alert.kind in (
-        "crisis",
-        "reachability",
-        "missed_contact",
-    ):
+    if participant.therapist_id is not None and alert.kind in THERAPIST_ALERT_KINDS:
         rooms.append(therapist_room(participant.therapist_id))
     return rooms
 

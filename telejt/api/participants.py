@@ -233,7 +233,9 @@ def list_messages(participant_id: int) -> list[dict[str, Any]]:
     description="Counts by status and attribution for contacts starting in [from, to) (by "
     "default the last 30 days); attendance rate = kept (attended, late, completed) over kept "
     "plus misses attributed to him (system misses and excused contacts do not count against "
-    "him); consecutive misses are his latest run, whatever the period. Audited.",
+    "him); outcome_pending counts sessions he joined that are over and whose outcome the "
+    "therapist has not recorded yet (neither kept nor missed); consecutive misses are his "
+    "latest run, whatever the period. Audited.",
     query=RANGE,
     response=COMPLIANCE,
 )

@@ -284,6 +284,7 @@ COMPLIANCE = Schema(
             "by_attribution": COUNTS,
             "sessions_by_status": COUNTS,
             "attendance_rate": {"type": ["number", "null"], "minimum": 0, "maximum": 1},
+            "outcome_pending": {"type": "integer", "minimum": 0},
             "consecutive_misses": {"type": "integer", "minimum": 0},
             "consecutive_system_misses": {"type": "integer", "minimum": 0},
             "last_contact": {"anyOf": [CONTACT.ref(), {"type": "null"}]},

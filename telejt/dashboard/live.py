@@ -18,7 +18,7 @@ from flask_socketio import join_room
 from sqlalchemy import or_, select
 
 from telejt.alerts.models import Alert
-from telejt.alerts.services import acknowledge_alert, alert_payload
+from telejt.alerts.services import THERAPIST_ALERT_KINDS, acknowledge_alert, alert_payload
 from telejt.audit.services import record_access
 from telejt.auth.access import visible_participants
 from telejt.auth.models import StaffUser
@@ -30,8 +30,6 @@ from telejt.live import NAMESPACE, court_room, team_room, therapist_room
 from telejt.participants.models import Participant
 from telejt.planning.models import Contact
 
-#: alert kinds a therapist gets live (see telejt.alerts.services.alert_rooms)
-THERAPIST_ALERT_KINDS = ("crisis", "reachability", "missed_contact")
 #: roles that may acknowledge an alert they can see
 ACKNOWLEDGING_ROLES = ("court", "coordinator", "therapist")
 CATCH_UP_LIMIT = 500
@@ -134,8 +132,9 @@ def on_catch_up(data: Any = None) -> dict[str, Any]:
 
     Asked as ``{"since_id": 41, "since": "<ISO-8601>", "participant_ids": [7, 9]}``
     (the participants whose compliance rows the page shows); answered with the
-    alerts created and acknowledged since, and ``contacts_changed``: those of the
-    participants whose contacts changed since, so the page fetches their rows again.
+    alerts created and acknowledged since and, when ``participant_ids`` was given,
+    ``contacts_changed``: those of the participants the user may see whose contacts
+    changed since, so the page fetches their rows again.
     """
     if not current_user.is_authenticated:
         return {"error": "unauthorized"}
@@ -146,13 +145,11 @@ def on_catch_up(data: Any = None) -> dict[str, Any]:
         since_id = 0
     since = _parse_since(data.get("since"))
     answer = missed_alerts(current_user, since_id, since)
-    answer["contacts_changed"] = (
-        participants_with_changed_contacts(
-            current_user, _parse_ids(data.get("participant_ids")), since
+    if "participant_ids" in data:  # a dashboard page; other clients get the alerts only
+        ids = _parse_ids(data["participant_ids"])
+        answer["contacts_changed"] = (
+            participants_with_changed_contacts(current_user, ids, since) if since else []
         )
-        if since is not None
-        else []
-    )
     seen = [a["id"] for a in answer["created"] + answer["acknowledged"]]
     if seen:
         record_access(

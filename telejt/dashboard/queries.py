@@ -7,7 +7,8 @@ participants the viewer may see, never by a query per row.
 Attendance rate: kept contacts (attended, late, completed) over kept contacts
 plus misses attributed to the participant. Misses that were the system's and
 excused contacts are left out on purpose: a court must not read the system's
-failure as the participant's.
+failure as the participant's. A session he joined that is over and whose outcome
+the therapist has not recorded is neither: it is counted apart, as outcome pending.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from telejt.auth.models import StaffUser
 from telejt.extensions import db
 from telejt.participants.models import Participant
 from telejt.planning.models import Contact
+from telejt.planning.outcomes import AWAITING_OUTCOME_STATUS
 
 KEPT_STATUSES = ("attended", "late", "completed")
 #: statuses of a contact whose window is over and whose outcome is known
@@ -69,6 +71,8 @@ class ComplianceRow:
     consecutive_misses: int
     last_kept_at: datetime | None
     open_alerts: int
+    #: sessions he joined, now over, whose outcome nobody has recorded (any date)
+    outcome_pending: int = 0
 
     @property
     def attendance_rate(self) -> float | None:
@@ -118,12 +122,12 @@ def open_alerts(user: StaffUser, limit: int = 50) -> list[Alert]:
 def _contact_stats(user: StaffUser, at: datetime) -> Any:
     """One GROUP BY over the settled contacts of the visible participants (a single scan).
 
-    The last kept contact is a plain aggregate of the same pass; the misses after it
-    are counted per participant afterwards (:func:`_consecutive_misses`), through
-    the index on (participant, status, deadline), which touches only those few rows.
-    A first version joined the scan to a second GROUP BY for the last kept contact:
-    two scans of the contacts, and PostgreSQL's parallel worker built that second
-    aggregate once more.
+    The last kept contact, and the last contact that ends a run of misses, are plain
+    aggregates of the same pass; the misses after it are counted per participant
+    afterwards (:func:`_consecutive_misses`), through the index on (participant,
+    status, deadline), which touches only those few rows. A first version joined the
+    scan to a second GROUP BY for the last kept contact: two scans of the contacts,
+    and PostgreSQL's parallel worker built that second aggregate once more.
     """
     since = at - RATE_WINDOW
     scope = visible_participants(user).with_only_columns(Participant.id).scalar_subquery()
@@ -143,20 +147,33 @@ def _contact_stats(user: StaffUser, at: datetime) -> Any:
                 "missed_system_30d"
             ),
             count_where(recent, Contact.status == "excused").label("excused_30d"),
+            count_where(
+                Contact.kind == "session",
+                Contact.status == AWAITING_OUTCOME_STATUS,
+                Contact.ends_at <= at,
+            ).label("outcome_pending"),
             func.max(Contact.deadline_at)
             .filter(Contact.status.in_(KEPT_STATUSES))
             .label("last_kept_at"),
+            # a session he joined ends a run of misses even before its outcome is recorded:
+            # what it will be counted as is the therapist's to say, never presumed against him
+            func.max(Contact.deadline_at)
+            .filter(Contact.status.in_((*KEPT_STATUSES, AWAITING_OUTCOME_STATUS)))
+            .label("run_broken_at"),
         )
-        .where(Contact.participant_id.in_(scope), Contact.status.in_(SETTLED_STATUSES))
+        .where(
+            Contact.participant_id.in_(scope),
+            Contact.status.in_((*SETTLED_STATUSES, AWAITING_OUTCOME_STATUS)),
+        )
         .group_by(Contact.participant_id)
         .subquery("stats")
     )
 
 
-def _consecutive_misses(last_kept_at: Any) -> Any:
-    """The participant's misses since his last kept contact (all of them if none was kept).
+def _consecutive_misses(run_broken_at: Any) -> Any:
+    """His misses since the run was last broken (all of them if it never was).
 
-    Two correlated counts rather than one with ``last_kept_at IS NULL OR …``: with
+    Two correlated counts rather than one with ``run_broken_at IS NULL OR …``: with
     the OR PostgreSQL cannot bound the index scan by the deadline and reads every
     contact of the participant.
     """
@@ -170,8 +187,8 @@ def _consecutive_misses(last_kept_at: Any) -> Any:
         )
     )
     return case(
-        (last_kept_at.is_(None), misses.scalar_subquery()),
-        else_=misses.where(Contact.deadline_at > last_kept_at).scalar_subquery(),
+        (run_broken_at.is_(None), misses.scalar_subquery()),
+        else_=misses.where(Contact.deadline_at > run_broken_at).scalar_subquery(),
     )
 
 
@@ -193,7 +210,7 @@ def compliance_rows(
     kept = func.coalesce(stats.c.kept_30d, 0)
     missed = func.coalesce(stats.c.missed_participant_30d, 0)
     rate = cast(kept, Float) / func.nullif(kept + missed, 0)
-    consecutive = _consecutive_misses(stats.c.last_kept_at)
+    consecutive = _consecutive_misses(stats.c.run_broken_at)
     alert_count = func.coalesce(alerts.c.open_alerts, 0)
     query = (
         visible_participants(user)
@@ -213,6 +230,7 @@ def compliance_rows(
             consecutive.label("consecutive_misses"),
             stats.c.last_kept_at,
             alert_count.label("open_alerts"),
+            func.coalesce(stats.c.outcome_pending, 0).label("outcome_pending"),
             # the number of matching rows, from the same pass (no second aggregate query)
             func.count().over().label("matching"),
         )

@@ -53,6 +53,8 @@ class Contact(Base):
         Index("ix_contacts_open_deadline", "deadline_at", "status"),
         # compliance figures: each participant's contacts by status over a period
         Index("ix_contacts_participant_status_deadline", "participant_id", "status", "deadline_at"),
+        # the outcome watcher's query: sessions in progress by their end
+        Index("ix_contacts_status_end", "status", "ends_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -102,16 +102,23 @@ def plan_contact_messages(
     protocol: Protocol,
     rule: SessionRule | CheckinRule,
     moved: bool = False,
+    *,
+    stored: dict[str, OutboundMessage] | None = None,
+    new_messages: list[OutboundMessage] | None = None,
 ) -> None:
-    """Create (or re-time) the messages of one contact; tell him when a contact he knew of moved."""
+    """Create (or re-time) the messages of one contact; tell him when a contact he knew of moved.
+
+    ``stored``: the contact's messages by key, when the caller loaded them already.
+    ``new_messages``: the contact was just created and has none; its messages are
+    appended there unsaved, for the caller to insert in one batch.
+    """
     zone = ZoneInfo(participant.timezone)
     quiet = protocol.quiet_hours
-    stored = {
-        m.idempotency_key: m
-        for m in db.session.scalars(
-            select(OutboundMessage).where(OutboundMessage.contact_id == contact.id)
-        )
-    }
+    new_contact = new_messages is not None
+    if new_contact:
+        stored = {}
+    elif stored is None:
+        stored = messages_by_contact([contact.id]).get(contact.id, {})
     already_told = any(m.status in LEFT_STATUSES for m in stored.values())
     for key, (reminder, due, skip_reason) in _reminder_plan(
         contact, rule.reminders, zone, quiet
@@ -129,7 +136,10 @@ def plan_contact_messages(
                     "confirm": reminder.confirm,
                     "plan_prompt": reminder.plan_prompt,
                 },
+                new_contact=new_contact,
             )
+            if new_messages is not None:
+                new_messages.append(message)
             if skip_reason:
                 skip_message(message, skip_reason)
         elif message.status in ("pending", "skipped", "cancelled") and message.sent_at is None:
@@ -145,25 +155,34 @@ def plan_contact_messages(
         key = f"contact:{contact.id}:checkin:start"
         message = stored.get(key)
         if message is None:
-            queue_message(
+            message = queue_message(
                 participant,
                 purpose="checkin_start",
                 key=key,
                 contact=contact,
                 due_at=contact.starts_at,
+                new_contact=new_contact,
             )
+            if new_messages is not None:
+                new_messages.append(message)
         elif message.status in ("pending", "cancelled") and message.sent_at is None:
             message.status = "pending"
             message.status_reason = None
             message.due_at = contact.starts_at
     if isinstance(rule, SessionRule):
-        _plan_nudge(contact, participant, rule, stored.get(f"contact:{contact.id}:nudge"))
+        nudge = stored.get(f"contact:{contact.id}:nudge")
+        _plan_nudge(contact, participant, rule, nudge, new_messages=new_messages)
     if moved and already_told:
         queue_change_notice(contact, cancelled=False)
 
 
 def _plan_nudge(
-    contact: Contact, participant: Participant, rule: SessionRule, stored: OutboundMessage | None
+    contact: Contact,
+    participant: Participant,
+    rule: SessionRule,
+    stored: OutboundMessage | None,
+    *,
+    new_messages: list[OutboundMessage] | None = None,
 ) -> None:
     """His link again at start + nudge_after_min; the dispatcher skips it if he has joined."""
     after = rule.nudge_after_min
@@ -171,17 +190,31 @@ def _plan_nudge(
         return  # no nudge, or one that would come after his window closed
     due = contact.starts_at + timedelta(minutes=after)
     if stored is None:
-        queue_message(
+        message = queue_message(
             participant,
             purpose="nudge",
             key=f"contact:{contact.id}:nudge",
             contact=contact,
             due_at=due,
+            new_contact=new_messages is not None,
         )
+        if new_messages is not None:
+            new_messages.append(message)
     elif stored.status in ("pending", "cancelled") and stored.sent_at is None:
         stored.status = "pending"
         stored.status_reason = None
         stored.due_at = due
+
+
+def messages_by_contact(contact_ids: list[int]) -> dict[int, dict[str, OutboundMessage]]:
+    """The messages of several contacts, by contact and key, in one query."""
+    found: dict[int, dict[str, OutboundMessage]] = {contact_id: {} for contact_id in contact_ids}
+    if contact_ids:
+        for message in db.session.scalars(
+            select(OutboundMessage).where(OutboundMessage.contact_id.in_(contact_ids))
+        ):
+            found[message.contact_id][message.idempotency_key] = message  # type: ignore[index]
+    return found
 
 
 def cancel_pending_messages(contact: Contact, reason: str) -> bool:

@@ -9,20 +9,32 @@ participant for the system's failure:
 - ``participant``: he was reached (a reminder or the check-in was delivered, or
   accepted by the carrier with no failure reported for any of them) and did not
   come or answer.
+
+A phone session is never settled here: there is no link to join, the therapist
+calls, and only the therapist's marking says whether he answered. An unmarked
+phone session raises a team alert after its end instead (telejt.planning.outcomes).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import selectinload
 
 from telejt.alerts.services import raise_alert
 from telejt.clock import now
 from telejt.extensions import db
 from telejt.live import court_room, publish, team_room, therapist_room
 from telejt.participants.models import Participant
+from telejt.planning.batches import in_claimed_batches
 from telejt.planning.models import Contact
+from telejt.planning.outcomes import (
+    alert_unrecorded_outcomes,
+    awaiting_call,
+    next_outcome_deadline_at,
+)
 from telejt.protocols.current import protocol_for
 from telejt.sms.models import OutboundMessage
 
@@ -30,10 +42,20 @@ from telejt.sms.models import OutboundMessage
 WATCHED_STATUSES = ("scheduled", "confirmed", "declined")
 #: the messages that count as having told him about a contact
 REACHING_PURPOSES = ("reminder", "checkin_start", "nudge", "checkin_question")
+#: contacts settled per transaction: its alerts go out when it commits, so a burst of
+#: contacts sharing one deadline reaches the dashboards a few at a time, not all at the end
+WATCH_BATCH = 10
 
 
-def attribute_miss(contact: Contact, participant: Participant) -> tuple[str, str]:
-    """Who a miss is attributed to, and the evidence in a few words."""
+def attribute_miss(
+    contact: Contact,
+    participant: Participant,
+    messages: Sequence[OutboundMessage] | None = None,
+) -> tuple[str, str]:
+    """Who a miss is attributed to, and the evidence in a few words.
+
+    ``messages``: the contact's reaching messages when the caller loaded them already.
+    """
     if contact.status == "declined":
         return "excused", "declined_ahead"
     if not participant.has_consent("sms"):
@@ -43,12 +65,8 @@ def attribute_miss(contact: Contact, participant: Participant) -> tuple[str, str
         and participant.sms_opted_out_at <= contact.deadline_at
     ):
         return "system", "opted_out"
-    messages = db.session.scalars(
-        select(OutboundMessage).where(
-            OutboundMessage.contact_id == contact.id,
-            OutboundMessage.purpose.in_(REACHING_PURPOSES),
-        )
-    ).all()
+    if messages is None:
+        messages = reaching_messages([contact.id]).get(contact.id, [])
     statuses = {m.status for m in messages}
     if "delivered" in statuses:
         return "participant", "reminder_delivered"
@@ -65,13 +83,35 @@ def attribute_miss(contact: Contact, participant: Participant) -> tuple[str, str
     return "system", "not_reminded"
 
 
+def reaching_messages(contact_ids: Sequence[int]) -> dict[int, list[OutboundMessage]]:
+    """The messages that told each of these contacts' participants about it, by contact."""
+    found: dict[int, list[OutboundMessage]] = {}
+    if not contact_ids:
+        return found
+    for message in db.session.scalars(
+        select(OutboundMessage).where(
+            OutboundMessage.contact_id.in_(contact_ids),
+            OutboundMessage.purpose.in_(REACHING_PURPOSES),
+        )
+    ):
+        assert message.contact_id is not None
+        found.setdefault(message.contact_id, []).append(message)
+    return found
+
+
 def consecutive_misses(participant_id: int, attribution: str = "participant") -> int:
-    """How many of his latest settled contacts in a row were missed (with that attribution)."""
+    """How many of his latest settled contacts in a row were missed (with that attribution).
+
+    A session he joined ends the run even while its outcome is unrecorded: it may yet
+    be marked a no-show, but a run of misses is never presumed against him.
+    """
     settled = db.session.execute(
         select(Contact.status, Contact.attribution)
         .where(
             Contact.participant_id == participant_id,
-            Contact.status.in_(("attended", "late", "missed", "excused", "completed")),
+            Contact.status.in_(
+                ("attended", "late", "missed", "excused", "completed", "in_progress")
+            ),
         )
         .order_by(Contact.deadline_at.desc(), Contact.id.desc())
         .limit(100)
@@ -107,10 +147,10 @@ def publish_contact(contact: Contact, participant: Participant) -> None:
     publish("contact.updated", contact_payload(contact), rooms)
 
 
-def settle_contact(contact: Contact) -> None:
+def settle_contact(contact: Contact, messages: Sequence[OutboundMessage] | None = None) -> None:
     """Close one contact whose deadline passed: missed or excused, alert as the protocol says."""
     participant = contact.participant
-    attribution, reason = attribute_miss(contact, participant)
+    attribution, reason = attribute_miss(contact, participant, messages)
     contact.status = "excused" if attribution == "excused" else "missed"
     contact.attribution = attribution
     contact.attribution_reason = reason
@@ -135,30 +175,50 @@ def settle_contact(contact: Contact) -> None:
         )
 
 
-def watch_deadlines(limit: int = 500) -> int:
-    """Settle every contact whose deadline has passed; returns how many."""
-    total = 0
-    while True:
-        query = (
+def watch_deadlines(limit: int = WATCH_BATCH) -> int:
+    """Settle every contact whose deadline has passed; returns how many.
+
+    Claims and commits ``limit`` contacts at a time, oldest deadline first (on
+    PostgreSQL with ``FOR UPDATE SKIP LOCKED``, so several schedulers share a burst):
+    each commit sends its contacts' live events at once.
+
+    Then tell the team about sessions he joined whose outcome is still not recorded
+    a grace period after their end (see telejt.planning.outcomes): those are not
+    settled here, only flagged, since their outcome is the therapist's to record.
+    """
+    settled = _settle_passed_deadlines(limit)
+    alert_unrecorded_outcomes()
+    return settled
+
+
+def _settle_passed_deadlines(limit: int) -> int:
+    def query() -> Select[Contact]:
+        return (
             select(Contact)
-            .where(Contact.status.in_(WATCHED_STATUSES), Contact.deadline_at <= now())
+            .where(
+                Contact.status.in_(WATCHED_STATUSES),
+                Contact.deadline_at <= now(),
+                ~awaiting_call(),
+            )
             .order_by(Contact.deadline_at, Contact.id)
             .limit(limit)
+            .options(selectinload(Contact.participant).selectinload(Participant.consents))
         )
-        if db.session.get_bind().dialect.name == "postgresql":
-            query = query.with_for_update(skip_locked=True, of=Contact)
-        contacts = db.session.scalars(query).all()
-        if not contacts:
-            db.session.commit()
-            return total
+
+    def settle(contacts: list[Contact]) -> None:
+        messages = reaching_messages([c.id for c in contacts])
         for contact in contacts:
-            settle_contact(contact)
-        db.session.commit()
-        total += len(contacts)
+            settle_contact(contact, messages.get(contact.id, []))
+
+    return in_claimed_batches(query, settle)
 
 
 def next_deadline_at() -> datetime | None:
-    """The next deadline the watcher must wake for."""
-    return db.session.scalar(
-        select(func.min(Contact.deadline_at)).where(Contact.status.in_(WATCHED_STATUSES))
+    """The next deadline the watcher must wake for: a window closing or an outcome overdue."""
+    window = db.session.scalar(
+        select(func.min(Contact.deadline_at)).where(
+            Contact.status.in_(WATCHED_STATUSES), ~awaiting_call()
+        )
     )
+    deadlines = [t for t in (window, next_outcome_deadline_at()) if t is not None]
+    return min(deadlines) if deadlines else None

@@ -5,6 +5,10 @@ contacts (attended, late, completed) over kept contacts plus the misses
 attributed to the participant. Excused and cancelled contacts and the system's
 misses are left out on purpose: a court must not read the system's failure as
 his. Those misses are still counted, by attribution, next to the rate.
+
+A session he joined whose outcome the therapist has not recorded is neither kept
+nor missed: it is counted apart as ``outcome_pending`` (and stays ``in_progress``
+in ``by_status``) until the therapist marks it.
 """
 
 from __future__ import annotations
@@ -14,9 +18,11 @@ from typing import Any
 
 from sqlalchemy import select
 
+from telejt.clock import now
 from telejt.extensions import db
 from telejt.participants.models import Participant
 from telejt.planning.models import ATTRIBUTIONS, CONTACT_STATUSES, Contact
+from telejt.planning.outcomes import is_outcome_pending
 from telejt.planning.watcher import consecutive_misses
 
 KEPT_STATUSES = ("attended", "late", "completed")
@@ -54,6 +60,7 @@ def compliance_for(participant: Participant, start: datetime, end: datetime) -> 
     settled = [c for c in contacts if c.status in SETTLED_STATUSES]
     last_contact = max(settled, key=lambda c: (c.deadline_at, c.id)) if settled else None
     kept_times = [c.starts_at for c in contacts if c.status in KEPT_STATUSES]
+    moment = now()
     return {
         "participant_id": participant.id,
         "from": start,
@@ -63,6 +70,8 @@ def compliance_for(participant: Participant, start: datetime, end: datetime) -> 
         "by_attribution": by_attribution,
         "sessions_by_status": sessions_by_status,
         "attendance_rate": None if counted == 0 else kept / counted,
+        # over, he joined, not marked: counted neither as kept nor as missed
+        "outcome_pending": sum(1 for c in contacts if is_outcome_pending(c, moment)),
         # runs are about his latest contacts, whatever the period asked
         "consecutive_misses": consecutive_misses(participant.id, "participant"),
         "consecutive_system_misses": consecutive_misses(participant.id, "system"),

@@ -11,6 +11,9 @@ from babel import Locale
 from babel.dates import format_date, format_datetime
 from flask_babel import get_locale
 
+from telejt.clock import now
+from telejt.planning.models import Contact
+from telejt.planning.outcomes import reported_status
 from telejt.reports import labels
 
 
@@ -49,6 +52,11 @@ def percent(rate: float | None) -> str:
     return "—" if rate is None else f"{round(rate * 100)} %"
 
 
+def shown_status(contact: Contact) -> str:
+    """A contact's status as a page shows it now ("outcome_pending" for an unmarked session)."""
+    return reported_status(contact, now())
+
+
 def template_helpers() -> dict[str, Any]:
     """What the dashboard and report templates use."""
     return {
@@ -56,6 +64,8 @@ def template_helpers() -> dict[str, Any]:
         "long_day": long_day,
         "percent": percent,
         "label": labels.label,
+        "shown_status": shown_status,
+        "outcome_pending_note": labels.outcome_pending_note,
         "reason_label": labels.reason_label,
         "kind_labels": labels.CONTACT_KIND_LABELS,
         "contact_status_labels": labels.CONTACT_STATUS_LABELS,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 
 CONTACT_KIND_LABELS = {"session": _l("Sesión"), "checkin": _l("Reporte (check-in)")}
@@ -19,6 +20,17 @@ CONTACT_STATUS_LABELS = {
     "excused": _l("Justificado"),
     "cancelled": _l("Cancelado"),
     "completed": _l("Respondido"),
+    # not a stored status: a session he joined, over, that nobody has marked yet
+    "outcome_pending": _l("Resultado pendiente de registrar"),
+}
+
+#: what the therapist marks (telejt.sessions.services.OUTCOMES)
+OUTCOME_LABELS = {
+    "attended": _l("Asistió"),
+    "late": _l("Asistió con retraso"),
+    "no_show": _l("No se presentó"),
+    "excused": _l("Justificada"),
+    "technical_failure": _l("Falla técnica (no se le atribuye)"),
 }
 
 #: how a miss reads to a judge: the words matter as much as the colour
@@ -35,6 +47,7 @@ ALERT_KIND_LABELS = {
     "crisis": _l("Señal de crisis"),
     "reschedule_request": _l("Pide reprogramar"),
     "technical_failure": _l("Falla técnica"),
+    "outcome_pending": _l("Resultado de sesión sin registrar"),
 }
 
 SEVERITY_LABELS = {"info": _l("Informativa"), "warning": _l("Aviso"), "urgent": _l("Urgente")}
@@ -49,6 +62,12 @@ REASON_LABELS = {
     "send_interrupted": _l("El envío se interrumpió"),
     "not_reminded": _l("No se le envió ningún recordatorio"),
     "declined_ahead": _l("Avisó con anticipación que no asistiría"),
+    "joined_outcome_not_recorded": _l(
+        "El participante entró a la sesión; el terapeuta aún no registra el resultado"
+    ),
+    "phone_outcome_not_recorded": _l(
+        "Sesión por teléfono: el terapeuta aún no registra si se realizó la llamada"
+    ),
 }
 
 MESSAGE_STATUS_LABELS = {
@@ -103,3 +122,13 @@ def reason_label(reason: str | None) -> str:
     code, _, detail = reason.partition(":")
     words = label(REASON_LABELS, code)
     return f"{words} ({detail})" if detail else words
+
+
+def outcome_pending_note(count: int) -> str:
+    """What a judge must read about sessions whose outcome is not recorded yet."""
+    return gettext(
+        "%(count)s sesión(es) terminaron sin que el terapeuta registrara el resultado, aunque "
+        "el participante sí entró: no cuentan como asistencia ni como falta hasta que se "
+        "registre.",
+        count=count,
+    )

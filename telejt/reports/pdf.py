@@ -17,6 +17,7 @@ from fpdf.enums import XPos, YPos
 
 from telejt.reports import labels
 from telejt.reports.formatting import local_when, long_day, percent
+from telejt.reports.labels import outcome_pending_note
 from telejt.reports.report import StatusReport
 
 DEJAVU_DIR = Path("/usr/share/fonts/truetype/dejavu")
@@ -115,6 +116,8 @@ def render_pdf(report: StatusReport, court_name: str) -> bytes:
         if system
         else _("Ninguna falta fue falla del sistema.")
     )
+    if report.outcome_pending:
+        pdf.line_of(outcome_pending_note(len(report.outcome_pending)), bold=True)
     pdf.ln(2)
     pdf.line_of(_("Contactos"), size=12, bold=True, height=7)
     for item in report.contacts:
@@ -122,7 +125,7 @@ def render_pdf(report: StatusReport, court_name: str) -> bytes:
         head = (
             f"{local_when(contact.starts_at, zone)} · "
             f"{labels.label(labels.CONTACT_KIND_LABELS, contact.kind)} · "
-            f"{labels.label(labels.CONTACT_STATUS_LABELS, contact.status)}"
+            f"{labels.label(labels.CONTACT_STATUS_LABELS, item.status)}"
         )
         if contact.attribution:
             head += f" · {labels.label(labels.ATTRIBUTION_LABELS, contact.attribution)}"

@@ -3,7 +3,9 @@
 The report is a court document whatever the viewer's role: it never carries
 clinical notes, and a check-in answer appears only where the protocol shares
 that question with the court and the participant currently consents to it.
-Every figure is read from the contacts' stored statuses; nothing is inferred.
+Every figure is read from the contacts' stored statuses; nothing is inferred. A
+session he joined whose outcome the therapist has not recorded is shown as what it
+is, "outcome pending": neither kept nor missed, never guessed either way.
 """
 
 from __future__ import annotations
@@ -16,9 +18,11 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 
 from telejt.checkins.models import CheckinAnswer
+from telejt.clock import now
 from telejt.extensions import db
 from telejt.participants.models import Participant
 from telejt.planning.models import Contact
+from telejt.planning.outcomes import reported_status
 from telejt.sessions.models import PresenceEvent
 from telejt.sms.models import OutboundMessage
 
@@ -35,6 +39,8 @@ class ContactEvidence:
     """One contact with the SMS sent for it and the joins and leaves recorded."""
 
     contact: Contact
+    #: its status as the report shows it ("outcome_pending" for an unmarked session)
+    status: str = ""
     messages: list[OutboundMessage] = field(default_factory=list)
     presence: list[PresenceEvent] = field(default_factory=list)
     answers: list[CheckinAnswer] = field(default_factory=list)
@@ -86,6 +92,11 @@ class StatusReport:
     def system_misses(self) -> list[ContactEvidence]:
         """Misses that were the system's failure, not the participant's."""
         return [c for c in self.misses if c.contact.attribution == "system"]
+
+    @property
+    def outcome_pending(self) -> list[ContactEvidence]:
+        """Sessions he joined, now over, whose outcome the therapist has not recorded."""
+        return [c for c in self.contacts if c.status == "outcome_pending"]
 
     @property
     def confirmations(self) -> list[ContactEvidence]:
@@ -168,7 +179,8 @@ def build_report(participant: Participant, first_day: date, last_day: date) -> S
             .order_by(Contact.starts_at, Contact.id)
         )
     )
-    evidence = {c.id: ContactEvidence(c) for c in contacts}
+    moment = now()
+    evidence = {c.id: ContactEvidence(c, reported_status(c, moment)) for c in contacts}
     ids = list(evidence)
     if ids:
         for message in db.session.scalars(
@@ -192,7 +204,7 @@ def build_report(participant: Participant, first_day: date, last_day: date) -> S
         start=start,
         end=end,
         contacts=list(evidence.values()),
-        by_status=Counter(c.status for c in contacts),
+        by_status=Counter(item.status for item in evidence.values()),
         misses_by_attribution=Counter(
             c.attribution or "unattributed" for c in contacts if c.status == "missed"
         ),

@@ -110,7 +110,7 @@ def participant_report_csv(participant_id: int) -> Response:
                 report.participant.name,
                 local_when(contact.starts_at, zone, with_weekday=False),
                 labels.label(labels.CONTACT_KIND_LABELS, contact.kind),
-                labels.label(labels.CONTACT_STATUS_LABELS, contact.status),
+                labels.label(labels.CONTACT_STATUS_LABELS, item.status),
                 labels.label(labels.ATTRIBUTION_LABELS, contact.attribution),
                 labels.reason_label(contact.attribution_reason),
                 item.reminders_sent,

@@ -69,24 +69,37 @@ def run_once() -> dict[str, int]:
 
 
 def _wake_time(next_at: datetime | None) -> datetime:
+    """When a loop looks again: at its next due instant, however close, and within MAX_SLEEP.
+
+    Only work already due that this process could not take (rows locked by another
+    scheduler) waits MIN_SLEEP, so that it is looked at again without spinning.
+    """
     moment = now()
     if next_at is None:
         return moment + MAX_SLEEP
-    return min(max(next_at, moment + MIN_SLEEP), moment + MAX_SLEEP)
+    if next_at <= moment:
+        return moment + MIN_SLEEP
+    return min(next_at, moment + MAX_SLEEP)
 
 
 def _dispatch_and_rearm() -> None:
-    from telejt.sms.dispatch import dispatch_due_messages, next_due_at
+    from telejt.sms.dispatch import dispatch_in_threads, next_due_at
 
-    dispatch_due_messages()
+    dispatch_in_threads()
     _rearm("dispatcher", next_due_at())
 
 
 def _watch_and_rearm() -> None:
     from telejt.planning.watcher import next_deadline_at, watch_deadlines
 
-    watch_deadlines()
-    _rearm("watcher", next_deadline_at())
+    while True:
+        settled = watch_deadlines()
+        next_at = next_deadline_at()
+        # a deadline that passed while this pass settled others: settle it now, not in
+        # MIN_SLEEP; if nothing was settled, what is due is another scheduler's
+        if not settled or next_at is None or next_at > now():
+            break
+    _rearm("watcher", next_at)
 
 
 def _plan() -> None:

@@ -15,7 +15,7 @@ from datetime import timedelta
 
 from flask import current_app
 from icalendar import Calendar, Event
-from sqlalchemy import select
+from sqlalchemy import Select, select
 
 from telejt.auth.models import StaffUser
 from telejt.clock import now
@@ -56,17 +56,26 @@ def therapist_for_calendar_secret(secret: str) -> StaffUser | None:
     return user
 
 
+def own_sessions(user: StaffUser) -> Select[Contact]:
+    """Sessions of the therapist's own participants in his courts (add the rest)."""
+    return (
+        select(Contact)
+        .join(Participant, Participant.id == Contact.participant_id)
+        .where(
+            Participant.therapist_id == user.id,
+            Participant.court_id.in_(user.court_ids or [-1]),
+            Contact.kind == "session",
+        )
+    )
+
+
 def therapist_sessions(user: StaffUser) -> list[Contact]:
     """His participants' sessions in the feed's reach, not cancelled."""
     moment = now()
     return list(
         db.session.scalars(
-            select(Contact)
-            .join(Participant, Participant.id == Contact.participant_id)
+            own_sessions(user)
             .where(
-                Participant.therapist_id == user.id,
-                Participant.court_id.in_(user.court_ids or [-1]),
-                Contact.kind == "session",
                 Contact.status != "cancelled",
                 Contact.starts_at >= moment - FEED_PAST,
                 Contact.starts_at <= moment + FEED_AHEAD,

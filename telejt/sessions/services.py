@@ -22,6 +22,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from flask_babel import gettext
 from sqlalchemy import select
 
 from telejt.alerts.services import raise_alert
@@ -32,9 +33,11 @@ from telejt.live import publish, team_room, therapist_room
 from telejt.participants.models import Participant
 from telejt.participants.validation import InvalidInput
 from telejt.planning.models import Contact
+from telejt.planning.outcomes import resolve_outcome_alert
 from telejt.planning.watcher import consecutive_misses, publish_contact
 from telejt.protocols.current import protocol_for
 from telejt.protocols.model import SessionRule
+from telejt.reports.labels import OUTCOME_LABELS
 from telejt.sessions.models import ClinicalNote, PresenceEvent
 from telejt.sms.models import OutboundMessage
 from telejt.sms.outbox import queue_message
@@ -319,6 +322,8 @@ def mark_outcome(contact: Contact, outcome: str, by: StaffUser, note: str | None
     attended/late → that status; no_show → missed (participant); excused → excused;
     technical_failure → missed attributed to the system, so no court reads it as his.
     A later correction replaces the outcome; a confirmation SMS not yet sent is withdrawn.
+    The "outcome not recorded" alert the watcher may have raised is acknowledged by the
+    marking, which is what it asked for.
     """
     if outcome not in OUTCOMES:
         raise InvalidInput({"outcome": f"one of {', '.join(OUTCOMES)}"})
@@ -345,6 +350,9 @@ def mark_outcome(contact: Contact, outcome: str, by: StaffUser, note: str | None
     else:
         _withdraw_unsent(key)
     publish_contact(contact, participant)
+    resolve_outcome_alert(
+        contact, by, gettext("Resultado registrado: %(label)s.", label=OUTCOME_LABELS[outcome])
+    )
     if status == "missed":
         _alert_missed(contact, participant, attribution or "participant", reason or outcome)
     return contact

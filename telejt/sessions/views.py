@@ -20,7 +20,6 @@ from flask import (
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
-from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from telejt.audit.services import record_access
@@ -28,23 +27,18 @@ from telejt.auth.access import roles_required
 from telejt.clock import now
 from telejt.extensions import db
 from telejt.i18n import local_datetime, local_time, participant_locale
-from telejt.participants.models import Participant
 from telejt.participants.validation import InvalidInput
 from telejt.planning.models import Contact
+from telejt.planning.outcomes import awaiting_outcome, is_outcome_pending, reported_status
+from telejt.reports.labels import CONTACT_STATUS_LABELS, OUTCOME_LABELS
 from telejt.sessions import ical, services
+from telejt.sessions.ical import own_sessions
 from telejt.sessions.signaling import register_room_handlers
 
 bp = Blueprint("sessions", __name__, template_folder="templates")
 # the /room namespace comes with the blueprint, on the Socket.IO server of each app
 bp.record_once(lambda state: register_room_handlers())
 
-OUTCOME_LABELS = {
-    "attended": _l("Asistió"),
-    "late": _l("Asistió con retraso"),
-    "no_show": _l("No se presentó"),
-    "excused": _l("Justificada"),
-    "technical_failure": _l("Falla técnica (no se le atribuye)"),
-}
 STATE_LABELS = {
     "absent": _l("No ha entrado"),
     "waiting": _l("En sala de espera"),
@@ -155,6 +149,8 @@ def console(contact_id: int) -> str:
         state=services.presence_state(contact),
         late=services.joined_late(contact),
         default_outcome=services.default_outcome(contact),
+        outcome_pending=is_outcome_pending(contact, now()),
+        first_join=services.first_join_at(contact),
         checks=services.identity_checks(contact),
         runs_video=runs_video,
         call_prompt=nudge_at is not None
@@ -243,30 +239,42 @@ def therapist_day() -> str:
     zone = _staff_zone()
     start_of_day = datetime.combine(moment.astimezone(zone).date(), datetime.min.time(), zone)
     contacts = db.session.scalars(
-        select(Contact)
-        .join(Participant, Participant.id == Contact.participant_id)
+        own_sessions(current_user)
         .where(
-            Participant.therapist_id == current_user.id,
-            Participant.court_id.in_(current_user.court_ids or [-1]),
-            Contact.kind == "session",
             Contact.status != "cancelled",
             Contact.ends_at >= start_of_day,
             Contact.starts_at <= moment + timedelta(days=7),
         )
         .order_by(Contact.starts_at, Contact.id)
     ).all()
+    # over, he joined (or it was by phone), nobody marked it: listed until marked
+    pending = db.session.scalars(
+        own_sessions(current_user)
+        .where(awaiting_outcome(), Contact.ends_at <= moment)
+        .order_by(Contact.starts_at, Contact.id)
+    ).all()
+    pending_rows = [
+        {"contact": c, "when": local_datetime(c.starts_at, str(zone), _locale_code())}
+        for c in pending
+    ]
     rows = [
         {
             "contact": c,
             "when": local_datetime(c.starts_at, str(zone), _locale_code()),
             "time": local_time(c.starts_at, str(zone), _locale_code()),
             "state": services.presence_state(c),
+            "status": reported_status(c, moment),
             "today": c.starts_at.astimezone(zone).date() == moment.astimezone(zone).date(),
         }
         for c in contacts
     ]
     return render_template(
-        "sessions/therapist_day.html", rows=rows, state_labels=STATE_LABELS, zone=str(zone)
+        "sessions/therapist_day.html",
+        rows=rows,
+        pending_rows=pending_rows,
+        state_labels=STATE_LABELS,
+        status_labels=CONTACT_STATUS_LABELS,
+        zone=str(zone),
     )
 
 

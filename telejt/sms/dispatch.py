@@ -17,25 +17,30 @@ is sent again. Nothing is lost and nothing is sent twice silently.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import socket
+import threading
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import func, select, update
+from sqlalchemy import Select, Update, bindparam, func, select, update
 from sqlalchemy.orm import joinedload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from telejt.clock import now
 from telejt.extensions import db
-from telejt.participants.models import Participant
+from telejt.participants.models import Consent, Participant
+from telejt.planning.models import Contact
 from telejt.planning.reminders import quiet_period_end, quiet_period_start
 from telejt.protocols.current import protocol_for
 from telejt.scheduler.models import SchedulerHeartbeat
-from telejt.sms.backends import SmsSendError, sender_for
+from telejt.sms.backends import SendResult, SmsSendError, sender_for
 from telejt.sms.models import OutboundMessage
 from telejt.sms.outbox import skip_message
 from telejt.sms.render import render_message
@@ -43,6 +48,9 @@ from telejt.sms.render import render_message
 log = logging.getLogger(__name__)
 
 BATCH_SIZE = 200
+#: a claimed batch is sent on what it was loaded with for this long, then re-read
+#: message by message (a slow provider: 200 Twilio calls take most of a minute)
+FRESH_FOR = timedelta(seconds=1)
 MAX_ATTEMPTS = 5
 #: waits after the 1st, 2nd, … transient failure
 BACKOFF = (timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=15), timedelta(hours=1))
@@ -82,9 +90,12 @@ class DispatchReport:
 def claim_due_messages(limit: int = BATCH_SIZE, worker: str | None = None) -> list[int]:
     """Mark up to ``limit`` due messages as being sent by this worker; commit; return their ids.
 
-    One UPDATE does the claim: on PostgreSQL its subquery skips rows another
-    dispatcher has locked; on SQLite the statement holds the database's write lock.
-    Either way a message is claimed by one dispatcher only.
+    One transaction: a SELECT of the due ids, locking them (on PostgreSQL it skips
+    rows another dispatcher has locked; on SQLite the transaction holds the
+    database's write lock from its start), then one UPDATE of those ids. Either
+    way a message is claimed by one dispatcher only. (Not one UPDATE with the
+    SELECT as its subquery: PostgreSQL may run such a subquery more than once
+    and claim far more than ``limit``.)
     """
     moment = now()
     due = (
@@ -95,9 +106,13 @@ def claim_due_messages(limit: int = BATCH_SIZE, worker: str | None = None) -> li
     )
     if db.session.get_bind().dialect.name == "postgresql":
         due = due.with_for_update(skip_locked=True)
+    ids = db.session.scalars(due).all()
+    if not ids:
+        db.session.commit()
+        return []
     claimed = db.session.scalars(
         update(OutboundMessage)
-        .where(OutboundMessage.id.in_(due.scalar_subquery()), OutboundMessage.status == "pending")
+        .where(OutboundMessage.id.in_(ids), OutboundMessage.status == "pending")
         .values(
             status="sending",
             claimed_by=worker or worker_name(),
@@ -184,11 +199,12 @@ def send_one(message: OutboundMessage, report: DispatchReport) -> None:
         ):
             contact.pending_question_id = contact.question_ids[0]
     body = render_message(message)
-    message.body = body
-    message.to_phone = message.participant.phone
+    phone = message.participant.phone
     try:
-        result = sender_for(current_app).send(to=message.participant.phone, body=body)
+        result = sender_for(current_app).send(to=phone, body=body)
     except SmsSendError as exc:
+        message.body = body
+        message.to_phone = phone
         message.error_code = exc.code
         message.status_at = now()
         if exc.permanent or message.attempts >= MAX_ATTEMPTS:
@@ -202,14 +218,43 @@ def send_one(message: OutboundMessage, report: DispatchReport) -> None:
             message.status_reason = f"retry: {exc}"[:200]
             report.retried += 1
         return
-    message.provider_sid = result.provider_sid
-    message.status = result.status
-    message.sent_at = message.status_at = now()
+    _record_sent(message, body=body, phone=phone, result=result)
     report.sent += 1
     if message.purpose == "nudge" and message.contact is not None:
         from telejt.sessions.services import record_nudge
 
         record_nudge(message.contact)
+
+
+@functools.cache
+def _sent_statement() -> Update:
+    """UPDATE of a sent message's result, built once (building it is most of its cost)."""
+    columns = ("body", "to_phone", "provider_sid", "status", "sent_at", "status_at")
+    return (
+        update(OutboundMessage)
+        .where(OutboundMessage.id == bindparam("message_id"))
+        .values({column: bindparam(column) for column in columns})
+        .execution_options(synchronize_session=False)
+    )
+
+
+def _record_sent(message: OutboundMessage, *, body: str, phone: str, result: SendResult) -> None:
+    """Write a sent message's result with one UPDATE (no unit of work: this is the hot path).
+
+    The loaded object gets the same values as committed ones, so it stays true.
+    """
+    moment = now()
+    values: dict[str, Any] = {
+        "body": body,
+        "to_phone": phone,
+        "provider_sid": result.provider_sid,
+        "status": result.status,
+        "sent_at": moment,
+        "status_at": moment,
+    }
+    db.session.execute(_sent_statement(), {"message_id": message.id, **values})
+    for key, value in values.items():
+        set_committed_value(message, key, value)
 
 
 def _message_graph() -> list[Any]:
@@ -220,37 +265,198 @@ def _message_graph() -> list[Any]:
     ]
 
 
+#: what decides whether and what to send: checked afresh right before each send
+_WATCHED = (
+    OutboundMessage.status,
+    OutboundMessage.claimed_by,
+    Participant.status,
+    Participant.sms_opted_out_at,
+    Participant.phone,
+    Participant.locale,
+    Participant.timezone,
+    Participant.protocol_id,
+    Participant.protocol_version,
+    Contact.status,
+    Contact.starts_at,
+    Contact.ends_at,
+    Contact.deadline_at,
+    Contact.modality,
+    Contact.delivery,
+    Contact.pending_question_id,
+)
+
+
+@functools.cache
+def _watched_statement() -> Select[*tuple[Any, ...]]:
+    """The watched values of one message and whether SMS consent is on record, built once."""
+    sms_consent = (
+        select(Consent.id)
+        .where(
+            Consent.participant_id == Participant.id,
+            Consent.kind == "sms",
+            Consent.revoked_at.is_(None),
+        )
+        .exists()
+    )
+    return (
+        select(*_WATCHED, sms_consent)
+        .select_from(OutboundMessage)
+        .join(Participant, OutboundMessage.participant_id == Participant.id)
+        .outerjoin(Contact, OutboundMessage.contact_id == Contact.id)
+        .where(OutboundMessage.id == bindparam("message_id"))
+    )
+
+
+def _watched_now(message_id: int) -> tuple[Any, ...] | None:
+    """The watched values as committed now."""
+    row = db.session.execute(_watched_statement(), {"message_id": message_id}).first()
+    return None if row is None else tuple(row)
+
+
+def _watched_loaded(message: OutboundMessage) -> tuple[Any, ...]:
+    """The same values as the loaded objects hold them."""
+    objects: dict[Any, Any] = {
+        OutboundMessage: message,
+        Participant: message.participant,
+        Contact: message.contact,
+    }
+    values = [
+        None if objects[column.class_] is None else getattr(objects[column.class_], column.key)
+        for column in _WATCHED
+    ]
+    return (*values, message.participant.has_consent("sms"))
+
+
+def _fresh(message: OutboundMessage, graph: list[Any]) -> OutboundMessage | None:
+    """The message as committed now: reloaded when something it depends on changed."""
+    current = _watched_now(message.id)
+    if current is None:
+        return None
+    if current != _watched_loaded(message):
+        return db.session.get(OutboundMessage, message.id, options=graph, populate_existing=True)
+    return message
+
+
 def dispatch_due_messages(limit: int = BATCH_SIZE, worker: str | None = None) -> DispatchReport:
     """Send everything due now, batch after batch, until nothing is due.
 
-    Each message is read afresh, with its participant, consents and contact, in one
-    query right before it is sent (the previous commit expired what the session held),
-    so an opt-out or a cancellation committed meanwhile is honoured.
+    A claimed batch is loaded with its participants, consents and contacts in one
+    query. A message is sent on what was committed at most ``FRESH_FOR`` before:
+    once the batch is older than that (a slow provider), one light query right
+    before each send re-reads what the decision depends on (statuses, opt-out,
+    consent, phone, language, zone, the contact's times) and the message is
+    reloaded if any of it changed, so an opt-out or a cancellation committed
+    meanwhile is honoured. Each result is committed before the next send; the
+    session keeps the batch loaded across those commits.
     """
     report = DispatchReport()
     worker = worker or worker_name()
     graph = _message_graph()
-    while True:
-        ids = claim_due_messages(limit, worker)
-        if not ids:
-            return report
-        for message_id in sorted(ids):
-            message = db.session.get(OutboundMessage, message_id, options=graph)
-            if message is None or message.status != "sending" or message.claimed_by != worker:
-                continue
+    session = db.session()
+    expire_on_commit = session.expire_on_commit
+    session.expire_on_commit = False
+    try:
+        while True:
+            ids = claim_due_messages(limit, worker)
+            if not ids:
+                return report
+            loaded_at = time.monotonic()
+            batch = db.session.scalars(
+                select(OutboundMessage)
+                .where(OutboundMessage.id.in_(ids))
+                .options(*graph)
+                .order_by(OutboundMessage.id)
+                .execution_options(populate_existing=True)
+            ).unique()
+            for loaded in list(batch):
+                stale = time.monotonic() - loaded_at > FRESH_FOR.total_seconds()
+                message = _fresh(loaded, graph) if stale else loaded
+                if message is None or message.status != "sending" or message.claimed_by != worker:
+                    continue
+                try:
+                    send_one(message, report)
+                    db.session.commit()
+                except Exception:
+                    db.session.rollback()
+                    _release_claim(message, worker)
+                    raise
+    finally:
+        session.expire_on_commit = expire_on_commit
+        session.expire_all()
+
+
+def dispatch_in_threads(threads: int | None = None, limit: int = BATCH_SIZE) -> DispatchReport:
+    """Several dispatch loops at once in this process, each claiming its own batches.
+
+    What a message costs is mostly waiting: for the provider's HTTP answer (a few
+    hundred milliseconds with Twilio) and for the database's durable commit; the
+    loops' waits overlap. Each loop is a worker of its own (``host:pid/n``) with its
+    own database session; liveness is the process's heartbeat. SQLite has one
+    writer at a time, so there it is one loop.
+    """
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    if threads is None:
+        threads = app.config["TELEJT_DISPATCH_THREADS"]
+    if threads <= 1 or db.engine.dialect.name == "sqlite":
+        return dispatch_due_messages(limit)
+    reports: list[DispatchReport] = []
+    errors: list[BaseException] = []
+    process = worker_name()
+
+    def loop(number: int) -> None:
+        with app.app_context():
             try:
-                send_one(message, report)
-                db.session.commit()
-            except Exception:
-                db.session.rollback()
-                log.exception("sending message %s failed; it stays claimed for review", message_id)
-                raise
+                reports.append(dispatch_due_messages(limit, worker=f"{process}/{number}"))
+            except BaseException as exc:  # re-raised in the caller's thread
+                errors.append(exc)
+            finally:
+                db.session.remove()
+
+    workers = [threading.Thread(target=loop, args=(n,), daemon=True) for n in range(threads)]
+    for thread in workers:
+        thread.start()
+    for thread in workers:
+        thread.join()
+    if errors:
+        raise errors[0]
+    total = DispatchReport()
+    for report in reports:
+        total.sent += report.sent
+        total.skipped += report.skipped
+        total.retried += report.retried
+        total.failed += report.failed
+    return total
+
+
+def _release_claim(failed: OutboundMessage, worker: str) -> None:
+    """After an error mid-batch, settle this worker's claim at once (best effort).
+
+    The message being sent may have reached the provider: it goes to review with a
+    team alert, as after a crash. The rest of the claim was never handed over and
+    goes back to the queue. If even that fails (database gone), the claim stays for
+    :func:`recover_interrupted_claims` once this worker stops.
+    """
+    log.exception("sending a message failed; its claim is settled")
+    try:
+        message_id, claimed_at = failed.id, failed.claimed_at
+        stuck = db.session.scalars(
+            select(OutboundMessage)
+            .where(
+                OutboundMessage.status == "sending",
+                OutboundMessage.claimed_by == worker,
+                OutboundMessage.claimed_at == claimed_at,
+            )
+            .order_by(OutboundMessage.id)
+        ).all()
+        _settle_claim([m for m in stuck if m.id >= message_id])
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        log.exception("could not release the claim of %s; recovery will", worker)
 
 
 def recover_interrupted_claims(lease: timedelta | None = None) -> int:
     """Settle the claims of dispatchers that died mid-batch; returns messages touched."""
-    from telejt.alerts.services import raise_alert
-
     if lease is None:
         lease = timedelta(seconds=current_app.config["TELEJT_CLAIM_LEASE_SECONDS"])
     cutoff = now() - lease
@@ -268,13 +474,30 @@ def recover_interrupted_claims(lease: timedelta | None = None) -> int:
             .order_by(OutboundMessage.claimed_by, OutboundMessage.claimed_at, OutboundMessage.id)
             .with_for_update(skip_locked=True)
         )
-        if message.claimed_by not in alive
+        if _process_of(message.claimed_by) not in alive
     ]
+    _settle_claim(stale)
+    db.session.commit()
+    return len(stale)
+
+
+def _process_of(claimed_by: str | None) -> str | None:
+    """The process (as its heartbeat names it) of a dispatch loop ``host:pid/n``."""
+    return None if claimed_by is None else claimed_by.split("/", 1)[0]
+
+
+def _settle_claim(messages: list[OutboundMessage]) -> None:
+    """Interrupted claims, in claim then id order: the first of each to review, the rest back.
+
+    The first unsettled message of a claim may have left before the interruption:
+    a person checks the provider's log. The others were never handed over.
+    """
+    from telejt.alerts.services import raise_alert
+
     seen_claims: set[tuple[str | None, datetime | None]] = set()
-    for message in stale:
+    for message in messages:
         claim = (message.claimed_by, message.claimed_at)
         if claim not in seen_claims:
-            # the first of the claim may have left before the crash: a person decides
             seen_claims.add(claim)
             message.status = "needs_review"
             message.status_reason = "send interrupted; check the provider log before resending"
@@ -294,8 +517,6 @@ def recover_interrupted_claims(lease: timedelta | None = None) -> int:
             message.attempts = max(message.attempts - 1, 0)
             message.claimed_by = None
             message.claimed_at = None
-    db.session.commit()
-    return len(stale)
 
 
 def next_due_at() -> datetime | None:

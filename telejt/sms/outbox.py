@@ -23,13 +23,21 @@ def queue_message(
     contact: Contact | None = None,
     params: dict[str, Any] | None = None,
     body: str | None = None,
+    new_contact: bool = False,
 ) -> OutboundMessage:
-    """Plan one SMS; a key already planned returns the existing message unchanged."""
-    existing = db.session.scalar(
-        select(OutboundMessage).where(OutboundMessage.idempotency_key == key)
-    )
-    if existing is not None:
-        return existing
+    """Plan one SMS; a key already planned returns the existing message unchanged.
+
+    ``new_contact``: the message belongs to a contact created in this transaction,
+    so no message can have its key yet: no lookup, and the message is returned
+    unsaved, for the caller to insert with others (the planner writes a
+    participant's new messages in one batch).
+    """
+    if not new_contact:
+        existing = db.session.scalar(
+            select(OutboundMessage).where(OutboundMessage.idempotency_key == key)
+        )
+        if existing is not None:
+            return existing
     message = OutboundMessage(
         participant_id=participant.id,
         contact_id=contact.id if contact is not None else None,
@@ -39,7 +47,10 @@ def queue_message(
         params=params or {},
         body=body,
         status="pending",
+        attempts=0,
     )
+    if new_contact:
+        return message
     db.session.add(message)
     db.session.flush()
     return message

@@ -3,6 +3,7 @@
   "use strict";
   if (typeof io === "undefined") { return; }
   var labels = JSON.parse(document.getElementById("state-labels").textContent);
+  var statusLabels = JSON.parse(document.getElementById("status-labels").textContent);
   var socket = io("/live", { transports: ["websocket", "polling"] });
   socket.on("session.presence", function (data) {
     var row = document.querySelector('tr[data-contact-id="' + data.contact_id + '"]');
@@ -10,6 +11,8 @@
     var cell = row.querySelector(".presence");
     cell.textContent = labels[data.state] || data.state;
     cell.setAttribute("data-state", data.state);
-    row.querySelector(".status").textContent = data.status;
+    var status = row.querySelector(".status");
+    status.textContent = statusLabels[data.status] || data.status;
+    status.setAttribute("data-status", data.status);
   });
 })();
