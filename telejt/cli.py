@@ -36,11 +36,13 @@ def serve_command(host: str, port: int) -> None:
 
     from telejt.extensions import socketio
     from telejt.scheduler.runner import start_background_scheduler
+    from telejt.startup import freeze_startup_objects
 
     upgrade()
     # Flask's CLI marks the process so app.run() is refused; this command is the server.
     os.environ.pop("FLASK_RUN_FROM_CLI", None)
     scheduler = start_background_scheduler(current_app._get_current_object())  # type: ignore[attr-defined]
+    freeze_startup_objects()
     click.echo(
         f"telejt: serving on http://{host}:{port} (SMS backend: "
         f"{current_app.config['TELEJT_SMS_BACKEND']})"

@@ -175,3 +175,21 @@ def test_serve_upgrades_loads_demo_and_answers_health(tmp_path: Path) -> None:
         server.terminate()
         server.wait(timeout=30)
     assert (tmp_path / "telejt.db").exists()
+
+
+def test_production_entry_point_builds_the_app_and_freezes_its_objects(tmp_path: Path) -> None:
+    """The Procfile's ``telejt.wsgi:app`` imports, and start-up objects leave the collector."""
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEJT_", "SECRET"))}
+    env.pop("DATABASE_URL", None)
+    env.update({"TELEJT_ENV": "development", "TELEJT_INSTANCE_DIR": str(tmp_path)})
+    code = (
+        "import gc, flask, telejt.wsgi as w; "
+        "assert isinstance(w.app, flask.Flask); print(gc.get_freeze_count())"
+    )
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert int(done.stdout.split()[-1]) > 50_000

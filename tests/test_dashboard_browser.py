@@ -1,6 +1,6 @@
 """End to end in headless Chromium: a missed session's alert appears on two open
 dashboards without a reload, with its attribution, and an acknowledgement on one
-shows on the other.
+shows on the other; the participant's compliance row follows each change.
 
 Uses Debian's Chromium (``apt-get install chromium``); never downloads a browser.
 """
@@ -14,14 +14,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 from test_live_redis import LiveServer, free_port, session_cookie
 
 from telejt import clock, create_app
+from telejt.auth.models import StaffUser
 from telejt.auth.services import create_staff_user
 from telejt.courts.services import create_court
 from telejt.extensions import db, socketio
 from telejt.participants.services import enroll_participant
+from telejt.planning.models import Contact
 from telejt.scheduler.runner import run_once
+from telejt.sessions.services import mark_outcome
 
 CHROMIUM = os.environ.get("TELEJT_TEST_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -37,6 +41,9 @@ ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 ENROLLED_AT = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)  # Monday, 09:00 in Monterrey
 #: Tuesday 10:00 Monterrey session: its join window closed at 10:15 (16:15 UTC)
 AFTER_DEADLINE = datetime(2026, 3, 3, 16, 20, tzinfo=UTC)
+
+OPEN_ALERTS_CELL = "table.compliance tr[data-participant-id] .open-alerts"
+LAST_KEPT_CELL = "table.compliance tr[data-participant-id] .last-kept"
 
 pytestmark = [
     pytest.mark.slow,
@@ -87,9 +94,18 @@ def _seed() -> dict[str, int]:
         session_slots=[{"weekday": "tue", "time": "10:00"}],
         consents={"sms": True, "telehealth": True, "share_with_court": True},
     )
-    ids = {"judge": judge.id, "coordinator": coordinator.id}
+    ids = {"judge": judge.id, "coordinator": coordinator.id, "therapist": therapist.id}
     db.session.commit()
     return ids
+
+
+def wait_for_text(page: Any, selector: str, text: str) -> None:
+    """Wait until the element's text is exactly ``text`` (a live update, not a reload)."""
+    page.wait_for_function(
+        "([selector, text]) => document.querySelector(selector).textContent.trim() === text",
+        arg=[selector, text],
+        timeout=10_000,
+    )
 
 
 def _open_dashboard(browser: Any, app: Any, url: str, staff_id: int) -> Any:
@@ -120,6 +136,7 @@ def test_missed_session_alert_appears_live_and_ack_spreads(committed_db, browser
                 judge = _open_dashboard(browser, browser_app, server.url, ids["judge"])
                 coordinator = _open_dashboard(browser, browser_app, server.url, ids["coordinator"])
                 assert judge.locator("#alert-rows .alert-row").count() == 0
+                assert judge.locator(OPEN_ALERTS_CELL).inner_text() == "0"
 
                 # the scheduler's pass once the join window closed, in the server's process
                 with browser_app.app_context():
@@ -135,6 +152,7 @@ def test_missed_session_alert_appears_live_and_ack_spreads(committed_db, browser
                 assert "Falla del sistema" in row.inner_text()  # no reminder ever reached her
                 assert row.locator(".attr-system").count() == 1
                 assert judge.locator("#alert-count").inner_text() != "0"
+                wait_for_text(judge, OPEN_ALERTS_CELL, "1")  # her row follows, no reload
                 assert judge.evaluate("window.loadedOnce") == "yes"
                 coordinator.locator("#alert-rows .alert-row").first.wait_for(timeout=10_000)
                 ARTIFACTS.mkdir(exist_ok=True)
@@ -149,6 +167,27 @@ def test_missed_session_alert_appears_live_and_ack_spreads(committed_db, browser
                 assert "Se tratará en la audiencia del viernes" in on_coordinator.inner_text()
                 assert coordinator.evaluate("window.loadedOnce") == "yes"
                 judge.locator(f"#alert-{alert_id}.is-acknowledged").wait_for(timeout=10_000)
+                wait_for_text(coordinator, OPEN_ALERTS_CELL, "0")
+
+                # a correction that raises no alert: only contact.updated tells the page
+                assert judge.locator(LAST_KEPT_CELL).inner_text() == "—"
+                with browser_app.app_context():
+                    clock.freeze(AFTER_DEADLINE)
+                    try:
+                        session = db.session.scalars(
+                            select(Contact).where(Contact.status == "missed")
+                        ).one()
+                        therapist = db.session.get(StaffUser, ids["therapist"])
+                        mark_outcome(session, "attended", therapist)
+                        db.session.commit()
+                    finally:
+                        clock.freeze(None)
+                judge.wait_for_function(
+                    f"document.querySelector({LAST_KEPT_CELL!r}).textContent.trim() !== '—'",
+                    timeout=10_000,
+                )
+                assert "2026" in judge.locator(LAST_KEPT_CELL).inner_text()
+                assert judge.evaluate("window.loadedOnce") == "yes"
                 coordinator.screenshot(
                     path=str(ARTIFACTS / "dashboard-acknowledged.png"), full_page=True
                 )

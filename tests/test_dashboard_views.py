@@ -15,6 +15,7 @@ from telejt.alerts.services import raise_alert
 from telejt.audit.models import AuditEvent
 from telejt.checkins.models import CheckinAnswer
 from telejt.clock import now
+from telejt.courts.models import Court
 from telejt.dashboard.queries import ComplianceFilters, compliance_rows
 from telejt.extensions import db
 from telejt.participants.services import revoke_consent
@@ -146,6 +147,28 @@ def test_compliance_figures_per_participant(court_setup):  # type: ignore[no-unt
     assert {r.name: r.open_alerts for r in coordinator_rows}["Ana Sintética"] == 2
 
 
+def test_consecutive_misses_without_any_kept_contact(court_setup, make_participant):  # type: ignore[no-untyped-def]
+    court = db.session.get(Court, court_setup["ana"].court_id)
+    newcomer = make_participant(court=court, name="Dora Sintética")
+    make_participant(court=court, name="Eva Sintética")  # enrolled, nothing settled yet
+    start = now() - timedelta(days=10)
+    add_contact(newcomer, start, "missed", "participant")
+    add_contact(newcomer, start + timedelta(days=1), "missed", "system")
+    add_contact(newcomer, start + timedelta(days=2), "missed", "participant")
+    add_contact(newcomer, now() - timedelta(days=70), "missed", "participant")
+    db.session.commit()
+
+    rows, _ = compliance_rows(court_setup["judge"], now(), ComplianceFilters(sort="name"))
+
+    by_name = {row.name: row for row in rows}
+    assert by_name["Dora Sintética"].consecutive_misses == 3  # never kept: every miss of his
+    assert by_name["Dora Sintética"].last_kept_at is None
+    assert by_name["Eva Sintética"].consecutive_misses == 0  # no contact yet
+    assert by_name["Eva Sintética"].attendance_rate is None
+    first, _ = compliance_rows(court_setup["judge"], now(), ComplianceFilters())
+    assert first[0].name == "Dora Sintética"  # most consecutive misses first
+
+
 def test_filters_and_sorting_are_server_side(client, court_setup):  # type: ignore[no-untyped-def]
     login(client, court_setup["judge"])
     page = client.get("/dashboard?sort=rate&dir=asc").get_data(as_text=True)
@@ -180,6 +203,33 @@ def test_alert_row_is_scoped_like_the_live_rooms(client, court_setup):  # type: 
     login(client, court_setup["judge"])
     assert client.get(f"/dashboard/alerts/{court_setup['system_alert'].id}/row").status_code == 200
     assert client.get(f"/dashboard/alerts/{court_setup['crisis'].id}/row").status_code == 404
+
+
+def test_compliance_row_fragment_for_live_refresh(client, court_setup):  # type: ignore[no-untyped-def]
+    ana, judge = court_setup["ana"], court_setup["judge"]
+    login(client, judge)
+    page = client.get("/dashboard").get_data(as_text=True)
+    assert 'data-row-url="/dashboard/participants/0/row"' in page
+    add_contact(ana, now() - timedelta(hours=3), "attended")  # a therapist marks one
+    db.session.commit()
+
+    response = client.get(f"/dashboard/participants/{ana.id}/row")
+
+    assert response.status_code == 200
+    row = response.get_data(as_text=True)
+    assert row.strip().startswith(f'<tr data-participant-id="{ana.id}">')
+    assert "Ana Sintética" in row and "60 %" in row  # 3 kept of 3 kept + 2 of her misses
+    assert '<td class="open-alerts">1</td>' in row
+    audit = db.session.scalar(
+        select(AuditEvent).where(
+            AuditEvent.action == "participant.compliance_row", AuditEvent.staff_id == judge.id
+        )
+    )
+    assert audit is not None and audit.participant_id == ana.id
+    outsider = court_setup["outsider"]
+    assert client.get(f"/dashboard/participants/{outsider.id}/row").status_code == 404
+    login(client, court_setup["therapist"])
+    assert client.get(f"/dashboard/participants/{ana.id}/row").status_code == 403
 
 
 def test_acknowledge_with_a_note_by_form(client, court_setup):  # type: ignore[no-untyped-def]

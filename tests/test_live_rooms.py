@@ -196,3 +196,31 @@ def test_catch_up_ignores_garbage(app_ctx, courts):  # type: ignore[no-untyped-d
     judge = live_client(app_ctx, courts["judge_a"])
     answer = call(judge, "catch_up", {"since_id": "x", "since": "yesterday"})
     assert len(answer["created"]) == 1 and answer["acknowledged"] == []
+
+
+def test_catch_up_names_the_shown_participants_whose_contacts_changed(  # type: ignore[no-untyped-def]
+    app_ctx, courts, make_participant, frozen_clock
+):
+    from telejt.planning.models import Contact
+
+    quiet = make_participant(court=courts["court_a"])
+    since = frozen_clock.now().isoformat()
+    frozen_clock.advance(minutes=5)
+    # while the judge was away: a contact of participant_a changed, and one in another court
+    for participant in (courts["participant_a"], courts["participant_b"]):
+        contact = db.session.scalars(
+            select(Contact).where(Contact.participant_id == participant.id).limit(1)
+        ).one()
+        contact.status = "confirmed"
+    db.session.commit()
+    shown = [courts["participant_a"].id, quiet.id, courts["participant_b"].id]
+
+    judge = live_client(app_ctx, courts["judge_a"])
+    answer = call(judge, "catch_up", {"since_id": 0, "since": since, "participant_ids": shown})
+
+    # never another court's participant, even when the page names him
+    assert answer["contacts_changed"] == [courts["participant_a"].id]
+    garbage = call(judge, "catch_up", {"since": since, "participant_ids": ["x", None, {}]})
+    assert garbage["contacts_changed"] == []
+    no_since = call(judge, "catch_up", {"participant_ids": shown})
+    assert no_since["contacts_changed"] == []

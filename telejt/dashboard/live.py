@@ -4,7 +4,8 @@ A connection carries the staff member's login session (Flask-Login cookie).
 Court users listen to their courts' rooms, coordinators also to their courts'
 team rooms (crisis and reachability), therapists to their own room; admins
 connect but join no room. After a reconnection the client asks for what it
-missed (``catch_up``) and gets it under the same rules as the live rooms.
+missed (``catch_up``) and gets it under the same rules as the live rooms, plus
+which of the participants on its page had a contact change meanwhile.
 """
 
 from __future__ import annotations
@@ -14,21 +15,26 @@ from typing import Any
 
 from flask_login import current_user
 from flask_socketio import join_room
-from sqlalchemy import or_
+from sqlalchemy import or_, select
 
 from telejt.alerts.models import Alert
 from telejt.alerts.services import THERAPIST_ALERT_KINDS, acknowledge_alert, alert_payload
 from telejt.audit.services import record_access
+from telejt.auth.access import visible_participants
 from telejt.auth.models import StaffUser
 from telejt.clock import as_utc
 from telejt.dashboard.queries import visible_alerts
 from telejt.dashboard.retry import retry_when_sqlite_locked
 from telejt.extensions import db, socketio
 from telejt.live import NAMESPACE, court_room, team_room, therapist_room
+from telejt.participants.models import Participant
+from telejt.planning.models import Contact
 
 #: roles that may acknowledge an alert they can see
 ACKNOWLEDGING_ROLES = ("court", "coordinator", "therapist")
 CATCH_UP_LIMIT = 500
+#: participants a page may ask about on catch-up (a dashboard page shows 200)
+CATCH_UP_PARTICIPANTS = 500
 NOTE_MAX_LENGTH = 2000
 
 
@@ -79,6 +85,38 @@ def missed_alerts(user: StaffUser, since_id: int, since: datetime | None) -> dic
     return {"created": created, "acknowledged": acknowledged}
 
 
+def participants_with_changed_contacts(
+    user: StaffUser, participant_ids: list[int], since: datetime
+) -> list[int]:
+    """Which of these participants (those the user may see) had a contact change after ``since``."""
+    if not participant_ids:
+        return []
+    scope = visible_participants(user).with_only_columns(Participant.id).scalar_subquery()
+    query = (
+        select(Contact.participant_id)
+        .where(
+            Contact.participant_id.in_(participant_ids),
+            Contact.participant_id.in_(scope),
+            Contact.updated_at > since,
+        )
+        .distinct()
+        .order_by(Contact.participant_id)
+    )
+    return list(db.session.scalars(query))
+
+
+def _parse_ids(value: Any) -> list[int]:
+    if not isinstance(value, list):
+        return []
+    ids = []
+    for item in value[:CATCH_UP_PARTICIPANTS]:
+        try:
+            ids.append(int(item))
+        except (TypeError, ValueError):
+            continue
+    return ids
+
+
 def on_connect(auth: Any = None) -> bool:
     """Refuse anyone not logged in as active staff; join the rooms of his role."""
     if not current_user.is_authenticated:
@@ -90,7 +128,14 @@ def on_connect(auth: Any = None) -> bool:
 
 @retry_when_sqlite_locked
 def on_catch_up(data: Any = None) -> dict[str, Any]:
-    """What a reconnecting client missed: ``{"since_id": 41, "since": "<ISO-8601>"}``."""
+    """What a reconnecting client missed.
+
+    Asked as ``{"since_id": 41, "since": "<ISO-8601>", "participant_ids": [7, 9]}``
+    (the participants whose compliance rows the page shows); answered with the
+    alerts created and acknowledged since and, when ``participant_ids`` was given,
+    ``contacts_changed``: those of the participants the user may see whose contacts
+    changed since, so the page fetches their rows again.
+    """
     if not current_user.is_authenticated:
         return {"error": "unauthorized"}
     data = data if isinstance(data, dict) else {}
@@ -98,7 +143,13 @@ def on_catch_up(data: Any = None) -> dict[str, Any]:
         since_id = max(int(data.get("since_id") or 0), 0)
     except (TypeError, ValueError):
         since_id = 0
-    answer = missed_alerts(current_user, since_id, _parse_since(data.get("since")))
+    since = _parse_since(data.get("since"))
+    answer = missed_alerts(current_user, since_id, since)
+    if "participant_ids" in data:  # a dashboard page; other clients get the alerts only
+        ids = _parse_ids(data["participant_ids"])
+        answer["contacts_changed"] = (
+            participants_with_changed_contacts(current_user, ids, since) if since else []
+        )
     seen = [a["id"] for a in answer["created"] + answer["acknowledged"]]
     if seen:
         record_access(

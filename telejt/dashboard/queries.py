@@ -108,44 +108,41 @@ def open_alerts(user: StaffUser, limit: int = 50) -> list[Alert]:
         .where(Alert.acknowledged_at.is_(None))
         .order_by(Alert.created_at.desc(), Alert.id.desc())
         .limit(limit)
-        # names and contacts of the alerts in one query each, not one per row
-        .options(selectinload(Alert.participant), selectinload(Alert.contact))
+        # names and contacts of the alerts in one query each, not one per row (a join
+        # would make PostgreSQL join every open alert before keeping the newest); the
+        # participants' consents, loaded eagerly by default, are not shown here
+        .options(
+            selectinload(Alert.participant).lazyload(Participant.consents),
+            selectinload(Alert.contact),
+        )
     )
     return list(db.session.scalars(query))
 
 
 def _contact_stats(user: StaffUser, at: datetime) -> Any:
-    """One GROUP BY over the contacts of the visible participants."""
+    """One GROUP BY over the settled contacts of the visible participants (a single scan).
+
+    The last kept contact, and the last contact that ends a run of misses, are plain
+    aggregates of the same pass; the misses after it are counted per participant
+    afterwards (:func:`_consecutive_misses`), through the index on (participant,
+    status, deadline), which touches only those few rows. A first version joined the
+    scan to a second GROUP BY for the last kept contact: two scans of the contacts,
+    and PostgreSQL's parallel worker built that second aggregate once more.
+    """
     since = at - RATE_WINDOW
     scope = visible_participants(user).with_only_columns(Participant.id).scalar_subquery()
-    # a session he joined ends a run of misses even before its outcome is recorded:
-    # what it will be counted as is the therapist's to say, never presumed against him
-    last_kept = (
-        select(
-            Contact.participant_id,
-            func.max(case((Contact.status.in_(KEPT_STATUSES), Contact.deadline_at))).label(
-                "last_kept_at"
-            ),
-            func.max(Contact.deadline_at).label("run_broken_at"),
-        )
-        .where(
-            Contact.participant_id.in_(scope),
-            Contact.status.in_((*KEPT_STATUSES, AWAITING_OUTCOME_STATUS)),
-        )
-        .group_by(Contact.participant_id)
-        .subquery("last_kept")
-    )
     recent = and_(Contact.deadline_at > since, Contact.deadline_at <= at)
 
     def count_where(*conditions: Any) -> Any:
-        return func.coalesce(func.sum(case((and_(*conditions), 1), else_=0)), 0)
+        return func.count().filter(and_(*conditions))
 
-    missed_participant = and_(Contact.status == "missed", Contact.attribution == "participant")
     return (
         select(
             Contact.participant_id.label("participant_id"),
             count_where(recent, Contact.status.in_(KEPT_STATUSES)).label("kept_30d"),
-            count_where(recent, missed_participant).label("missed_participant_30d"),
+            count_where(
+                recent, Contact.status == "missed", Contact.attribution == "participant"
+            ).label("missed_participant_30d"),
             count_where(recent, Contact.status == "missed", Contact.attribution == "system").label(
                 "missed_system_30d"
             ),
@@ -155,22 +152,43 @@ def _contact_stats(user: StaffUser, at: datetime) -> Any:
                 Contact.status == AWAITING_OUTCOME_STATUS,
                 Contact.ends_at <= at,
             ).label("outcome_pending"),
-            count_where(
-                missed_participant,
-                or_(
-                    last_kept.c.run_broken_at.is_(None),
-                    Contact.deadline_at > last_kept.c.run_broken_at,
-                ),
-            ).label("consecutive_misses"),
-            func.max(last_kept.c.last_kept_at).label("last_kept_at"),
+            func.max(Contact.deadline_at)
+            .filter(Contact.status.in_(KEPT_STATUSES))
+            .label("last_kept_at"),
+            # a session he joined ends a run of misses even before its outcome is recorded:
+            # what it will be counted as is the therapist's to say, never presumed against him
+            func.max(Contact.deadline_at)
+            .filter(Contact.status.in_((*KEPT_STATUSES, AWAITING_OUTCOME_STATUS)))
+            .label("run_broken_at"),
         )
-        .outerjoin(last_kept, last_kept.c.participant_id == Contact.participant_id)
         .where(
             Contact.participant_id.in_(scope),
             Contact.status.in_((*SETTLED_STATUSES, AWAITING_OUTCOME_STATUS)),
         )
         .group_by(Contact.participant_id)
         .subquery("stats")
+    )
+
+
+def _consecutive_misses(run_broken_at: Any) -> Any:
+    """His misses since the run was last broken (all of them if it never was).
+
+    Two correlated counts rather than one with ``run_broken_at IS NULL OR …``: with
+    the OR PostgreSQL cannot bound the index scan by the deadline and reads every
+    contact of the participant.
+    """
+    misses = (
+        select(func.count())
+        .select_from(Contact)
+        .where(
+            Contact.participant_id == Participant.id,
+            Contact.status == "missed",
+            Contact.attribution == "participant",
+        )
+    )
+    return case(
+        (run_broken_at.is_(None), misses.scalar_subquery()),
+        else_=misses.where(Contact.deadline_at > run_broken_at).scalar_subquery(),
     )
 
 
@@ -192,7 +210,7 @@ def compliance_rows(
     kept = func.coalesce(stats.c.kept_30d, 0)
     missed = func.coalesce(stats.c.missed_participant_30d, 0)
     rate = cast(kept, Float) / func.nullif(kept + missed, 0)
-    consecutive = func.coalesce(stats.c.consecutive_misses, 0)
+    consecutive = _consecutive_misses(stats.c.run_broken_at)
     alert_count = func.coalesce(alerts.c.open_alerts, 0)
     query = (
         visible_participants(user)

@@ -121,6 +121,26 @@ def index() -> str:
     return page
 
 
+@bp.get("/participants/<int:participant_id>/row")
+@roles_required(*VIEWERS)
+@retry_when_sqlite_locked
+def compliance_row_fragment(participant_id: int) -> str:
+    """One participant's compliance row, for the page to refresh when a live event says so."""
+    figures = compliance_row(current_user, participant_id, now())
+    if figures is None:
+        abort(404)
+    row = render_template("dashboard/_compliance_row.html", row=figures)
+    record_access(
+        current_user.id,
+        "participant.compliance_row",
+        "participant",
+        participant_id,
+        participant_id=participant_id,
+    )
+    db.session.commit()
+    return row
+
+
 def _visible_alert_or_404(alert_id: int) -> Alert:
     alert = db.session.scalar(
         alerts_for_live(current_user)

@@ -1,5 +1,7 @@
 /* Judicial dashboard: alerts arrive live over Socket.IO (/live), are acknowledged
-   with a note, and a reconnecting page asks the server for what it missed. */
+   with a note, and a reconnecting page asks the server for what it missed. A
+   participant's compliance row is fetched again when one of his contacts or
+   alerts changes. */
 (function () {
   "use strict";
   var section = document.getElementById("live-alerts");
@@ -65,6 +67,48 @@
       });
   }
 
+  // A participant's compliance row, fetched again when his figures may have changed.
+  // The row is refreshed in place: its rank in the chosen order waits for a reload.
+  var complianceTable = document.querySelector("table.compliance");
+  var complianceRowUrl = complianceTable ? complianceTable.dataset.rowUrl : null;
+  var refreshing = {};  // participant id -> "busy" or "again" (a change came during the fetch)
+
+  function refreshComplianceRow(participantId, attempt) {
+    attempt = attempt || 1;
+    if (!complianceRowUrl || !participantId) { return; }
+    var selector = 'tr[data-participant-id="' + Number(participantId) + '"]';
+    if (attempt === 1 && !complianceTable.querySelector(selector)) { return; }  // not on this page
+    if (attempt === 1 && refreshing[participantId]) { refreshing[participantId] = "again"; return; }
+    refreshing[participantId] = "busy";
+    function done() {
+      var again = refreshing[participantId] === "again";
+      delete refreshing[participantId];
+      if (again) { refreshComplianceRow(participantId); }
+    }
+    function retryLater() {
+      if (attempt < 5) {
+        setTimeout(function () { refreshComplianceRow(participantId, attempt + 1); }, 1000 * attempt);
+      } else { done(); }
+    }
+    fetch(complianceRowUrl.replace("/0/", "/" + Number(participantId) + "/"), { credentials: "same-origin" })
+      .then(function (response) {
+        if (response.status >= 500) { retryLater(); return undefined; }
+        return response.ok ? response.text() : null;
+      }, function () { retryLater(); return undefined; })
+      .then(function (html) {
+        if (html === undefined) { return; }  // a retry is on its way
+        var existing = complianceTable.querySelector(selector);
+        if (html && existing) {
+          var template = document.createElement("template");
+          template.innerHTML = html.trim();
+          var row = template.content.firstElementChild;
+          row.classList.add("is-updated");
+          existing.replaceWith(row);
+        }
+        done();
+      });
+  }
+
   var socket = io("/live", { withCredentials: true });
 
   function bindForm(scope) {
@@ -85,13 +129,24 @@
   socket.on("connect", function () {
     liveStatus.textContent = liveStatus.dataset.online;
     liveStatus.classList.add("is-online");
-    socket.emit("catch_up", { since_id: lastAlertId, since: since }, function (missed) {
+    var shown = complianceTable
+      ? Array.prototype.map.call(complianceTable.querySelectorAll("tr[data-participant-id]"),
+          function (tr) { return parseInt(tr.dataset.participantId, 10); })
+      : [];
+    socket.emit("catch_up", { since_id: lastAlertId, since: since, participant_ids: shown }, function (missed) {
       if (!missed || missed.error) { return; }
       missed.created.forEach(function (alert) {
         lastAlertId = Math.max(lastAlertId, alert.id);
         showRow(alert.id, true);
+        refreshComplianceRow(alert.participant_id);
       });
-      missed.acknowledged.forEach(function (alert) { showRow(alert.id, false); });
+      missed.acknowledged.forEach(function (alert) {
+        showRow(alert.id, false);
+        refreshComplianceRow(alert.participant_id);
+      });
+      (missed.contacts_changed || []).forEach(function (participantId) {
+        refreshComplianceRow(participantId);
+      });
     });
   });
   socket.on("disconnect", function () {
@@ -101,9 +156,14 @@
   socket.on("alert.created", function (alert) {
     lastAlertId = Math.max(lastAlertId, alert.id);
     showRow(alert.id, true);
+    refreshComplianceRow(alert.participant_id);
   });
   socket.on("alert.acknowledged", function (alert) {
     if (document.getElementById("alert-" + alert.id)) { showRow(alert.id, false); }
+    refreshComplianceRow(alert.participant_id);
+  });
+  socket.on("contact.updated", function (contact) {
+    refreshComplianceRow(contact.participant_id);
   });
 
   bindForm(document);
