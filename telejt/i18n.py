@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from babel import Locale
 from babel.dates import format_date, format_datetime, format_time
 from flask import current_app, has_request_context, request
 from flask_babel import force_locale
@@ -45,6 +47,12 @@ def participant_locale(locale: str) -> Iterator[None]:
         yield
 
 
+@functools.cache
+def _babel_locale(locale: str) -> Locale:
+    """A parsed Babel locale (parsing one per date was a good part of rendering an SMS)."""
+    return Locale.parse(locale)
+
+
 def local_datetime(moment: datetime, timezone: str, locale: str) -> str:
     """A UTC instant as the participant reads it: "lunes 9 de marzo, 5:05 p.m."."""
     return sms_safe(
@@ -52,14 +60,16 @@ def local_datetime(moment: datetime, timezone: str, locale: str) -> str:
             moment,
             "EEEE d 'de' MMMM, h:mm a" if locale.startswith("es") else "EEEE, MMMM d, h:mm a",
             tzinfo=ZoneInfo(timezone),
-            locale=locale,
+            locale=_babel_locale(locale),
         )
     )
 
 
 def local_time(moment: datetime, timezone: str, locale: str) -> str:
     """Only the wall-clock time of an instant in the participant's zone: "5:05 p.m."."""
-    return sms_safe(format_time(moment, "short", tzinfo=ZoneInfo(timezone), locale=locale))
+    return sms_safe(
+        format_time(moment, "short", tzinfo=ZoneInfo(timezone), locale=_babel_locale(locale))
+    )
 
 
 def local_date(moment: datetime, timezone: str, locale: str) -> str:

@@ -8,6 +8,7 @@ costs one or two segments, not three or four.
 
 from __future__ import annotations
 
+import functools
 import math
 import unicodedata
 
@@ -38,12 +39,14 @@ def segments(text: str) -> int:
 
 def to_gsm7(text: str) -> str:
     """The text in GSM-7: keep é ñ ü ¿ ¡, drop the accents GSM-7 lacks (á→a), fold spaces."""
-    out = []
-    for char in text:
-        char = _SPACES.get(char, _QUOTES.get(char, char))
-        if char in _GSM7:
-            out.append(char)
-            continue
-        base = unicodedata.normalize("NFD", char)[0]
-        out.append(base if base in _GSM7 else "?")
-    return "".join(out)
+    return "".join(map(_gsm7_char, text))
+
+
+@functools.cache
+def _gsm7_char(char: str) -> str:
+    """One character in GSM-7 (cached: every SMS goes through here, a few hundred distinct)."""
+    char = _SPACES.get(char, _QUOTES.get(char, char))
+    if char in _GSM7:
+        return char
+    base = unicodedata.normalize("NFD", char)[0]
+    return base if base in _GSM7 else "?"
