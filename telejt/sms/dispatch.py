@@ -30,7 +30,7 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app
 from sqlalchemy import Select, Update, bindparam, func, select, update
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from telejt.clock import now
@@ -406,12 +406,18 @@ def dispatch_in_threads(threads: int | None = None, limit: int = BATCH_SIZE) -> 
 
     def loop(number: int) -> None:
         with app.app_context():
+            # one connection for the loop's life: through the pool, each per-message
+            # commit gave it back and the next statement paid a liveness ping
+            connection = db.engine.connect()
+            loop_session = Session(bind=connection)  # plain: Flask-SQLAlchemy's binds the engine
+            db.session.registry.set(loop_session)  # type: ignore[arg-type]
             try:
                 reports.append(dispatch_due_messages(limit, worker=f"{process}/{number}"))
             except BaseException as exc:  # re-raised in the caller's thread
                 errors.append(exc)
             finally:
                 db.session.remove()
+                connection.close()
 
     workers = [threading.Thread(target=loop, args=(n,), daemon=True) for n in range(threads)]
     for thread in workers:
