@@ -218,3 +218,42 @@ def test_a_claim_takes_no_more_than_its_limit(frozen_clock, make_participant):
     assert len(first) == len(second) == 5
     assert not set(first) & set(second)
     assert len(claim_due_messages(limit=5, worker="host:3")) == 2
+
+
+def test_a_pass_settles_what_a_failed_pass_of_this_process_left_claimed(
+    frozen_clock, make_participant, sms, monkeypatch
+):
+    """The database went away mid-batch: even the claim's release failed, and the
+    process lived on (so recovery by lease never takes it). The next pass settles it."""
+    frozen_clock.set(SUNDAY_NOON)
+    for _ in range(3):
+        make_participant()
+    send = sms.send
+
+    def hang_up(*, to: str, body: str):  # type: ignore[no-untyped-def]
+        raise ConnectionResetError("gone")
+
+    sms.send = hang_up
+    monkeypatch.setattr(dispatch, "_release_claim", lambda message, worker: None)
+    with pytest.raises(ConnectionResetError):
+        dispatch.dispatch_in_threads(threads=1)
+    rows = db.session.scalars(
+        select(OutboundMessage)
+        .where(OutboundMessage.purpose == "welcome")
+        .order_by(OutboundMessage.id)
+    ).all()
+    assert [m.status for m in rows] == ["sending"] * 3
+    # another process's claim is not this process's to settle
+    for _ in range(2):
+        make_participant()
+    theirs = claim_due_messages(worker="other-host:1")
+
+    sms.send = send
+    report = dispatch.dispatch_in_threads(threads=1)
+    db.session.expire_all()
+    assert [m.status for m in rows] == ["needs_review", "delivered", "delivered"]
+    assert report.sent == 2 and len(sms.sent) == 2
+    review = db.session.scalar(select(Alert).where(Alert.reason == "send_interrupted"))
+    assert review is not None and review.audience == "team"
+    assert {db.session.get(OutboundMessage, i).status for i in theirs} == {"sending"}
+    assert not dispatch._pass_failed.is_set()

@@ -29,7 +29,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import Select, Update, bindparam, func, select, update
+from sqlalchemy import Select, Update, bindparam, func, or_, select, update
 from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -398,8 +398,15 @@ def dispatch_in_threads(threads: int | None = None, limit: int = BATCH_SIZE) -> 
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     if threads is None:
         threads = app.config["TELEJT_DISPATCH_THREADS"]
+    if _pass_failed.is_set():
+        settle_own_leftovers()
+        _pass_failed.clear()
     if threads <= 1 or db.engine.dialect.name == "sqlite":
-        return dispatch_due_messages(limit)
+        try:
+            return dispatch_due_messages(limit)
+        except BaseException:
+            _pass_failed.set()
+            raise
     reports: list[DispatchReport] = []
     errors: list[BaseException] = []
     process = worker_name()
@@ -425,6 +432,7 @@ def dispatch_in_threads(threads: int | None = None, limit: int = BATCH_SIZE) -> 
     for thread in workers:
         thread.join()
     if errors:
+        _pass_failed.set()
         raise errors[0]
     total = DispatchReport()
     for report in reports:
@@ -433,6 +441,39 @@ def dispatch_in_threads(threads: int | None = None, limit: int = BATCH_SIZE) -> 
         total.retried += report.retried
         total.failed += report.failed
     return total
+
+
+#: a dispatch pass of this process ended in an error: the next one first settles
+#: what it may have left claimed (looked for only then: there is no index for it)
+_pass_failed = threading.Event()
+
+
+def settle_own_leftovers() -> int:
+    """Settle what an earlier pass of this process left claimed; returns how many.
+
+    A loop that fails and cannot settle its claim (the database went away) leaves
+    it in ``sending``; the process lives on and beats, so recovery by lease never
+    takes it. The scheduler runs one dispatch pass at a time, so before a pass
+    starts nothing of this process is legitimately in flight: its leftovers are
+    settled as after a crash (the first of each claim to review, the rest back).
+    """
+    process = worker_name()
+    leftovers = db.session.scalars(
+        select(OutboundMessage)
+        .where(
+            OutboundMessage.status == "sending",
+            or_(
+                OutboundMessage.claimed_by == process,
+                OutboundMessage.claimed_by.startswith(f"{process}/", autoescape=True),
+            ),
+        )
+        .order_by(OutboundMessage.claimed_by, OutboundMessage.claimed_at, OutboundMessage.id)
+    ).all()
+    if leftovers:
+        log.warning("settling %d messages an earlier dispatch pass left claimed", len(leftovers))
+        _settle_claim(list(leftovers))
+    db.session.commit()
+    return len(leftovers)
 
 
 def _release_claim(failed: OutboundMessage, worker: str) -> None:
