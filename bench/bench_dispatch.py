@@ -15,10 +15,7 @@ falls in a participant's quiet hours whatever the hour of the run.
 
 from __future__ import annotations
 
-import argparse
 import cProfile
-import io
-import pstats
 import sys
 import time
 import uuid
@@ -201,24 +198,13 @@ def run(
     if not ok:
         print("   CHECK FAILED: not every message was sent exactly once")
     if profiler:
-        out = io.StringIO()
-        stats = pstats.Stats(profiler, stream=out).strip_dirs()
-        stats.sort_stats("tottime").print_stats(top)
-        stats.sort_stats("cumulative").print_stats(top)
-        print(out.getvalue())
+        benchlib.print_profile(profiler, top)
     return ok
 
 
 def main(argv: list[str] | None = None) -> int:
     """Parse options, run on each database asked for."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], epilog=__doc__)
-    parser.add_argument("--db", choices=("sqlite", "postgres", "both"), default="both")
-    parser.add_argument("--sqlite-url", default=benchlib.DEFAULT_SQLITE, help="%(default)s")
-    parser.add_argument(
-        "--postgres-url",
-        default=benchlib.DEFAULT_POSTGRES,
-        help="a database of its own: it is emptied (default %(default)s)",
-    )
+    parser = benchlib.database_parser(__doc__)
     parser.add_argument("--messages", type=int, default=100_000, help="default %(default)s")
     parser.add_argument(
         "--batch", type=int, default=None, help="claim size (default: telejt's BATCH_SIZE)"

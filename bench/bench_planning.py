@@ -14,10 +14,7 @@ telejt's clock is frozen at --at so the horizon is the same on every run.
 
 from __future__ import annotations
 
-import argparse
 import cProfile
-import io
-import pstats
 import sys
 import time
 from datetime import UTC, datetime
@@ -84,11 +81,7 @@ def run(url: str, participants: int, at: datetime, horizon: int, profile: bool, 
         with app.app_context():
             db.engine.dispose()
     if profiler:
-        out = io.StringIO()
-        stats = pstats.Stats(profiler, stream=out).strip_dirs()
-        stats.sort_stats("tottime").print_stats(top)
-        stats.sort_stats("cumulative").print_stats(top)
-        print(out.getvalue())
+        benchlib.print_profile(profiler, top)
     ok = passes[0] == passes[1] and passes[0][0] > 0
     if not ok:
         print("   CHECK FAILED: the second plan_all() changed the plan")
@@ -97,14 +90,7 @@ def run(url: str, participants: int, at: datetime, horizon: int, profile: bool, 
 
 def main(argv: list[str] | None = None) -> int:
     """Parse options, run on each database asked for."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], epilog=__doc__)
-    parser.add_argument("--db", choices=("sqlite", "postgres", "both"), default="both")
-    parser.add_argument("--sqlite-url", default=benchlib.DEFAULT_SQLITE, help="%(default)s")
-    parser.add_argument(
-        "--postgres-url",
-        default=benchlib.DEFAULT_POSTGRES,
-        help="a database of its own: it is emptied (default %(default)s)",
-    )
+    parser = benchlib.database_parser(__doc__)
     parser.add_argument("--participants", type=int, default=10_000, help="default %(default)s")
     parser.add_argument("--horizon", type=int, default=14, help="days (default %(default)s)")
     parser.add_argument("--at", default=DEFAULT_AT, help="telejt's frozen clock, %(default)s")

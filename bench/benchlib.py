@@ -8,7 +8,11 @@ emptied first (``DROP SCHEMA public CASCADE``), so never point them at real data
 
 from __future__ import annotations
 
+import argparse
+import cProfile
+import io
 import os
+import pstats
 import secrets
 import subprocess
 import tempfile
@@ -37,6 +41,28 @@ DEFAULT_SQLITE = "sqlite:////tmp/telejt-bench.db"
 DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1:5432/bench"
 PROTOCOL_ID = "remote-outpatient"
 CHUNK = 5_000
+
+
+def database_parser(doc: str) -> argparse.ArgumentParser:
+    """A benchmark's options, starting with the databases it runs on (``--db``, URLs)."""
+    parser = argparse.ArgumentParser(description=doc.split("\n\n")[0], epilog=doc)
+    parser.add_argument("--db", choices=("sqlite", "postgres", "both"), default="both")
+    parser.add_argument("--sqlite-url", default=DEFAULT_SQLITE, help="%(default)s")
+    parser.add_argument(
+        "--postgres-url",
+        default=DEFAULT_POSTGRES,
+        help="a database of its own: it is emptied (default %(default)s)",
+    )
+    return parser
+
+
+def print_profile(profiler: cProfile.Profile, top: int) -> None:
+    """The ``top`` lines of a profile, by own time then by cumulative time."""
+    out = io.StringIO()
+    stats = pstats.Stats(profiler, stream=out).strip_dirs()
+    stats.sort_stats("tottime").print_stats(top)
+    stats.sort_stats("cumulative").print_stats(top)
+    print(out.getvalue())
 
 
 def database_urls(choice: str, sqlite_url: str, postgres_url: str) -> list[str]:
