@@ -12,6 +12,7 @@ are skipped, recorded as "overdue").
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -114,8 +115,7 @@ def plan_contact_messages(
     """
     zone = ZoneInfo(participant.timezone)
     quiet = protocol.quiet_hours
-    new_contact = new_messages is not None
-    if new_contact:
+    if new_messages is not None:
         stored = {}
     elif stored is None:
         stored = messages_by_contact([contact.id]).get(contact.id, {})
@@ -125,8 +125,9 @@ def plan_contact_messages(
     ).items():
         message = stored.get(key)
         if message is None:
-            message = queue_message(
+            message = _queue(
                 participant,
+                new_messages,
                 purpose="reminder",
                 key=key,
                 contact=contact,
@@ -136,10 +137,7 @@ def plan_contact_messages(
                     "confirm": reminder.confirm,
                     "plan_prompt": reminder.plan_prompt,
                 },
-                new_contact=new_contact,
             )
-            if new_messages is not None:
-                new_messages.append(message)
             if skip_reason:
                 skip_message(message, skip_reason)
         elif message.status in ("pending", "skipped", "cancelled") and message.sent_at is None:
@@ -155,16 +153,14 @@ def plan_contact_messages(
         key = f"contact:{contact.id}:checkin:start"
         message = stored.get(key)
         if message is None:
-            message = queue_message(
+            _queue(
                 participant,
+                new_messages,
                 purpose="checkin_start",
                 key=key,
                 contact=contact,
                 due_at=contact.starts_at,
-                new_contact=new_contact,
             )
-            if new_messages is not None:
-                new_messages.append(message)
         elif message.status in ("pending", "cancelled") and message.sent_at is None:
             message.status = "pending"
             message.status_reason = None
@@ -174,6 +170,20 @@ def plan_contact_messages(
         _plan_nudge(contact, participant, rule, nudge, new_messages=new_messages)
     if moved and already_told:
         queue_change_notice(contact, cancelled=False)
+
+
+def _queue(
+    participant: Participant,
+    new_messages: list[OutboundMessage] | None,
+    **fields: Any,
+) -> OutboundMessage:
+    """Queue one message; for a contact just created (``new_messages`` given), unsaved
+    and appended there for the caller's batch INSERT."""
+    if new_messages is None:
+        return queue_message(participant, **fields)
+    message = queue_message(participant, new_contact=True, **fields)
+    new_messages.append(message)
+    return message
 
 
 def _plan_nudge(
@@ -190,16 +200,14 @@ def _plan_nudge(
         return  # no nudge, or one that would come after his window closed
     due = contact.starts_at + timedelta(minutes=after)
     if stored is None:
-        message = queue_message(
+        _queue(
             participant,
+            new_messages,
             purpose="nudge",
             key=f"contact:{contact.id}:nudge",
             contact=contact,
             due_at=due,
-            new_contact=new_messages is not None,
         )
-        if new_messages is not None:
-            new_messages.append(message)
     elif stored.status in ("pending", "cancelled") and stored.sent_at is None:
         stored.status = "pending"
         stored.status_reason = None

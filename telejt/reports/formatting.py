@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from babel import Locale
 from babel.dates import format_date, format_datetime
 from flask_babel import get_locale
 
 from telejt.clock import now
+from telejt.i18n import babel_locale
 from telejt.planning.models import Contact
 from telejt.planning.outcomes import reported_status
 from telejt.reports import labels
@@ -20,16 +19,6 @@ from telejt.reports import labels
 def viewer_locale() -> str:
     """The staff member's interface locale as a string ("es_MX" or "en")."""
     return str(get_locale() or "es_MX")
-
-
-@lru_cache(maxsize=8)
-def babel_locale(identifier: str) -> Locale:
-    """Babel's locale object, parsed once per identifier.
-
-    Babel parses a locale given by name on every call (about 40 µs); the dashboard
-    formats some 300 instants a page, the status-hearing report more.
-    """
-    return Locale.parse(identifier)
 
 
 def local_when(moment: datetime | None, timezone: str, with_weekday: bool = True) -> str:
