@@ -21,6 +21,8 @@ from telejt.participants.models import Consent, Participant
 from telejt.planning.models import Contact
 from telejt.sessions.models import ClinicalNote
 from telejt.sms.models import InboundMessage
+from telejt.sms.outbox import queue_message
+from telejt.sms.purposes import purpose_label
 
 NOTE = "NOTA-CLINICA-SECRETA"
 PRIVATE_REPLY = "RESPUESTA-PRIVADA-DEL-PARTICIPANTE"
@@ -95,6 +97,8 @@ def world(app_ctx, frozen_clock, make_court, make_staff, make_participant) -> Wo
             ),
         ]
     )
+    for purpose in ("crisis_reply", "help_reply", "checkin_question", "keyword_reply"):
+        queue_message(participant, purpose=purpose, key=f"test:{purpose}", contact=checkin)
     crisis = raise_alert(
         participant=participant,
         kind="crisis",
@@ -192,6 +196,11 @@ def test_court_user_never_sees_notes_replies_or_unshared_answers(client, world):
     assert PRIVATE_REPLY not in page
     assert UNSHARED_QUESTION not in page
     assert "crisis" not in page
+    # conversation and crisis messages do not exist for the court, not even by their purpose
+    for purpose in ("crisis_reply", "help_reply", "checkin_question", "keyword_reply"):
+        assert purpose not in page
+        assert purpose_label(purpose) not in page
+    assert purpose_label("welcome") in page  # what the court may see is still there
     assert world.participant.phone not in page
     assert SHARED_QUESTION in page  # shared by the protocol and consented
 
@@ -209,7 +218,8 @@ def test_court_user_never_sees_notes_replies_or_unshared_answers(client, world):
 def test_the_treatment_team_sees_the_whole_record(client, world, role):
     login(client, world.user(role))
     page = client.get(f"/participants/{world.participant.id}").get_data(as_text=True)
-    for fact in (NOTE, PRIVATE_REPLY, UNSHARED_QUESTION, SHARED_QUESTION, "crisis"):
+    crisis_reply = purpose_label("crisis_reply")
+    for fact in (NOTE, PRIVATE_REPLY, UNSHARED_QUESTION, SHARED_QUESTION, "crisis", crisis_reply):
         assert fact in page, fact
 
 

@@ -1,7 +1,8 @@
 """A participant's history as one list, cut to what the viewer may see.
 
 Court users (and admins, who keep the system, not the treatment) get attendance
-and compliance facts: contacts, delivery of messages without their text, alerts
+and compliance facts: contacts, delivery of the messages the court may see (no
+crisis or conversation replies; see telejt.sms.purposes) without their text, alerts
 meant for the court, and check-in answers only where the protocol shares the
 question with the court and the participant consented. Never clinical notes,
 never the participant's own replies, never crisis alerts.
@@ -25,6 +26,7 @@ from telejt.planning.models import Contact
 from telejt.protocols.current import protocol_for
 from telejt.sessions.models import ClinicalNote
 from telejt.sms.models import InboundMessage, OutboundMessage
+from telejt.sms.purposes import names
 
 #: how many of each kind of entry a page shows (newest first)
 PAGE_LIMIT = 200
@@ -89,13 +91,12 @@ def participant_timeline(participant: Participant, viewer: StaffUser) -> list[Ti
                 },
             )
         )
-    outbound = db.session.scalars(
-        select(OutboundMessage)
-        .where(OutboundMessage.participant_id == participant.id)
-        .order_by(OutboundMessage.due_at.desc())
-        .limit(PAGE_LIMIT)
-    )
-    for message in outbound:
+    outbound = select(OutboundMessage).where(OutboundMessage.participant_id == participant.id)
+    if not team:
+        outbound = outbound.where(OutboundMessage.purpose.in_(names(is_court_visible=True)))
+    for message in db.session.scalars(
+        outbound.order_by(OutboundMessage.due_at.desc()).limit(PAGE_LIMIT)
+    ):
         entries.append(
             TimelineEntry(
                 message.sent_at or message.due_at,

@@ -36,6 +36,7 @@ from telejt.participants.services import (
 from telejt.participants.timeline import participant_timeline
 from telejt.participants.validation import InvalidInput
 from telejt.protocols.current import protocol_for, registry
+from telejt.sms.purposes import purpose_label
 
 bp = Blueprint("participants", __name__, template_folder="templates")
 
@@ -56,6 +57,7 @@ def participant_page_helpers() -> dict[str, Any]:
         "local_when": local_when,
         "status_labels": forms.STATUS_LABELS,
         "consent_labels": forms.CONSENT_LABELS,
+        "purpose_label": purpose_label,
     }
 
 

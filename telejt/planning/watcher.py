@@ -36,12 +36,13 @@ from telejt.planning.outcomes import (
     next_outcome_deadline_at,
 )
 from telejt.protocols.current import protocol_for
+from telejt.sms import purposes
 from telejt.sms.models import OutboundMessage
 
 #: contacts the watcher settles when their deadline passes
 WATCHED_STATUSES = ("scheduled", "confirmed", "declined")
 #: the messages that count as having told him about a contact
-REACHING_PURPOSES = ("reminder", "checkin_start", "nudge", "checkin_question")
+REACHING_PURPOSES = purposes.names(reaches_participant=True)
 #: contacts settled per transaction: its alerts go out when it commits, so a burst of
 #: contacts sharing one deadline reaches the dashboards a few at a time, not all at the end
 WATCH_BATCH = 10

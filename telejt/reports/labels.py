@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 
+from telejt.sms.purposes import PURPOSES
+
 CONTACT_KIND_LABELS = {"session": _l("Sesión"), "checkin": _l("Reporte (check-in)")}
 
 CONTACT_STATUS_LABELS = {
@@ -83,14 +85,8 @@ MESSAGE_STATUS_LABELS = {
     "needs_review": _l("Por revisar"),
 }
 
-MESSAGE_PURPOSE_LABELS = {
-    "reminder": _l("Recordatorio"),
-    "checkin_start": _l("Preguntas del reporte"),
-    "checkin_question": _l("Pregunta del reporte"),
-    "nudge": _l("Aviso para entrar"),
-    "welcome": _l("Bienvenida"),
-    "change_notice": _l("Aviso de cambio"),
-}
+#: every message purpose in words (declared with the purpose)
+MESSAGE_PURPOSE_LABELS = {name: declared.label for name, declared in PURPOSES.items()}
 
 PRESENCE_LABELS = {
     "join": _l("Entró"),

@@ -25,6 +25,7 @@ from telejt.planning.models import Contact
 from telejt.planning.outcomes import reported_status
 from telejt.sessions.models import PresenceEvent
 from telejt.sms.models import OutboundMessage
+from telejt.sms.purposes import names
 
 #: the longest range one report covers (a year and a bit: hearings are months apart)
 MAX_RANGE_DAYS = 400
@@ -185,7 +186,11 @@ def build_report(participant: Participant, first_day: date, last_day: date) -> S
     if ids:
         for message in db.session.scalars(
             select(OutboundMessage)
-            .where(OutboundMessage.contact_id.in_(ids))
+            .where(
+                OutboundMessage.contact_id.in_(ids),
+                # a court document: never the crisis line or conversation replies
+                OutboundMessage.purpose.in_(names(is_court_visible=True)),
+            )
             .order_by(OutboundMessage.due_at, OutboundMessage.id)
         ):
             evidence[message.contact_id].messages.append(message)  # type: ignore[index]

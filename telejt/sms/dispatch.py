@@ -43,6 +43,7 @@ from telejt.scheduler.models import SchedulerHeartbeat
 from telejt.sms.backends import SendResult, SmsSendError, sender_for
 from telejt.sms.models import OutboundMessage
 from telejt.sms.outbox import skip_message
+from telejt.sms.purposes import purpose
 from telejt.sms.render import render_message
 
 log = logging.getLogger(__name__)
@@ -54,17 +55,6 @@ FRESH_FOR = timedelta(seconds=1)
 MAX_ATTEMPTS = 5
 #: waits after the 1st, 2nd, … transient failure
 BACKOFF = (timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=15), timedelta(hours=1))
-#: purposes that go out even for a contact that is no longer open
-NOTICE_PURPOSES = (
-    "change_notice",
-    "attendance_confirmation",
-    "optout_confirmation",
-    "crisis_reply",
-    "help_reply",
-    "checkin_question",
-    "checkin_done",
-    "keyword_reply",
-)
 
 
 def worker_name() -> str:
@@ -128,15 +118,16 @@ def claim_due_messages(limit: int = BATCH_SIZE, worker: str | None = None) -> li
 
 def _skip_reason(message: OutboundMessage, moment: datetime) -> str | None:
     participant = message.participant
-    if participant.status != "active" and message.purpose not in ("optout_confirmation",):
+    rules = purpose(message.purpose)
+    if participant.status != "active" and not rules.ignores_opt_out:
         return f"participant_{participant.status}"
-    if message.purpose != "optout_confirmation":
+    if not rules.ignores_opt_out:
         if participant.sms_opted_out_at is not None:
             return "opted_out"
         if not participant.has_consent("sms"):
             return "no_sms_consent"
     contact = message.contact
-    if contact is not None and message.purpose not in NOTICE_PURPOSES:
+    if contact is not None and not rules.is_notice:
         if not contact.is_open or (contact.starts_at <= moment and message.purpose == "reminder"):
             return "contact_closed"
         if message.purpose == "checkin_start" and contact.deadline_at <= moment:
@@ -152,14 +143,7 @@ def _skip_reason(message: OutboundMessage, moment: datetime) -> str | None:
 
 def _defer_for_quiet_hours(message: OutboundMessage, moment: datetime) -> bool:
     """A message found due inside quiet hours (say, after an outage) waits for morning."""
-    if message.purpose in (
-        "crisis_reply",
-        "help_reply",
-        "optout_confirmation",
-        "checkin_question",
-        "checkin_done",
-        "keyword_reply",
-    ):
+    if not purpose(message.purpose).waits_for_quiet_hours:
         return False  # answers to what he just wrote go at once
     participant = message.participant
     quiet = protocol_for(participant.protocol_id, participant.protocol_version).quiet_hours
