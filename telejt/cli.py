@@ -124,19 +124,58 @@ def courts_group() -> None:
 @click.option(
     "--timezone", "timezone_name", required=True, help="IANA zone, e.g. America/Monterrey"
 )
+@click.option("--team-phone", default=None, help="The team's phone, given to participants.")
+@click.option(
+    "--on-call-phone", default=None, help="Mobile an unacknowledged crisis alert is texted to."
+)
 @with_appcontext
-def courts_create(name: str, state: str, timezone_name: str) -> None:
+def courts_create(
+    name: str,
+    state: str,
+    timezone_name: str,
+    team_phone: str | None,
+    on_call_phone: str | None,
+) -> None:
     """Create a court and print its id."""
     from telejt.courts.services import create_court
     from telejt.extensions import db
     from telejt.participants.validation import InvalidInput
 
     try:
-        court = create_court(name=name, state=state, timezone=timezone_name)
+        court = create_court(
+            name=name,
+            state=state,
+            timezone=timezone_name,
+            team_phone=team_phone,
+            on_call_phone=on_call_phone,
+        )
     except InvalidInput as exc:
         raise click.UsageError(str(exc)) from None
     db.session.commit()
     click.echo(court.id)
+
+
+@courts_group.command("phones")
+@click.option("--court", "court_id", required=True, type=int)
+@click.option("--team-phone", default=None, help='The team\'s phone ("" clears it).')
+@click.option("--on-call-phone", default=None, help='The on-call mobile ("" clears it).')
+@with_appcontext
+def courts_phones(court_id: int, team_phone: str | None, on_call_phone: str | None) -> None:
+    """Set a court's team and on-call phones (only those given change)."""
+    from telejt.courts.models import Court
+    from telejt.courts.services import set_court_phones
+    from telejt.extensions import db
+    from telejt.participants.validation import InvalidInput
+
+    court = db.session.get(Court, court_id)
+    if court is None:
+        raise click.UsageError(f"no court {court_id}")
+    try:
+        set_court_phones(court, team_phone=team_phone, on_call_phone=on_call_phone)
+    except InvalidInput as exc:
+        raise click.UsageError(str(exc)) from None
+    db.session.commit()
+    click.echo(f"{court.id}: team {court.team_phone or '-'}, on call {court.on_call_phone or '-'}")
 
 
 @cli.group("users")
@@ -220,15 +259,20 @@ def protocols_group() -> None:
 @protocols_group.command("check", with_appcontext=False)
 @click.argument("path", required=False, type=click.Path(path_type=Path))
 def protocols_check(path: Path | None) -> None:
-    """Validate protocol files (a file or a folder; default TELEJT_PROTOCOLS_DIR)."""
+    """Validate protocol files (a file or a folder; default TELEJT_PROTOCOLS_DIR) and the
+    host name of TELEJT_PUBLIC_URL, which every SMS link shows."""
     from telejt.protocols.loader import check_paths
+    from telejt.protocols.wording import public_url_problem
 
     target = path or Path(os.environ.get("TELEJT_PROTOCOLS_DIR") or PROJECT_ROOT / "protocols")
-    issues = check_paths([str(target)])
-    for issue in issues:
-        click.echo(str(issue), err=True)
-    if issues:
-        click.echo(f"{len(issues)} error(s)", err=True)
+    problems = [str(issue) for issue in check_paths([str(target)])]
+    url_problem = public_url_problem(os.environ.get("TELEJT_PUBLIC_URL", ""))
+    if url_problem:
+        problems.append(f"TELEJT_PUBLIC_URL: {url_problem}")
+    for problem in problems:
+        click.echo(problem, err=True)
+    if problems:
+        click.echo(f"{len(problems)} error(s)", err=True)
         sys.exit(1)
     click.echo(f"{target}: ok")
 

@@ -15,6 +15,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from telejt.protocols.wording import public_url_problem
+
 #: the project's top folder (the checkout); protocols/ and instance/ live here
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SMS_BACKENDS = ("console", "twilio")
@@ -56,6 +58,14 @@ def _url(setting: str, value: str, schemes: tuple[str, ...]) -> str:
     if parts.scheme not in schemes or not where:
         raise ConfigError(setting, f"must be a {' or '.join(schemes)} URL, got {value!r}")
     return value.rstrip("/")
+
+
+def _public_url(value: str) -> str:
+    url = _url("TELEJT_PUBLIC_URL", value, ("http", "https"))
+    problem = public_url_problem(url)
+    if problem:
+        raise ConfigError("TELEJT_PUBLIC_URL", problem)
+    return url
 
 
 def _live_channel(value: str | None, redis_url: str | None) -> str:
@@ -160,7 +170,7 @@ def load_config(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         "SQLALCHEMY_DATABASE_URI": normalize_database_url(database_url),
         "REDIS_URL": redis_url,
         "TELEJT_LIVE_CHANNEL": _live_channel(env.get("TELEJT_LIVE_CHANNEL"), redis_url),
-        "TELEJT_PUBLIC_URL": _url("TELEJT_PUBLIC_URL", public_url, ("http", "https")),
+        "TELEJT_PUBLIC_URL": _public_url(public_url),
         "TELEJT_SMS_BACKEND": backend,
         "TELEJT_PROTOCOLS_DIR": protocols_dir,
         "TELEJT_DEFAULT_LOCALE": locale,
@@ -174,6 +184,14 @@ def load_config(env: Mapping[str, str] | None = None) -> dict[str, Any]:
             "TELEJT_CLAIM_LEASE_SECONDS", env.get("TELEJT_CLAIM_LEASE_SECONDS", "120")
         ),
         "TELEJT_DISPATCH_THREADS": _dispatch_threads(env.get("TELEJT_DISPATCH_THREADS", "4")),
+        #: minutes after a check-in's deadline in which a reply still answers its question
+        "TELEJT_REPLY_GRACE_MINUTES": _positive_int(
+            "TELEJT_REPLY_GRACE_MINUTES", env.get("TELEJT_REPLY_GRACE_MINUTES", "30")
+        ),
+        #: minutes an unacknowledged crisis alert waits before it is texted to the on-call phone
+        "TELEJT_CRISIS_ESCALATION_MINUTES": _positive_int(
+            "TELEJT_CRISIS_ESCALATION_MINUTES", env.get("TELEJT_CRISIS_ESCALATION_MINUTES", "15")
+        ),
         #: minutes after a session's planned end before an unrecorded outcome alerts the team
         "TELEJT_OUTCOME_GRACE_MINUTES": _positive_int(
             "TELEJT_OUTCOME_GRACE_MINUTES", env.get("TELEJT_OUTCOME_GRACE_MINUTES", "60")

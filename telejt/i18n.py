@@ -69,6 +69,15 @@ def local_datetime(moment: datetime, timezone: str, locale: str) -> str:
     )
 
 
+def local_day(moment: datetime, timezone: str, locale: str) -> str:
+    """Only the day of an instant as the participant reads it: "lunes 9 de marzo"."""
+    return format_date(
+        moment.astimezone(ZoneInfo(timezone)).date(),
+        "EEEE d 'de' MMMM" if locale.startswith("es") else "EEEE, MMMM d",
+        locale=babel_locale(locale),
+    )
+
+
 def local_time(moment: datetime, timezone: str, locale: str) -> str:
     """Only the wall-clock time of an instant in the participant's zone: "5:05 p.m."."""
     return sms_safe(

@@ -4,6 +4,7 @@ from telejt.alerts.models import Alert
 from telejt.audit.models import AuditEvent
 from telejt.auth.models import ApiToken, StaffUser, court_memberships
 from telejt.checkins.models import CheckinAnswer
+from telejt.conversation.models import Prompt
 from telejt.courts.models import Court
 from telejt.participants.models import Consent, Participant
 from telejt.planning.models import Contact
@@ -24,6 +25,7 @@ __all__ = [
     "OutboundMessage",
     "Participant",
     "PresenceEvent",
+    "Prompt",
     "SchedulerHeartbeat",
     "StaffUser",
     "court_memberships",

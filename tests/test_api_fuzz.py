@@ -65,7 +65,8 @@ def test_document_lists_every_operation_and_schema(client, world) -> None:  # ty
         (method.upper(), path) for path, item in document["paths"].items() for method in item
     }
     assert operations == {
-        ("GET", "/courts"), ("POST", "/courts"), ("GET", "/staff"), ("GET", "/protocols"),
+        ("GET", "/courts"), ("POST", "/courts"), ("PATCH", "/courts/{court_id}"),
+        ("GET", "/staff"), ("GET", "/protocols"),
         ("POST", "/participants"), ("GET", "/participants/{participant_id}"),
         ("PATCH", "/participants/{participant_id}"),
         ("GET", "/participants/{participant_id}/contacts"),

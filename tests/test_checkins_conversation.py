@@ -12,11 +12,11 @@ from telejt.alerts.models import Alert
 from telejt.alerts.services import alert_rooms
 from telejt.checkins.models import CheckinAnswer
 from telejt.checkins.services import parse_answer
+from telejt.conversation.engine import receive_sms
 from telejt.extensions import db
 from telejt.live import court_room, team_room, therapist_room
 from telejt.planning.models import Contact
 from telejt.protocols.current import protocol_for
-from telejt.sms.inbound import receive_sms
 from telejt.sms.models import OutboundMessage
 
 MONDAY = datetime(2026, 3, 2, 12, tzinfo=UTC)
@@ -68,9 +68,12 @@ def test_parse_answers_as_people_write_them(app_ctx) -> None:
         assert parse_answer(use, text) == "yes"
     for text in ("no", "2", "No."):
         assert parse_answer(use, text) == "no"
-    for text in ("7", " 7 ", "7/10", "7 / 10."):
+    for text in ("7", " 7 ", "7/10", "7 / 10.", "siete", "un 7", "7 de 10", "Como 7"):
         assert parse_answer(craving, text) == "7"
-    for text in ("11", "-1", "siete", "7.5", "", "3 o 4"):
+    for text in ("nada", "cero", "Nada!!", "none"):
+        assert parse_answer(craving, text) == "0"  # the question offers "0=nada"
+    assert parse_answer(craving, "mucho") == "10"
+    for text in ("11", "-1", "7.5", "", "3 o 4", "no mucho", "más o menos"):
         assert parse_answer(craving, text) is None
     assert parse_answer(use, "tal vez") is None
 
@@ -82,15 +85,17 @@ def test_complete_sms_checkin_with_one_invalid_answer(
     reply(participant, "2")
     (text,) = deliver(run_until, frozen_clock, sms)
     assert "Del 0 al 10" in text
-    reply(participant, "muchísimo")  # not a number: asked again with a hint
+    reply(participant, "muchísimo")  # not a number the question offers: asked again, with a hint
     (text,) = deliver(run_until, frozen_clock, sms)
-    assert "No entendimos tu respuesta. Responde con un numero del 0 al 10." in text
+    assert "No entendimos tu respuesta. Contesta del 0 al 10, por ejemplo 5." in text
     reply(participant, "3/10")
+    deliver(run_until, frozen_clock, sms)
     frozen_clock.advance(minutes=2)
     reply(participant, " 8 ")
+    deliver(run_until, frozen_clock, sms)
     reply(participant, "No")
     texts = deliver(run_until, frozen_clock, sms)
-    assert texts[-1].endswith("Gracias, tu reporte quedo completo.")  # to_gsm7
+    assert texts[-1].endswith("Gracias, recibimos tu reporte completo.")
     db.session.refresh(checkin)
     assert checkin.status == "completed" and checkin.closed_at is not None
     assert checkin.pending_question_id is None
@@ -128,7 +133,7 @@ def test_crisis_answer_alerts_the_team_never_the_court(
     participant, checkin = started
     for text in ("2", "9", "1"):
         reply(participant, text)
-    deliver(run_until, frozen_clock, sms)
+        deliver(run_until, frozen_clock, sms)
     reply(participant, "Sí")  # "are you at risk of hurting yourself?" yes
     texts = deliver(run_until, frozen_clock, sms)
     crisis = [t for t in texts if "Linea de la Vida 800 911 2000" in t]
@@ -143,7 +148,9 @@ def test_crisis_answer_alerts_the_team_never_the_court(
     assert answer.is_crisis and not answer.is_shared_with_court
 
 
-def test_crisis_alert_reaches_live_rooms_of_the_team_only(started, monkeypatch) -> None:
+def test_crisis_alert_reaches_live_rooms_of_the_team_only(
+    started, monkeypatch, frozen_clock, sms, run_until
+) -> None:
     import telejt.live as live
 
     emitted: list[tuple[str, str]] = []
@@ -153,6 +160,7 @@ def test_crisis_alert_reaches_live_rooms_of_the_team_only(started, monkeypatch) 
     participant, _checkin = started
     for text in ("2", "9", "1", "1"):
         reply(participant, text)
+        deliver(run_until, frozen_clock, sms)
     crisis_rooms = {room for name, room in emitted if name == "alert.created"}
     assert crisis_rooms == {
         team_room(participant.court_id),
@@ -165,12 +173,14 @@ def test_unanswerable_question_is_skipped_after_max_reasks(
 ) -> None:
     participant, checkin = started
     reply(participant, "1")
-    for text in ("mucho", "bastante", "no sé"):  # max_reasks = 2: two re-asks, then move on
-        reply(participant, text)
     texts = deliver(run_until, frozen_clock, sms)
+    for text in ("bastante", "quién sabe", "no sé"):  # max_reasks = 2: two re-asks, then move on
+        reply(participant, text)
+        texts += deliver(run_until, frozen_clock, sms)
     assert sum("No entendimos" in t for t in texts) == 2
-    assert "Pasamos a la siguiente pregunta." in texts[-1] and "nimo" in texts[-1]
+    assert "Pasamos a la siguiente pregunta." in texts[-1] and "te has sentido" in texts[-1]
     reply(participant, "5")
+    deliver(run_until, frozen_clock, sms)
     reply(participant, "2")
     text = deliver(run_until, frozen_clock, sms)[-1]
     assert f"/c/{checkin.join_token}" in text  # finish on the web form
@@ -197,9 +207,19 @@ def test_keywords_still_work_during_a_checkin(started, frozen_clock, sms, run_un
     assert participant.sms_opted_out_at is not None
 
 
-def test_reply_after_the_deadline_is_not_an_answer(started, frozen_clock, run_until) -> None:
+def test_reply_in_the_grace_after_the_deadline_is_kept(started, frozen_clock, run_until) -> None:
+    """An SMS sent a minute before the deadline arrives after it: it still answers."""
     participant, checkin = started
     frozen_clock.set(checkin.deadline_at + timedelta(minutes=1))
     outcome = reply(participant, "2")
-    assert outcome.meaning == "decline"  # read as a keyword (nothing to decline here)
+    assert outcome.meaning == "answer"
+    answer = db.session.scalar(select(CheckinAnswer))
+    assert (answer.question_id, answer.value) == ("use", "no")
+
+
+def test_reply_after_the_grace_is_not_an_answer(started, frozen_clock, run_until) -> None:
+    participant, checkin = started
+    frozen_clock.set(checkin.deadline_at + timedelta(minutes=31))
+    outcome = reply(participant, "2")
+    assert outcome.meaning == "unknown"  # nothing to decline or answer any more: kept, not guessed
     assert db.session.scalar(select(CheckinAnswer)) is None

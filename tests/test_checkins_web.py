@@ -12,6 +12,7 @@ from telejt.alerts.models import Alert
 from telejt.checkins.models import CheckinAnswer
 from telejt.extensions import db
 from telejt.planning.models import Contact
+from telejt.protocols.current import protocol_for
 
 MONDAY = datetime(2026, 3, 2, 12, tzinfo=UTC)
 ALL_ANSWERS = {"q_use": "no", "q_craving": "2", "q_mood": "7", "q_safe": "no"}
@@ -39,7 +40,7 @@ def test_form_shows_every_question_and_records_answers(client, checkin) -> None:
     assert page.status_code == 200
     html = page.get_data(as_text=True)
     assert 'lang="es-MX"' in html
-    assert "¿Consumiste alguna sustancia desde tu último reporte?" in html
+    assert "Desde tu último reporte, ¿tuviste algún tropiezo?" in html
     assert "1=Sí 2=No" not in html  # buttons say yes and no on the web
     assert "topbar" not in html  # not the staff layout
     response = client.post(f"/c/{checkin.join_token}", data=ALL_ANSWERS)
@@ -93,10 +94,11 @@ def test_a_session_token_is_not_a_checkin(client, checkin) -> None:
 
 
 def test_only_unanswered_questions_after_sms_answers(client, checkin) -> None:
-    from telejt.checkins.services import answer_by_sms
+    from telejt.checkins.services import take_sms_answer
 
     checkin.pending_question_id = "use"
-    answer_by_sms(checkin, "2")
+    question = protocol_for(checkin.protocol_id, checkin.protocol_version).question("use")
+    take_sms_answer(checkin, question, "no", "2", in_time=True)
     db.session.commit()
     html = client.get(f"/c/{checkin.join_token}").get_data(as_text=True)
     assert "q_use" not in html and "q_craving" in html
@@ -122,4 +124,4 @@ def test_in_the_participants_language(client, frozen_clock, make_participant) ->
         as_text=True
     )
     assert 'lang="en"' in html
-    assert "Have you used any substance since your last report?" in html
+    assert "Since your last report, did you have a slip?" in html

@@ -26,8 +26,8 @@ from telejt.sms.purposes import purpose_label
 
 NOTE = "NOTA-CLINICA-SECRETA"
 PRIVATE_REPLY = "RESPUESTA-PRIVADA-DEL-PARTICIPANTE"
-UNSHARED_QUESTION = "qué tan fuerte fue tu deseo"  # craving: not shared with the court
-SHARED_QUESTION = "Consumiste alguna sustancia"  # use: shared with the court
+UNSHARED_QUESTION = "qué tan fuertes fueron tus ganas"  # craving: not shared with the court
+SHARED_QUESTION = "tuviste algún tropiezo"  # use: shared with the court
 
 
 def login(client: Any, user: Any) -> None:

@@ -33,7 +33,7 @@ crisis_line:
   phone: "800 911 2000"
 questions:
   - id: use
-    text: {es: "¿Consumiste? 1=Sí 2=No", en: "Did you use? 1=Yes 2=No"}
+    text: {es: "¿Tuviste un tropiezo? 1=Sí 2=No", en: "Did you slip? 1=Yes 2=No"}
     type: yesno
     share_with_court: true
   - id: craving
@@ -281,7 +281,7 @@ def test_choice_question(write: Writer) -> None:
             '"juzgado"',
         ),
         (
-            'es: "¿Consumiste? 1=Sí 2=No"',
+            'es: "¿Tuviste un tropiezo? 1=Sí 2=No"',
             'es: "¿Usaste drogas? 1=Sí 2=No"',
             11,
             "questions[0].text.es",
@@ -419,7 +419,9 @@ def test_empty_file_is_an_error(write: Writer) -> None:
 
 def test_question_text_longer_than_two_sms_is_an_error(write: Writer) -> None:
     long_text = "¿" + "Cómo te fue hoy? " * 9 + "1=Sí 2=No"
-    issues = issues_of(write(variant(('es: "¿Consumiste? 1=Sí 2=No"', f'es: "{long_text}"'))))
+    issues = issues_of(
+        write(variant(('es: "¿Tuviste un tropiezo? 1=Sí 2=No"', f'es: "{long_text}"')))
+    )
     assert where(issues) == [(11, "questions[0].text.es")]
     assert "3 SMS segments" in issues[0].message
 

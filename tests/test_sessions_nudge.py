@@ -44,7 +44,7 @@ def test_sent_to_who_has_not_joined_and_recorded(
     frozen_clock.set(MONDAY)
     session = first_session(make_participant())
     run_until(TUESDAY_SESSION + timedelta(minutes=6))
-    nudges = [m for m in sms.sent if "Tu sesion ya empezo" in m["body"]]
+    nudges = [m for m in sms.sent if "Ya es hora de tu cita" in m["body"]]
     assert len(nudges) == 1
     assert f"/s/{session.join_token}" in nudges[0]["body"]
     event = services.presence_events(session)[-1]
@@ -62,7 +62,7 @@ def test_skipped_for_who_has_joined(frozen_clock, make_participant, sms, run_unt
     services.participant_joined(session)
     db.session.commit()
     run_until(TUESDAY_SESSION + timedelta(minutes=6))
-    assert not [m for m in sms.sent if "Tu sesion ya empezo" in m["body"]]
+    assert not [m for m in sms.sent if "Ya es hora de tu cita" in m["body"]]
     assert (nudge_of(session).status, nudge_of(session).status_reason) == (
         "skipped",
         "already_joined",

@@ -269,7 +269,7 @@ def test_attended_sends_the_confirmation_sms_once(session, frozen_clock, sms, ru
     confirmations = [m for m in sms.sent if "Registramos tu asistencia" in m["body"]]
     assert len(confirmations) == 1
     assert confirmations[0]["body"].endswith(
-        "Registramos tu asistencia a la sesion del martes 3 de marzo, 10:00 a.m. Gracias."
+        "Registramos tu asistencia a la cita del martes 3 de marzo, 10:00 a.m. Gracias."
     )  # GSM-7 text: "sesión" loses its accent (see sms.text)
     assert confirmations[0]["to"] == session.participant.phone
 

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import json
-import re
 import unicodedata
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -13,11 +12,14 @@ from sqlalchemy import select
 from twilio.http import HttpClient
 from twilio.http.response import Response as TwilioResponse
 
+from telejt.conversation.models import Prompt
 from telejt.extensions import db
 from telejt.planning.models import Contact
+from telejt.protocols.wording import forbidden_words_in
 from telejt.sms.backends import TwilioSmsSender
 from telejt.sms.models import OutboundMessage
-from telejt.sms.render import render_message
+from telejt.sms.purposes import PURPOSES
+from telejt.sms.render import missing_renderers, render_message
 from telejt.sms.text import segments
 
 ACCOUNT = "AC" + "3" * 32
@@ -26,12 +28,8 @@ SERVICE = "MG" + "4" * 32
 LONG_URL = "https://acompanamiento-terapeutico.servicios-de-salud-digital.example.gob.mx"
 #: the longest wall-clock text: "miércoles 30 de septiembre, 12:30 p.m." in Monterrey (UTC−6)
 LONGEST_DATE = datetime(2026, 9, 30, 18, 30, tzinfo=UTC)
-FORBIDDEN = (
-    "juez", "jueza", "juzgado", "tribunal", "corte", "court", "judge", "judicial", "droga",
-    "drogas", "drug", "drugs", "narcotico", "cocaina", "marihuana", "cannabis", "heroina",
-    "metanfetamina", "cristal", "delito", "penal", "sentencia", "fiscal", "ministerio",
-    "prosecutor", "probation", "sancion", "carcel", "prision", "jail", "prison",
-)  # fmt: skip
+#: a long name: the "which person" ask-back names people on a shared phone
+LONG_NAME = "Maximiliano Guadalupe de la Santísima Trinidad Hernández"
 
 
 def _folded(text: str) -> str:
@@ -40,9 +38,28 @@ def _folded(text: str) -> str:
     )
 
 
+def _ask_back(kind: str, participant: Any, options: list[dict[str, Any]]) -> dict[str, Any]:
+    prompt = Prompt(
+        participant_id=participant.id,
+        kind=kind,
+        options=options,
+        opened_at=LONGEST_DATE,
+        answer_until=LONGEST_DATE,
+        crisis_until=LONGEST_DATE,
+        reasks=0,
+    )
+    db.session.add(prompt)
+    db.session.flush()
+    return {"prompt_id": prompt.id}
+
+
 def _variants(
-    session: Contact, checkin: Contact
+    participant: Any, other: Any, session: Contact, checkin: Contact
 ) -> list[tuple[str, Contact | None, dict[str, Any]]]:
+    which_prompt = [
+        {"kind": "attendance", "value": "decline", "contact": session.id},
+        {"kind": "question", "value": "yes", "contact": checkin.id},
+    ]
     variants: list[tuple[str, Contact | None, dict[str, Any]]] = [
         ("reminder", session, {"confirm": True, "plan_prompt": True}),
         ("reminder", checkin, {}),
@@ -50,13 +67,39 @@ def _variants(
         ("change_notice", session, {"cancelled": True}),
         ("welcome", None, {}),
         ("nudge", session, {}),
+        ("attendance_confirmation", session, {}),
         ("checkin_done", checkin, {}),
         ("checkin_done", checkin, {"partial": True}),
         ("crisis_reply", checkin, {}),
         ("help_reply", None, {}),
         ("optout_confirmation", None, {}),
+        ("crisis_escalation", None, {}),
+        ("clarify", None, _ask_back("which_prompt", participant, which_prompt)),
+        ("clarify", None, {**_ask_back("which_prompt", participant, which_prompt), "again": 1}),
+        (
+            "clarify",
+            None,
+            _ask_back(
+                "which_person",
+                participant,
+                [{"participant": participant.id}, {"participant": other.id}],
+            ),
+        ),
+        (
+            "clarify",
+            None,
+            _ask_back("cancel_what", participant, [{"contact": session.id}, {"action": "stop"}]),
+        ),
     ]
-    for kind in ("confirmed", "declined", "resumed", "nothing_to_confirm", "unknown"):
+    for kind in (
+        "confirmed",
+        "declined",
+        "attendance_again",
+        "resumed",
+        "nothing_to_confirm",
+        "cancel_stop",
+        "unknown",
+    ):
         variants.append(("keyword_reply", session, {"kind": kind}))
     for question_id in checkin.question_ids or ():
         variants.append(("checkin_question", checkin, {"question": question_id}))
@@ -67,23 +110,33 @@ def _variants(
     return variants
 
 
+def test_every_purpose_has_words_and_a_label() -> None:
+    assert missing_renderers() == []
+    for name, declared in PURPOSES.items():
+        assert str(declared.label) and str(declared.label) != name
+
+
 @pytest.mark.parametrize("locale", ["es_MX", "en"])
+@pytest.mark.parametrize("team_phone", [None, "+528112345678"])
 def test_every_text_within_two_segments_and_discreet(
-    app, make_participant, frozen_clock, monkeypatch, locale: str
+    app, make_participant, make_court, frozen_clock, monkeypatch, locale: str, team_phone
 ) -> None:
     monkeypatch.setitem(app.config, "TELEJT_PUBLIC_URL", LONG_URL)
     frozen_clock.set(datetime(2026, 9, 21, 15, tzinfo=UTC))
-    participant = make_participant(locale=locale)
+    court = make_court(team_phone=team_phone, on_call_phone="+528187654321")
+    participant = make_participant(locale=locale, name=LONG_NAME, court=court)
+    other = make_participant(locale=locale, name=LONG_NAME, court=court)
     contacts = db.session.scalars(
         select(Contact).where(Contact.participant_id == participant.id)
     ).all()
     session = next(c for c in contacts if c.kind == "session")
     session.starts_at = LONGEST_DATE
+    session.ends_at = session.deadline_at = LONGEST_DATE + timedelta(minutes=50)
     session.modality = "video"
     checkin = next(c for c in contacts if c.kind == "checkin")
     checkin.deadline_at = LONGEST_DATE
     texts = []
-    for purpose, contact, params in _variants(session, checkin):
+    for purpose, contact, params in _variants(participant, other, session, checkin):
         message = OutboundMessage(
             purpose=purpose, params=params, participant=participant, contact=contact
         )
@@ -95,15 +148,36 @@ def test_every_text_within_two_segments_and_discreet(
             purpose="checkin_start", params={}, participant=participant, contact=checkin
         )
         texts.append(("checkin_start", {"delivery": delivery}, render_message(message)))
+    assert {purpose for purpose, *_ in texts} == set(PURPOSES)
     assert any(
         "miércoles 30 de septiembre, 12:30 p.m." in t or "Wednesday, September 30" in t
         for *_, t in texts
     )
     assert any(LONG_URL in t for *_, t in texts)
+    assert any("Maximiliano" in t for *_, t in texts)
+    if team_phone:
+        assert any("81 1234 5678" in t for *_, t in texts)
     for purpose, params, text in texts:
         assert segments(text) <= 2, (purpose, params, len(text), text)
-        words = set(re.findall(r"[a-z]+", _folded(text.replace(LONG_URL, ""))))
-        assert not words & set(FORBIDDEN), (purpose, params, text)
+        assert not forbidden_words_in(text.replace(LONG_URL, "")), (purpose, params, text)
+    db.session.rollback()
+
+
+@pytest.mark.parametrize("locale", ["es_MX", "en"])
+def test_texts_are_in_the_participants_language(app, make_participant, locale: str) -> None:
+    """No text falls back to Spanish for an English participant (catalogs complete)."""
+    participant = make_participant(locale=locale)
+    checkin = db.session.scalars(
+        select(Contact).where(Contact.participant_id == participant.id, Contact.kind == "checkin")
+    ).first()
+    for params in ({"question": "mood", "retry": 1}, {"question": "mood", "after_skip": True}):
+        text = render_message(
+            OutboundMessage(
+                purpose="checkin_question", params=params, participant=participant, contact=checkin
+            )
+        )
+        spanish = "No entendimos" in text or "Pasamos a la siguiente" in text
+        assert spanish == (locale == "es_MX"), text
     db.session.rollback()
 
 

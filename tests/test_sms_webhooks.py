@@ -216,7 +216,7 @@ def test_concurrent_delivery_of_one_sid_is_settled_by_the_unique_constraint(
     twilio_config, reminded, monkeypatch
 ) -> None:
     """Two deliveries race past the "seen?" check: the unique sid lets only one act."""
-    from telejt.sms import inbound
+    from telejt.conversation import engine as inbound
 
     participant, _session = reminded
     sid = "SM" + "b" * 32
@@ -277,7 +277,8 @@ def test_stop_then_start(client, twilio_config, reminded, sms, run_until, frozen
     db.session.refresh(participant)
     assert participant.sms_opted_out_at == frozen_clock.now()
     alert = db.session.scalar(select(Alert).where(Alert.kind == "reachability"))
-    assert (alert.attribution, alert.audience) == ("system", "team")
+    # his own choice: never the system's failure (nor a miss of his)
+    assert (alert.attribution, alert.audience, alert.reason) == (None, "team", "sms_opted_out")
     sms_in(client, participant.phone, "stop")  # again: no second confirmation
     run_until(session.starts_at - timedelta(minutes=30))
     (last,) = [m["body"] for m in sms.sent]  # the 1 h reminder was skipped
@@ -301,11 +302,13 @@ def test_free_text_is_stored_and_answered_once_a_day(
     client, twilio_config, reminded, frozen_clock
 ) -> None:
     participant, session = reminded
-    sms_in(client, participant.phone, "Hola, ¿a qué hora era mi cita? 🙏")
-    sms_in(client, participant.phone, "perdón, ya vi")
-    meanings = db.session.scalars(select(InboundMessage.meaning)).all()
-    assert meanings == ["unknown", "unknown"]
-    assert len(replies(participant)) == 1
+    sms_in(client, participant.phone, "Hola, ¿a qué hora era mi cita? Es que no me acuerdo 🙏")
+    sms_in(client, participant.phone, "perdón, ya vi")  # short: the reminder is asked once more
+    sms_in(client, participant.phone, "jeje")  # and then not again
+    meanings = db.session.scalars(select(InboundMessage.meaning).order_by(InboundMessage.id)).all()
+    assert meanings == ["unknown", "unclear", "unknown"]
+    texts = [m.params for m in replies(participant)]
+    assert texts == [{"kind": "unknown"}, {"kind": "attendance_again"}]
     assert (
         db.session.scalar(
             select(func.count()).select_from(Alert).where(Alert.kind != "missed_contact")
@@ -315,8 +318,8 @@ def test_free_text_is_stored_and_answered_once_a_day(
     db.session.refresh(session)
     assert session.status == "scheduled"
     frozen_clock.advance(days=1)
-    sms_in(client, participant.phone, "hola otra vez")
-    assert len(replies(participant)) == 2
+    sms_in(client, participant.phone, "hola otra vez, les quería contar algo")
+    assert len(replies(participant)) == 3
 
 
 def test_long_body_with_emoji_is_kept_whole(client, twilio_config, reminded) -> None:
@@ -331,7 +334,7 @@ def test_long_body_with_emoji_is_kept_whole(client, twilio_config, reminded) -> 
 def test_unknown_sender_gets_one_neutral_line_and_is_not_stored(
     client, twilio_config, reminded, caplog
 ) -> None:
-    caplog.set_level(logging.INFO, logger="telejt.sms.inbound")
+    caplog.set_level(logging.INFO, logger="telejt.conversation.engine")
     response = sms_in(client, "+52 55 9999 1234", "hola")
     assert response.status_code == 200
     text = response.get_data(as_text=True)
@@ -414,7 +417,9 @@ def test_permanent_failure_in_callback_alerts_and_21610_opts_out(
     assert (message.status, message.error_code) == ("failed", "21610")
     assert participant.sms_opted_out_at is not None
     alert = db.session.scalar(select(Alert).where(Alert.kind == "reachability"))
-    assert (alert.attribution, alert.audience) == ("system", "team")
+    # his own choice: never the system's failure (nor a miss of his)
+    assert (alert.attribution, alert.audience) == (None, "team")  # he said STOP: his choice
+    assert alert.reason == "sms_opted_out:21610"
     # a late "delivered" cannot undo a terminal failure
     _status(client, message.provider_sid, "delivered")
     db.session.refresh(message)

@@ -5,15 +5,17 @@ from __future__ import annotations
 from typing import Any
 
 from flask_babel import get_locale
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from telejt.api.auth import api_user
+from telejt.api.errors import ApiError
 from telejt.api.payloads import court_payload, protocol_payload, staff_payload
 from telejt.api.routing import QueryParameter, operation
-from telejt.api.schemas import COURT, COURT_CREATE, PROTOCOL, STAFF
+from telejt.api.schemas import COURT, COURT_CREATE, COURT_UPDATE, PROTOCOL, STAFF
 from telejt.auth.models import ROLES, StaffUser, court_memberships
 from telejt.courts.models import Court
-from telejt.courts.services import create_court
+from telejt.courts.services import create_court, set_court_phones
 from telejt.extensions import db
 from telejt.protocols.current import registry
 
@@ -45,7 +47,9 @@ def list_courts() -> list[dict[str, Any]]:
     "/courts",
     summary="Create a court",
     description="Admins only (403 for every other role). State is one of Mexico's 32 "
-    "federal entities; timezone an IANA zone.",
+    "federal entities; timezone an IANA zone. team_phone: the treatment team's number, "
+    "given to participants in crisis and help replies; on_call_phone: the mobile an "
+    "unacknowledged crisis alert is texted to (both optional, stored as E.164).",
     roles=("admin",),
     body=COURT_CREATE,
     response=COURT,
@@ -53,7 +57,35 @@ def list_courts() -> list[dict[str, Any]]:
 )
 def create_court_call(body: dict[str, Any]) -> dict[str, Any]:
     """Add a court."""
-    court = create_court(name=body["name"], state=body["state"], timezone=body["timezone"])
+    court = create_court(
+        name=body["name"],
+        state=body["state"],
+        timezone=body["timezone"],
+        team_phone=body.get("team_phone"),
+        on_call_phone=body.get("on_call_phone"),
+    )
+    return court_payload(court)
+
+
+@operation(
+    "PATCH",
+    "/courts/<int:court_id>",
+    summary="Set a court's phones",
+    description="Admins only. Only the phones given change; an empty string or null clears "
+    "one. A court without an on-call phone cannot escalate an unacknowledged crisis by SMS.",
+    roles=("admin",),
+    body=COURT_UPDATE,
+    response=COURT,
+)
+def update_court_call(court_id: int, body: dict[str, Any]) -> dict[str, Any]:
+    """Change a court's phones."""
+    court = db.session.get(Court, court_id)
+    if court is None:
+        raise ApiError(404, _("No encontrado."))
+    changes = {
+        field: body[field] or "" for field in ("team_phone", "on_call_phone") if field in body
+    }
+    set_court_phones(court, **changes)
     return court_payload(court)
 
 

@@ -22,6 +22,8 @@ def court_payload(court: Court) -> dict[str, Any]:
         "name": court.name,
         "state": court.state,
         "timezone": court.timezone,
+        "team_phone": court.team_phone,
+        "on_call_phone": court.on_call_phone,
         "created_at": format_instant(court.created_at),
     }
 

@@ -75,10 +75,14 @@ COURT = Schema(
             "name": {"type": "string"},
             "state": {"type": "string"},
             "timezone": {"type": "string"},
+            "team_phone": {"type": ["string", "null"]},
+            "on_call_phone": {"type": ["string", "null"]},
             "created_at": INSTANT,
         }
     ),
 )
+#: a phone as people write it ("81 1234 5678"), stored as E.164; "" or null for none
+COURT_PHONE: JsonSchema = {"type": ["string", "null"], "maxLength": 30}
 COURT_CREATE = Schema(
     "CourtCreate",
     _object(
@@ -86,7 +90,18 @@ COURT_CREATE = Schema(
             "name": NAME,
             "state": {"type": "string", "minLength": 1, "maxLength": 100},
             "timezone": TIMEZONE,
-        }
+            "team_phone": COURT_PHONE,
+            "on_call_phone": COURT_PHONE,
+        },
+        required=["name", "state", "timezone"],
+    ),
+)
+COURT_UPDATE = Schema(
+    "CourtUpdate",
+    _object(
+        {"team_phone": COURT_PHONE, "on_call_phone": COURT_PHONE},
+        required=[],
+        minProperties=1,
     ),
 )
 STAFF = Schema(
@@ -297,6 +312,7 @@ ALL_SCHEMAS = (
     ERROR,
     COURT,
     COURT_CREATE,
+    COURT_UPDATE,
     STAFF,
     PROTOCOL,
     PARTICIPANT,

@@ -1,8 +1,10 @@
 """Check-ins: the SMS conversation, the web form's answers, crisis answers.
 
 An SMS check-in asks its questions one at a time. The dispatcher sends the first
-with the ``checkin_start`` message and sets ``pending_question_id``; each reply
-is checked against that question. A valid reply is recorded and the next question
+with the ``checkin_start`` message and sets ``pending_question_id``; each question
+that leaves opens a prompt (telejt.conversation), and the conversation engine
+hands this module the replies that answer it (:func:`take_sms_answer`) or fit
+nothing (:func:`reask_question`). A valid reply is recorded and the next question
 goes out at once; an invalid one is asked again with a hint, at most the rule's
 ``max_reasks`` times. After that the question is left unanswered and the next
 one is asked: a later question (often "are you at risk?") matters more than a
@@ -13,33 +15,29 @@ the conversation ends with unanswered questions the contact stays open, the
 closing SMS gives the web form's link to finish it, and at the deadline the
 watcher settles it like any unanswered check-in; the answers given are kept.
 
-An answer the protocol marks as a crisis sign raises an urgent alert to the
-treatment team (audience ``team``: the therapist's and coordinators' rooms, never
-the court's) and answers the participant at once with the protocol's crisis line.
+An answer the protocol marks as a crisis sign goes down the crisis path
+(telejt.conversation.crisis): an urgent alert to the treatment team (never the
+court), the crisis line to him at once, and an escalation if nobody acknowledges.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from telejt.alerts.services import raise_alert
 from telejt.checkins.models import CheckinAnswer
 from telejt.clock import now
+from telejt.conversation.crisis import raise_crisis
+from telejt.conversation.reading import question_value
 from telejt.extensions import db
-from telejt.participants.models import Participant
 from telejt.planning.models import Contact
 from telejt.planning.watcher import publish_contact
 from telejt.protocols.current import protocol_for
 from telejt.protocols.model import CheckinRule, Question
-from telejt.sms.keywords import normalize_reply, yes_no
 from telejt.sms.outbox import queue_message
 
-#: "7", " 7 ", "7/10", "7 / 10.", "7!"
-_SCALE_REPLY = re.compile(r"\s*(\d{1,3})\s*(?:/\s*\d{1,3})?\s*[.!]*\s*")
 #: statuses in which a check-in still takes answers
 ANSWERABLE_STATUSES = ("scheduled", "confirmed")
 DEFAULT_MAX_REASKS = 2
@@ -47,21 +45,7 @@ DEFAULT_MAX_REASKS = 2
 
 def parse_answer(question: Question, reply: str) -> str | None:
     """A reply as the question's normalized value ("yes", "7", a choice code), or None."""
-    if question.type == "yesno":
-        return yes_no(reply)
-    if question.type == "scale":
-        match = _SCALE_REPLY.fullmatch(reply or "")
-        if match is None or question.range is None:
-            return None
-        number = int(match[1])
-        low, high = question.range
-        return str(number) if low <= number <= high else None
-    word = normalize_reply(reply)
-    for code, text in question.choices:
-        labels = {normalize_reply(code), normalize_reply(text.es), normalize_reply(text.en)}
-        if word and word in labels:
-            return code
-    return None
+    return question_value(question, reply)
 
 
 def is_crisis(question: Question, value: str) -> bool:
@@ -108,27 +92,6 @@ def takes_answers(contact: Contact) -> bool:
     )
 
 
-def open_sms_checkin(participant: Participant) -> Contact | None:
-    """The SMS check-in now waiting for his reply to a question, locked for the update."""
-    moment = now()
-    return db.session.scalar(
-        select(Contact)
-        .where(
-            Contact.participant_id == participant.id,
-            Contact.kind == "checkin",
-            Contact.delivery == "sms",
-            Contact.status.in_(ANSWERABLE_STATUSES),
-            Contact.pending_question_id.is_not(None),
-            Contact.starts_at <= moment,
-            Contact.deadline_at > moment,
-        )
-        .order_by(Contact.starts_at.desc(), Contact.id.desc())
-        .limit(1)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-
-
 @dataclass
 class AnswerOutcome:
     """What one reply or form did to a check-in."""
@@ -136,8 +99,6 @@ class AnswerOutcome:
     recorded: list[str] = field(default_factory=list)
     crisis: bool = False
     completed: bool = False
-    #: the reply did not fit the question and it was asked again
-    reasked: bool = False
 
 
 def record_answer(
@@ -165,19 +126,18 @@ def record_answer(
 
 
 def _act_on_crisis(contact: Contact, question: Question) -> None:
-    participant = contact.participant
-    raise_alert(
-        participant=participant,
+    raise_crisis(
+        contact.participant,
         contact=contact,
-        kind="crisis",
-        severity="urgent",
-        audience="team",
-        dedupe_key=f"crisis:{contact.id}:{question.id}",
+        dedupe_key=crisis_alert_key(contact, question),
         reason=f"checkin_answer:{question.id}",
+        reply_key=f"contact:{contact.id}:crisis",
     )
-    queue_message(
-        participant, purpose="crisis_reply", key=f"contact:{contact.id}:crisis", contact=contact
-    )
+
+
+def crisis_alert_key(contact: Contact, question: Question) -> str:
+    """One crisis alert per check-in question, however it was answered (and asked back)."""
+    return f"crisis:{contact.id}:{question.id}"
 
 
 def _complete(contact: Contact, *, notify: bool) -> None:
@@ -233,39 +193,51 @@ def _move_on(contact: Contact, questions: list[Question], *, after_skip: bool) -
     return False
 
 
-def answer_by_sms(contact: Contact, reply: str) -> AnswerOutcome:
-    """Take one SMS reply to the pending question of an open check-in; the caller commits."""
+def take_sms_answer(
+    contact: Contact, question: Question, value: str, raw_text: str, *, in_time: bool
+) -> AnswerOutcome:
+    """Record a reply the engine found to answer a question; the caller commits.
+
+    ``in_time``: the question's window was open. Then the conversation moves on to
+    the next question. A late answer (only a crisis sign is taken late) is recorded
+    and acted on, and asks nothing more.
+    """
     outcome = AnswerOutcome()
-    questions = checkin_questions(contact)
-    question = next((q for q in questions if q.id == contact.pending_question_id), None)
-    if question is None:
-        contact.pending_question_id = None
-        return outcome
-    value = parse_answer(question, reply)
-    if value is None:
-        rule = checkin_rule(contact)
-        limit = rule.max_reasks if rule is not None else DEFAULT_MAX_REASKS
-        contact.invalid_replies = (contact.invalid_replies or 0) + 1
-        if contact.invalid_replies <= limit:
-            queue_message(
-                contact.participant,
-                purpose="checkin_question",
-                key=f"contact:{contact.id}:q:{question.id}:retry{contact.invalid_replies}",
-                contact=contact,
-                params={"question": question.id, "retry": contact.invalid_replies},
-            )
-            outcome.reasked = True
-        else:
-            outcome.completed = _move_on(contact, questions, after_skip=True)
-        db.session.flush()
-        return outcome
-    answer = record_answer(contact, question, value, reply, "sms")
+    answer = record_answer(contact, question, value, raw_text, "sms")
     if answer is not None:
         outcome.recorded.append(question.id)
         outcome.crisis = answer.is_crisis
-    outcome.completed = _move_on(contact, questions, after_skip=False)
+    if in_time and contact.pending_question_id == question.id and takes_answers(contact):
+        outcome.completed = _move_on(contact, checkin_questions(contact), after_skip=False)
     db.session.flush()
     return outcome
+
+
+def reask_question(contact: Contact, question: Question) -> bool:
+    """A reply that fits no open prompt, while this question waits: ask it again with a hint.
+
+    After the rule's ``max_reasks`` the question is left unanswered and the next one
+    asked: a later question (often "are you at risk?") matters more than a stuck one.
+    False when the question no longer waits (the check-in closed or moved on).
+    """
+    if contact.pending_question_id != question.id or not takes_answers(contact):
+        return False
+    questions = checkin_questions(contact)
+    rule = checkin_rule(contact)
+    limit = rule.max_reasks if rule is not None else DEFAULT_MAX_REASKS
+    contact.invalid_replies = (contact.invalid_replies or 0) + 1
+    if contact.invalid_replies <= limit:
+        queue_message(
+            contact.participant,
+            purpose="checkin_question",
+            key=f"contact:{contact.id}:q:{question.id}:retry{contact.invalid_replies}",
+            contact=contact,
+            params={"question": question.id, "retry": contact.invalid_replies},
+        )
+    else:
+        _move_on(contact, questions, after_skip=True)
+    db.session.flush()
+    return True
 
 
 def submit_web_answers(contact: Contact, values: dict[str, str]) -> AnswerOutcome:

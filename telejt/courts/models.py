@@ -23,4 +23,8 @@ class Court(Base):
     state: Mapped[str] = mapped_column(String(100))
     #: IANA zone name, the default for its participants
     timezone: Mapped[str] = mapped_column(String(64))
+    #: the treatment team's phone, E.164: participants are told to call it (crisis, help)
+    team_phone: Mapped[str | None] = mapped_column(String(20))
+    #: the on-call person's mobile, E.164: an urgent alert nobody acknowledged is texted here
+    on_call_phone: Mapped[str | None] = mapped_column(String(20))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)

@@ -1,4 +1,4 @@
-"""Creating courts."""
+"""Creating courts and setting their phones."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from flask_babel import gettext as _
 
 from telejt.courts.models import Court
 from telejt.extensions import db
-from telejt.participants.validation import InvalidInput, validate_timezone
+from telejt.participants.validation import InvalidInput, normalize_phone, validate_timezone
 
 #: Mexico's 32 federal entities
 MEXICAN_STATES = (
@@ -19,9 +19,42 @@ MEXICAN_STATES = (
 )  # fmt: skip
 
 
-def create_court(*, name: str, state: str, timezone: str) -> Court:
-    """Add a court (the caller commits)."""
+def _phones(team_phone: str | None, on_call_phone: str | None) -> dict[str, str | None]:
+    """The court's phones as E.164 (None where not given); InvalidInput names the bad one."""
     errors: dict[str, str] = {}
+    phones: dict[str, str | None] = {}
+    for field, raw in (("team_phone", team_phone), ("on_call_phone", on_call_phone)):
+        if raw is None or not str(raw).strip():
+            phones[field] = None
+            continue
+        try:
+            phones[field] = normalize_phone(str(raw))
+        except InvalidInput as exc:
+            errors[field] = exc.fields["phone"]
+    if errors:
+        raise InvalidInput(errors)
+    return phones
+
+
+def create_court(
+    *,
+    name: str,
+    state: str,
+    timezone: str,
+    team_phone: str | None = None,
+    on_call_phone: str | None = None,
+) -> Court:
+    """Add a court (the caller commits).
+
+    ``team_phone``: the treatment team's number, given to participants (crisis and help
+    replies); ``on_call_phone``: the mobile an unacknowledged crisis alert is texted to.
+    """
+    errors: dict[str, str] = {}
+    try:
+        phones = _phones(team_phone, on_call_phone)
+    except InvalidInput as exc:
+        errors.update(exc.fields)
+        phones = {}
     name = " ".join((name or "").split())
     if not name or len(name) > 200:
         errors["name"] = _("Escriba el nombre del juzgado (hasta 200 caracteres).")
@@ -33,7 +66,23 @@ def create_court(*, name: str, state: str, timezone: str) -> Court:
         errors.update(exc.fields)
     if errors:
         raise InvalidInput(errors)
-    court = Court(name=name, state=state, timezone=timezone)
+    court = Court(name=name, state=state, timezone=timezone, **phones)
     db.session.add(court)
+    db.session.flush()
+    return court
+
+
+def set_court_phones(
+    court: Court, *, team_phone: str | None = None, on_call_phone: str | None = None
+) -> Court:
+    """Set a court's phones; only those given change ("" clears one). The caller commits."""
+    given = {
+        field: value
+        for field, value in (("team_phone", team_phone), ("on_call_phone", on_call_phone))
+        if value is not None
+    }
+    phones = _phones(given.get("team_phone"), given.get("on_call_phone"))
+    for field in given:
+        setattr(court, field, phones[field])
     db.session.flush()
     return court

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, Boolean, CheckConstraint, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from telejt.clock import now
@@ -40,6 +40,9 @@ class Participant(Base):
     name: Mapped[str] = mapped_column(String(200))
     #: E.164, e.g. +528112345678
     phone: Mapped[str] = mapped_column(String(20), index=True)
+    #: the coordinator knows this phone is also another participant's (a family phone):
+    #: replies from it are asked whose they are, and BAJA from it stops them all
+    is_phone_shared: Mapped[bool] = mapped_column(Boolean, default=False)
     locale: Mapped[str] = mapped_column(String(10), default="es_MX")
     #: IANA zone name; contacts are planned in this zone
     timezone: Mapped[str] = mapped_column(String(64))

@@ -202,7 +202,8 @@ class Checker:
         return LocalizedText(es=es, en=en)
 
     def sms_text(self, path: FieldPath, value: Any) -> LocalizedText | None:
-        """A localized text that may be sent by SMS: it names no court, judge or drug."""
+        """A localized text that may be sent by SMS: it names no court, offence, substance or
+        addiction treatment (telejt.protocols.wording)."""
         text = self.localized(path, value)
         if text is None:
             return None
@@ -211,7 +212,10 @@ class Checker:
             words = forbidden_words_in(getattr(text, language))
             if words:
                 quoted = ", ".join(f'"{word}"' for word in words)
-                message = f"SMS texts must not name a court, a judge or a drug: {quoted}"
+                message = (
+                    "SMS texts must not name a court, an offence, a substance or addiction "
+                    f"treatment: {quoted}"
+                )
                 self.fail((*path, language), message)
                 clean = False
         return text if clean else None

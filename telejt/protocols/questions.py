@@ -5,15 +5,13 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from telejt.conversation.lexicon import reserved_words
+from telejt.conversation.normalize import normalize
 from telejt.protocols.document import FieldPath
 from telejt.protocols.fields import LANGUAGES, Checker, Fields, all_or_none
 from telejt.protocols.model import QUESTION_TYPES, LocalizedText, Question
 from telejt.protocols.wording import MAX_SEGMENTS, sms_segments
 
-#: SMS keywords that always mean help, stop or start, so no answer code may be one of them
-RESERVED_CODES = frozenset(
-    {"AYUDA", "HELP", "BAJA", "ALTO", "CANCELAR", "STOP", "UNSUBSCRIBE", "ALTA", "START"}
-)
 _CODE = re.compile(r"[0-9A-Za-z]{1,10}")
 
 Choices = tuple[tuple[str, LocalizedText], ...]
@@ -150,8 +148,8 @@ class _QuestionReader:
         if "code" in f and (code is None or not _CODE.fullmatch(code)):
             self.ck.fail(f.at("code"), 'expected a short code of letters or digits, e.g. "1"')
             code = None
-        elif code is not None and code.upper() in RESERVED_CODES:
-            self.ck.fail(f.at("code"), f'"{code}" is an SMS keyword (help, stop or start)')
+        elif code is not None and normalize(code) in reserved_words():
+            self.ck.fail(f.at("code"), f'"{code}" is an SMS keyword (help, stop, start or cancel)')
             code = None
         text = f.read("text", self.ck.sms_text)
         if code is None or text is None:

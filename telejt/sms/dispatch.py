@@ -34,6 +34,8 @@ from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from telejt.clock import now
+from telejt.conversation.crisis import escalation_skip_reason
+from telejt.conversation.prompts import checkin_conversation_until, open_prompt_for_sent
 from telejt.extensions import db
 from telejt.participants.models import Consent, Participant
 from telejt.planning.models import Contact
@@ -43,7 +45,7 @@ from telejt.scheduler.models import SchedulerHeartbeat
 from telejt.sms.backends import SendResult, SmsSendError, sender_for
 from telejt.sms.models import OutboundMessage
 from telejt.sms.outbox import skip_message
-from telejt.sms.purposes import purpose
+from telejt.sms.purposes import ON_CALL, purpose
 from telejt.sms.render import render_message
 
 log = logging.getLogger(__name__)
@@ -53,6 +55,10 @@ BATCH_SIZE = 200
 #: message by message (a slow provider: 200 Twilio calls take most of a minute)
 FRESH_FOR = timedelta(seconds=1)
 MAX_ATTEMPTS = 5
+#: a confirm reminder waits this long at a time while a check-in conversation goes on,
+#: and never later than this before its session
+CHECKIN_DEFER_STEP = timedelta(minutes=3)
+CHECKIN_DEFER_MARGIN = timedelta(hours=1)
 #: waits after the 1st, 2nd, … transient failure
 BACKOFF = (timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=15), timedelta(hours=1))
 
@@ -119,6 +125,8 @@ def claim_due_messages(limit: int = BATCH_SIZE, worker: str | None = None) -> li
 def _skip_reason(message: OutboundMessage, moment: datetime) -> str | None:
     participant = message.participant
     rules = purpose(message.purpose)
+    if rules.recipient == ON_CALL:
+        return escalation_skip_reason(message)
     if participant.status != "active" and not rules.ignores_opt_out:
         return f"participant_{participant.status}"
     if not rules.ignores_opt_out:
@@ -161,6 +169,35 @@ def _defer_for_quiet_hours(message: OutboundMessage, moment: datetime) -> bool:
     return True
 
 
+def _defer_during_checkin(message: OutboundMessage, moment: datetime) -> bool:
+    """A reminder asking "1 to confirm" waits while he answers a check-in's "1=Yes 2=No".
+
+    The two prompts would take the same answers: sequenced, his "1" means one thing.
+    It waits a few minutes at a time, and never past an hour before the session.
+    """
+    contact = message.contact
+    if message.purpose != "reminder" or not (message.params or {}).get("confirm"):
+        return False
+    if contact is None or contact.starts_at - CHECKIN_DEFER_MARGIN <= moment:
+        return False
+    until = checkin_conversation_until(message.participant_id, moment)
+    if until is None:
+        return False
+    message.status = "pending"
+    message.due_at = min(
+        until, moment + CHECKIN_DEFER_STEP, contact.starts_at - CHECKIN_DEFER_MARGIN
+    )
+    message.attempts -= 1
+    return True
+
+
+def recipient_phone(message: OutboundMessage) -> str:
+    """Where a message goes: the participant's phone, or his court's on-call phone."""
+    if purpose(message.purpose).recipient == ON_CALL:
+        return message.participant.court.on_call_phone or ""
+    return message.participant.phone
+
+
 def send_one(message: OutboundMessage, report: DispatchReport) -> None:
     """Send one claimed message and record what happened (the caller commits)."""
     from telejt.sms.delivery import record_permanent_failure
@@ -171,7 +208,7 @@ def send_one(message: OutboundMessage, report: DispatchReport) -> None:
         skip_message(message, reason)
         report.skipped += 1
         return
-    if _defer_for_quiet_hours(message, moment):
+    if _defer_for_quiet_hours(message, moment) or _defer_during_checkin(message, moment):
         report.skipped += 1
         return
     if message.purpose == "checkin_start" and message.contact is not None:
@@ -183,7 +220,7 @@ def send_one(message: OutboundMessage, report: DispatchReport) -> None:
         ):
             contact.pending_question_id = contact.question_ids[0]
     body = render_message(message)
-    phone = message.participant.phone
+    phone = recipient_phone(message)
     try:
         result = sender_for(current_app).send(to=phone, body=body)
     except SmsSendError as exc:
@@ -204,6 +241,8 @@ def send_one(message: OutboundMessage, report: DispatchReport) -> None:
         return
     _record_sent(message, body=body, phone=phone, result=result)
     report.sent += 1
+    if purpose(message.purpose).asks:
+        open_prompt_for_sent(message)
     if message.purpose == "nudge" and message.contact is not None:
         from telejt.sessions.services import record_nudge
 

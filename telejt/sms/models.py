@@ -93,21 +93,26 @@ class OutboundMessage(Base):
 
 
 class InboundMessage(Base):
-    """One SMS received from a participant (unknown senders are not stored)."""
+    """One SMS received from a participant (unknown senders are not stored).
+
+    ``participant_id`` is None while a reply from a phone several participants share
+    waits for him to say whose it is.
+    """
 
     __tablename__ = "inbound_messages"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     #: Twilio MessageSid: a retried webhook with a known sid is a no-op
     provider_sid: Mapped[str] = mapped_column(String(64), unique=True)
-    participant_id: Mapped[int] = mapped_column(
+    participant_id: Mapped[int | None] = mapped_column(
         ForeignKey("participants.id", ondelete="CASCADE"), index=True
     )
     contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id", ondelete="SET NULL"))
     from_phone: Mapped[str] = mapped_column(String(20))
     body: Mapped[str] = mapped_column(Text)
-    #: what telejt understood: confirm, decline, help, stop, start, answer, unknown
+    #: what telejt understood: confirm, decline, answer, stop, start, help, crisis,
+    #: acknowledgement, ask_back (asked what he meant), unknown
     meaning: Mapped[str | None] = mapped_column(String(20))
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
 
-    participant: Mapped[Participant] = relationship()
+    participant: Mapped[Participant | None] = relationship()

@@ -42,9 +42,9 @@ from twilio.twiml.messaging_response import MessagingResponse
 from wtforms import SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
+from telejt.conversation.engine import receive_sms
 from telejt.extensions import csrf, db
 from telejt.participants.models import Participant
-from telejt.sms.inbound import receive_sms
 from telejt.sms.models import InboundMessage, OutboundMessage
 from telejt.sms.status import record_delivery_status
 

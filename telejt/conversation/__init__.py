@@ -1,0 +1,1 @@
+"""The SMS conversation: reading replies, the prompts they answer, asking back, crisis safety."""
