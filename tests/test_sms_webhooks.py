@@ -3,68 +3,26 @@
 from __future__ import annotations
 
 import logging
-import secrets
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from sqlalchemy import func, select
 from twilio.request_validator import RequestValidator
+from webhooks import ACCOUNT, PUBLIC, TOKEN, configure_twilio, inbound_params, signed_post, sms_in
 
 from telejt.alerts.models import Alert
 from telejt.extensions import db
 from telejt.planning.models import Contact
 from telejt.sms.models import InboundMessage, OutboundMessage
 
-TOKEN = "0123456789abcdef0123456789abcdef"
-ACCOUNT = "AC" + "1" * 32
-PUBLIC = "https://telejt.example.mx"
 MONDAY = datetime(2026, 3, 2, 12, tzinfo=UTC)
 
 
 @pytest.fixture
 def twilio_config(app, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
     """The app as configured for Twilio (only the webhook side: sending stays recorded)."""
-    monkeypatch.setitem(app.config, "TWILIO_AUTH_TOKEN", TOKEN)
-    monkeypatch.setitem(app.config, "TWILIO_ACCOUNT_SID", ACCOUNT)
-
-
-def signed_post(client, path: str, params: dict[str, str], token: str = TOKEN):  # type: ignore[no-untyped-def]
-    """POST as Twilio does: form fields and X-Twilio-Signature over public URL + params."""
-    signature = RequestValidator(token).compute_signature(PUBLIC + path, params)
-    return client.post(path, data=params, headers={"X-Twilio-Signature": signature})
-
-
-def inbound_params(phone: str, body: str, sid: str | None = None) -> dict[str, str]:
-    """A realistic Twilio inbound SMS payload."""
-    return {
-        "ToCountry": "MX",
-        "ToState": "NL",
-        "SmsMessageSid": sid or "SM" + secrets.token_hex(16),
-        "NumMedia": "0",
-        "ToCity": "",
-        "FromZip": "",
-        "SmsSid": sid or "",
-        "FromState": "NL",
-        "SmsStatus": "received",
-        "FromCity": "MONTERREY",
-        "Body": body,
-        "FromCountry": "MX",
-        "To": "+528100000000",
-        "MessagingServiceSid": "MG" + "2" * 32,
-        "ToZip": "",
-        "NumSegments": "1",
-        "MessageSid": sid or "SM" + secrets.token_hex(16),
-        "AccountSid": ACCOUNT,
-        "From": phone,
-        "ApiVersion": "2010-04-01",
-    }
-
-
-def sms_in(client, phone: str, body: str, sid: str | None = None):  # type: ignore[no-untyped-def]
-    """Send one signed inbound SMS; fix the sid fields so they agree."""
-    sid = sid or "SM" + secrets.token_hex(16)
-    return signed_post(client, "/twilio/sms", inbound_params(phone, body, sid))
+    configure_twilio(app, monkeypatch)
 
 
 def first_session(participant) -> Contact:  # type: ignore[no-untyped-def]

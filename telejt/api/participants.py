@@ -119,6 +119,7 @@ def enroll(body: dict[str, Any]) -> dict[str, Any]:
         case_number=case_number,
         name=body["name"],
         phone=body["phone"],
+        is_phone_shared=body.get("phone_shared", False),
         therapist_id=body["therapist_id"],
         protocol_id=body["protocol_id"],
         phase_id=body["phase_id"],
@@ -163,7 +164,8 @@ def get_participant(participant_id: int) -> dict[str, Any]:
 def patch_participant(participant_id: int, body: dict[str, Any]) -> dict[str, Any]:
     """Change a participant and re-plan."""
     participant = visible_participant(participant_id)
-    update_participant(participant, body, by=api_user())
+    changes = {("is_phone_shared" if k == "phone_shared" else k): v for k, v in body.items()}
+    update_participant(participant, changes, by=api_user())
     record_access(
         api_user().id, "update", "participant", participant.id, participant_id=participant.id,
         channel="api", detail={"fields": sorted(body)},

@@ -59,6 +59,7 @@ def participant_payload(participant: Participant) -> dict[str, Any]:
         "case_number": participant.case_number,
         "name": participant.name,
         "phone": participant.phone,
+        "phone_shared": participant.is_phone_shared,
         "locale": participant.locale,
         "timezone": participant.timezone,
         "therapist_id": participant.therapist_id,

@@ -143,6 +143,7 @@ PARTICIPANT = Schema(
             "case_number": {"type": "string"},
             "name": {"type": "string"},
             "phone": {"type": "string", "description": "E.164"},
+            "phone_shared": {"type": "boolean"},
             "locale": {"type": "string", "enum": list(LOCALES)},
             "timezone": {"type": "string"},
             "therapist_id": {"type": ["integer", "null"]},
@@ -157,6 +158,9 @@ PARTICIPANT = Schema(
         }
     ),
 )
+#: another participant uses the same phone, knowingly (a family phone); without it, a
+#: phone an active participant already uses is refused
+PHONE_SHARED: JsonSchema = {"type": "boolean"}
 PARTICIPANT_CREATE = Schema(
     "ParticipantCreate",
     _object(
@@ -165,6 +169,7 @@ PARTICIPANT_CREATE = Schema(
             "case_number": {"type": "string", "minLength": 1, "maxLength": 60},
             "name": NAME,
             "phone": PHONE,
+            "phone_shared": PHONE_SHARED,
             "locale": {"type": "string", "enum": list(LOCALES)},
             "timezone": TIMEZONE,
             "therapist_id": ID,
@@ -193,6 +198,7 @@ PARTICIPANT_UPDATE = Schema(
             "phase_id": PHASE_ID,
             "session_slots": SLOTS,
             "phone": PHONE,
+            "phone_shared": PHONE_SHARED,
             "locale": {"type": "string", "enum": list(LOCALES)},
             "timezone": TIMEZONE,
             "status": {"type": "string", "enum": list(PARTICIPANT_STATUSES)},

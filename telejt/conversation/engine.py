@@ -61,6 +61,7 @@ from telejt.conversation.prompts import (
     close_prompt,
     open_prompt,
     open_prompts,
+    release_held_question,
 )
 from telejt.conversation.reading import (
     STRONG,
@@ -308,6 +309,7 @@ class Conversation:
                 confirm_session(contact, self.reply_key)
             else:
                 decline_session(contact, self.reply_key)
+            release_held_question(prompt.participant_id)
             self._mean(fit.value, contact)
             return
         assert fit.question is not None
@@ -325,10 +327,10 @@ class Conversation:
             self._ask_which_person(prompts)
             return
         person = self.people[0]
-        if self.reading.is_acknowledgement:
-            self._mean("acknowledgement")
-            return
         waiting = next((p for p in prompts if p.is_open_at(self.moment)), None)
+        if self.reading.is_acknowledgement and (waiting is None or waiting.kind != "question"):
+            self._mean("acknowledgement")  # "ok, gracias" to a reminder: he saw it
+            return
         # a short reply tried to answer and is asked again; a longer one is a message
         # to the team, kept and acknowledged (the prompt stays open)
         tried = len(self.reading.words) <= MAX_ANSWER_WORDS

@@ -29,9 +29,12 @@ from telejt.planning.models import Contact
 from telejt.protocols.current import protocol_for
 from telejt.protocols.model import Question
 from telejt.sms.models import InboundMessage, OutboundMessage
+from telejt.sms.outbox import queue_message, skip_message
 
 #: a late crisis answer is taken at most this long after the check-in's deadline
 CRISIS_WINDOW_LIMIT = timedelta(days=8)
+#: a check-in's first question waits this long for his answer to a confirmation asked first
+HELD_QUESTION_WAIT = timedelta(minutes=10)
 #: an ask-back waits at least this long for its answer, at most the longest
 ASK_BACK_MIN = timedelta(minutes=30)
 ASK_BACK_MAX = timedelta(hours=12)
@@ -132,6 +135,80 @@ def question_windows(contact: Contact, question: Question) -> tuple[datetime, da
     return answer_until, max(crisis_until, answer_until)
 
 
+def open_attendance_prompt(participant_id: int, moment: datetime) -> Prompt | None:
+    """His reminder still waiting for "1 to confirm, 2 if not", if any (the latest)."""
+    return db.session.scalar(
+        select(Prompt)
+        .where(
+            Prompt.participant_id == participant_id,
+            Prompt.kind == "attendance",
+            Prompt.closed_at.is_(None),
+            Prompt.answer_until > moment,
+        )
+        .order_by(Prompt.opened_at.desc(), Prompt.id.desc())
+        .limit(1)
+    )
+
+
+def prepare_checkin_start(message: OutboundMessage) -> None:
+    """Before an SMS check-in's first message goes: its first question, sequenced.
+
+    A check-in's "1=Yes 2=No" and a reminder's "1 to confirm, 2 if not" must not wait
+    for his answer together. So when a session's confirmation is still open, the
+    check-in's first message asks that first ("before your report: are you coming?");
+    the first question follows as soon as he answers it, or after
+    ``HELD_QUESTION_WAIT`` if he does not (the engine asks back any reply that
+    still fits both).
+    """
+    contact = message.contact
+    if contact is None or contact.delivery == "link" or not contact.question_ids:
+        return
+    if contact.pending_question_id is not None:
+        return  # prepared already (a retried send)
+    first = contact.question_ids[0]
+    contact.pending_question_id = first
+    waiting = open_attendance_prompt(message.participant_id, now())
+    if waiting is None or waiting.contact_id is None:
+        return
+    message.params = {**(message.params or {}), "attendance_first": waiting.contact_id}
+    queue_message(
+        message.participant,
+        purpose="checkin_question",
+        key=f"contact:{contact.id}:q:{first}",
+        contact=contact,
+        due_at=now() + HELD_QUESTION_WAIT,
+        params={"question": first, "held": True},
+    )
+
+
+def release_held_question(participant_id: int) -> None:
+    """He answered the confirmation a check-in asked first: its first question goes now.
+
+    Queued anew (the held one is set aside) so that it follows the reply to his
+    confirmation, which was queued just before.
+    """
+    moment = now()
+    for held in db.session.scalars(
+        select(OutboundMessage).where(
+            OutboundMessage.participant_id == participant_id,
+            OutboundMessage.purpose == "checkin_question",
+            OutboundMessage.status == "pending",
+            OutboundMessage.due_at > moment,
+        )
+    ):
+        params = dict(held.params or {})
+        if not params.pop("held", False):
+            continue
+        skip_message(held, "released")
+        queue_message(
+            held.participant,
+            purpose="checkin_question",
+            key=f"{held.idempotency_key}:released",
+            contact=held.contact,
+            params=params,
+        )
+
+
 def _question_prompt(message: OutboundMessage, contact: Contact, question_id: str) -> Prompt:
     protocol = protocol_for(contact.protocol_id, contact.protocol_version)
     answer_until, crisis_until = question_windows(contact, protocol.question(question_id))
@@ -161,6 +238,19 @@ def open_prompt_for_sent(message: OutboundMessage) -> Prompt | None:
             answer_until=contact.starts_at,
         )
     if message.purpose == "checkin_start" and contact is not None:
+        session = (
+            db.session.get(Contact, params["attendance_first"])
+            if params.get("attendance_first")
+            else None
+        )
+        if session is not None:
+            return open_prompt(
+                message.participant_id,
+                "attendance",
+                contact=session,
+                message=message,
+                answer_until=session.starts_at,
+            )
         if contact.delivery == "link" or contact.pending_question_id is None:
             return None
         return _question_prompt(message, contact, contact.pending_question_id)

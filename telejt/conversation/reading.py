@@ -35,6 +35,16 @@ def _without_filler(words: tuple[str, ...]) -> tuple[str, ...]:
     return kept or words
 
 
+def _says(words: tuple[str, ...], phrase: Phrase) -> bool:
+    """The phrase appears and is not denied by the word before it ("no confirmo")."""
+    size = len(phrase)
+    negations = lexicon().negations
+    return any(
+        words[i : i + size] == phrase and (i == 0 or words[i - 1] not in negations)
+        for i in range(len(words) - size + 1)
+    )
+
+
 def matches(words: tuple[str, ...], phrases: Phrases) -> bool:
     """Whether the words say one of the phrases, each in its own way of matching."""
     if not words:
@@ -42,7 +52,7 @@ def matches(words: tuple[str, ...], phrases: Phrases) -> bool:
     core = _without_filler(words)
     return (
         any(_starts(words, p) for p in phrases.start)
-        or any(_contains(words, p) for p in phrases.anywhere)
+        or any(_says(words, p) for p in phrases.anywhere)
         or core in phrases.exact
         or words in phrases.exact
     )

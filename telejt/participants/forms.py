@@ -76,6 +76,10 @@ def slot_lines(slots: list[dict[str, Any]]) -> str:
     )
 
 
+#: the coordinator knows another participant uses the same phone (a family phone)
+PHONE_SHARED_LABEL = _l("Teléfono compartido con otra persona del programa")
+
+
 class EnrollForm(FlaskForm):
     """A new participant: who he is, how to reach him, his plan and his consents."""
 
@@ -94,6 +98,7 @@ class EnrollForm(FlaskForm):
             DataRequired(message=_l("Escriba el teléfono: diez dígitos, por ejemplo 81 1234 5678."))
         ],
     )
+    is_phone_shared = BooleanField(PHONE_SHARED_LABEL)
     locale = SelectField(_l("Idioma de los mensajes"), choices=select_choices(LOCALE_CHOICES))
     timezone = StringField(_l("Zona horaria (vacío: la del juzgado)"), validators=[Optional()])
     therapist_id = SelectField(_l("Terapeuta"), coerce=int)
@@ -119,6 +124,7 @@ class EditForm(FlaskForm):
             DataRequired(message=_l("Escriba el teléfono: diez dígitos, por ejemplo 81 1234 5678."))
         ],
     )
+    is_phone_shared = BooleanField(PHONE_SHARED_LABEL)
     locale = SelectField(_l("Idioma de los mensajes"), choices=select_choices(LOCALE_CHOICES))
     timezone = StringField(_l("Zona horaria"), validators=[DataRequired()])
     therapist_id = SelectField(_l("Terapeuta"), coerce=int)

@@ -57,6 +57,29 @@ def _collect(errors: dict[str, str], check: Callable[..., T], *args: Any) -> T |
         return None
 
 
+def _phone_taken(phone: str, is_shared: bool, other_than: int | None = None) -> str | None:
+    """Why a phone cannot be his: another active participant uses it and nobody said shared.
+
+    The message names neither the other person nor his court (it may be another court's).
+    """
+    if is_shared:
+        return None
+    query = select(Participant.id).where(
+        Participant.phone == phone,
+        Participant.status == "active",
+        Participant.anonymized_at.is_(None),
+    )
+    if other_than is not None:
+        query = query.where(Participant.id != other_than)
+    if db.session.scalar(query.limit(1)) is None:
+        return None
+    return _(
+        "Este teléfono ya está registrado en el programa para otra persona. Si de verdad lo "
+        "comparten (un teléfono de la familia), márquelo como teléfono compartido: sus "
+        "respuestas se les preguntarán de quién son."
+    )
+
+
 def enroll_participant(
     *,
     court_id: int,
@@ -70,9 +93,12 @@ def enroll_participant(
     consents: dict[str, bool],
     locale: str | None = None,
     timezone: str | None = None,
+    is_phone_shared: bool = False,
     by: StaffUser | None = None,
 ) -> Participant:
     """Create a participant with his consents; validates everything before writing anything.
+
+    A phone another active participant already uses is refused unless it is marked shared.
 
     The caller commits. Planning and the welcome SMS follow from ``after_enrollment``.
     """
@@ -105,6 +131,9 @@ def enroll_participant(
             "Consentimiento desconocido: %(kinds)s", kinds=", ".join(sorted(unknown))
         )
     phone_e164 = _collect(errors, normalize_phone, phone)
+    taken = _phone_taken(phone_e164, is_phone_shared) if phone_e164 else None
+    if taken:
+        errors["phone"] = taken
     zone = _collect(errors, validate_timezone, timezone or court.timezone)
     plan = _collect(errors, _protocol_and_phase, protocol_id, phase_id, None)
     slots = _collect(errors, validate_slots, session_slots, *plan) if plan else None
@@ -118,6 +147,7 @@ def enroll_participant(
         case_number=case_number,
         name=name,
         phone=phone_e164,
+        is_phone_shared=is_phone_shared,
         locale=locale,
         timezone=zone,
         therapist_id=therapist_id,
@@ -160,6 +190,7 @@ UPDATABLE_FIELDS = (
     "status",
     "therapist_id",
     "name",
+    "is_phone_shared",
 )
 
 
@@ -197,6 +228,20 @@ def update_participant(
             values["session_slots"] = slots
     if "phone" in changes:
         values["phone"] = _collect(errors, normalize_phone, changes["phone"])
+    if "is_phone_shared" in changes:
+        values["is_phone_shared"] = bool(changes["is_phone_shared"])
+    phone = values.get("phone") or participant.phone
+    becomes_active = values.get("status", participant.status) == "active"
+    phone_changes = "phone" in values and values["phone"] != participant.phone
+    if (
+        values.get("phone", True)
+        and becomes_active
+        and (phone_changes or values.get("status") == "active" or "is_phone_shared" in values)
+    ):
+        shared = values.get("is_phone_shared", participant.is_phone_shared)
+        taken = _phone_taken(phone, shared, other_than=participant.id)
+        if taken:
+            errors["phone"] = taken
     if "timezone" in changes:
         values["timezone"] = _collect(errors, validate_timezone, changes["timezone"])
     if "locale" in changes:

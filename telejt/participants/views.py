@@ -153,6 +153,7 @@ def enroll() -> Any:
                 case_number=form.case_number.data or "",
                 name=form.name.data or "",
                 phone=form.phone.data or "",
+                is_phone_shared=bool(form.is_phone_shared.data),
                 therapist_id=form.therapist_id.data or None,
                 protocol_id=protocol_id,
                 phase_id=phase_id,
@@ -244,6 +245,7 @@ def edit(participant_id: int) -> Any:
             changes = {
                 "name": form.name.data,
                 "phone": form.phone.data,
+                "is_phone_shared": bool(form.is_phone_shared.data),
                 "locale": form.locale.data,
                 "timezone": (form.timezone.data or "").strip(),
                 "session_slots": slots,

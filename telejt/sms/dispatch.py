@@ -35,7 +35,11 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from telejt.clock import now
 from telejt.conversation.crisis import escalation_skip_reason
-from telejt.conversation.prompts import checkin_conversation_until, open_prompt_for_sent
+from telejt.conversation.prompts import (
+    checkin_conversation_until,
+    open_prompt_for_sent,
+    prepare_checkin_start,
+)
 from telejt.extensions import db
 from telejt.participants.models import Consent, Participant
 from telejt.planning.models import Contact
@@ -211,14 +215,8 @@ def send_one(message: OutboundMessage, report: DispatchReport) -> None:
     if _defer_for_quiet_hours(message, moment) or _defer_during_checkin(message, moment):
         report.skipped += 1
         return
-    if message.purpose == "checkin_start" and message.contact is not None:
-        contact = message.contact
-        if (
-            contact.pending_question_id is None
-            and contact.question_ids
-            and contact.delivery != "link"
-        ):
-            contact.pending_question_id = contact.question_ids[0]
+    if message.purpose == "checkin_start":
+        prepare_checkin_start(message)
     body = render_message(message)
     phone = recipient_phone(message)
     try:

@@ -161,6 +161,17 @@ def _checkin_start(message: OutboundMessage, participant: Participant, protocol:
             link=checkin_link(contact),
         )
     intro = _("Es hora de tu reporte breve.")
+    session_id = (message.params or {}).get("attendance_first")
+    session = db.session.get(Contact, session_id) if session_id else None
+    if session is not None:
+        return (
+            intro
+            + " "
+            + _(
+                "Antes, tu cita del %(when)s: responde 1 para confirmar o 2 si no puedes.",
+                when=_when(session, participant),
+            )
+        )
     question_id = contact.pending_question_id
     if question_id is None:
         return intro
