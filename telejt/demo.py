@@ -47,7 +47,13 @@ def load_demo() -> str:
     """Create the demo court once; running it again changes nothing."""
     if db.session.scalar(select(Court.id).where(Court.name == DEMO_COURT_NAME)):
         return _("La demostración ya estaba cargada.")
-    court = create_court(name=DEMO_COURT_NAME, state="Nuevo León", timezone="America/Monterrey")
+    court = create_court(
+        name=DEMO_COURT_NAME,
+        state="Nuevo León",
+        timezone="America/Monterrey",
+        team_phone="+52 81 5550 0000",  # synthetic, like every number here
+        on_call_phone="+52 81 5550 0099",
+    )
     staff = {}
     for email, role, name, position in DEMO_STAFF:
         staff[email] = create_staff_user(

@@ -49,3 +49,28 @@ def test_english_is_served_to_an_english_participant(app_ctx) -> None:
         spanish = gettext("Hay horarios repetidos.")
     assert spanish == "Hay horarios repetidos."
     assert english != spanish
+
+
+def test_no_gettext_call_hides_inside_an_f_string() -> None:
+    """Babel on Python 3.11 does not look inside f-strings: ``f"{_('Texto')} …"`` would
+    never reach a catalog, and an English participant would read Spanish."""
+    import ast
+    from pathlib import Path
+
+    import telejt
+
+    names = {"_", "_l", "gettext", "lazy_gettext", "ngettext", "lazy_ngettext"}
+    found = []
+    for path in Path(telejt.__file__).parent.rglob("*.py"):
+        tree = ast.parse(path.read_text("utf-8"))
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.JoinedStr):
+                continue
+            for inner in ast.walk(node):
+                if (
+                    isinstance(inner, ast.Call)
+                    and isinstance(inner.func, ast.Name)
+                    and inner.func.id in names
+                ):
+                    found.append(f"{path.name}:{inner.lineno}")
+    assert found == []

@@ -571,3 +571,99 @@ def test_concurrent_replies_from_one_phone_are_taken_one_at_a_time(
         )
     finally:
         clock.freeze(None)
+
+
+# ---- a whole conversation ---------------------------------------------------------------------
+
+
+def test_a_whole_conversation(
+    client, twilio, court, make_participant, make_staff, sms, run_until, frozen_clock
+) -> None:
+    """Reminder → reply → session → check-in answered in part → a cry → escalation."""
+    from telejt.sessions.services import mark_outcome, participant_joined
+
+    frozen_clock.set(MONDAY)
+    participant = make_participant(court=court)
+    session, checkin = sessions_of(participant)[0], checkins_of(participant)[0]
+    therapist = participant.therapist
+
+    # the 24 h reminder, answered as a friend would
+    run_until(session.starts_at - timedelta(hours=23))
+    mark = len(sms.sent)
+    sms_in(client, participant.phone, "Va, ahí estaré 👍")
+    run_until(frozen_clock.now())
+    assert "confirmamos tu cita del martes 3 de marzo" in sent_since(sms, mark)[0]
+    db.session.refresh(session)
+    assert session.status == "confirmed"
+
+    # he comes to the session; the therapist marks it
+    run_until(session.starts_at + timedelta(minutes=1))
+    participant_joined(session)
+    db.session.commit()
+    frozen_clock.advance(minutes=50)
+    mark_outcome(session, "attended", therapist)
+    db.session.commit()
+
+    # the 19:00 check-in: two answers, in words, then silence
+    run_until(checkin.starts_at)
+    answer(client, participant, "no, nada", run_until, frozen_clock)
+    answer(client, participant, "como un 3", run_until, frozen_clock)
+    assert recorded(checkin) == {"use": "no", "craving": "3"}
+    run_until(checkin.deadline_at + timedelta(minutes=1))
+    db.session.refresh(checkin)
+    assert checkin.status != "completed"  # answered in part: the two answers stay
+    assert recorded(checkin) == {"use": "no", "craving": "3"}
+
+    # the next morning, a cry for help in his own words
+    frozen_clock.set(checkin.deadline_at + timedelta(hours=12))
+    mark = len(sms.sent)
+    sms_in(client, participant.phone, "perdón por no contestar, ya no aguanto más")
+    run_until(frozen_clock.now())
+    (crisis,) = alerts("crisis")
+    assert (crisis.audience, crisis.severity) == ("team", "urgent")
+    (reply,) = sent_since(sms, mark)
+    assert "Linea de la Vida" in reply and "81 2000 3000" in reply
+
+    # nobody acknowledges in 15 minutes: the on-call phone gets a text, once
+    run_until(frozen_clock.now() + timedelta(minutes=16))
+    escalations = [m for m in sms.sent[mark:] if m["to"] == "+528190001000"]
+    assert len(escalations) == 1
+    run_until(frozen_clock.now() + timedelta(hours=2))
+    assert len([m for m in sms.sent[mark:] if m["to"] == "+528190001000"]) == 1
+
+    # the court never sees any of the crisis
+    crisis_purposes = {"crisis_reply", "crisis_escalation"}
+    from telejt.sms.purposes import purpose
+
+    assert not any(purpose(p).is_court_visible for p in crisis_purposes)
+
+
+def test_a_confirm_reminder_waits_while_he_answers_a_checkin(
+    client, twilio, court, make_participant, sms, run_until, frozen_clock
+) -> None:
+    """Sequenced, not left open together: the reminder follows the check-in's questions."""
+    frozen_clock.set(MONDAY)
+    participant = make_participant(
+        court=court, session_slots=[{"weekday": "wed", "time": "19:30"}]
+    )  # phase 2: check-ins Tuesday 19:00; the 24 h reminder is due Tuesday 19:30
+    session, checkin = sessions_of(participant)[0], checkins_of(participant)[0]
+    run_until(checkin.starts_at + timedelta(minutes=25))
+    answer(client, participant, "2", run_until, frozen_clock)
+    reminder_due = session.starts_at - timedelta(hours=24)
+    run_until(reminder_due + timedelta(minutes=1))
+    reminder = db.session.scalar(
+        select(OutboundMessage).where(
+            OutboundMessage.contact_id == session.id,
+            OutboundMessage.purpose == "reminder",
+            OutboundMessage.due_at >= reminder_due,
+        )
+    )
+    assert reminder.status == "pending"  # the check-in's question still waits
+    for body in ("3", "6", "no"):
+        answer(client, participant, body, run_until, frozen_clock)
+    db.session.refresh(checkin)
+    assert checkin.status == "completed"
+    run_until(frozen_clock.now() + timedelta(minutes=4))
+    db.session.refresh(reminder)
+    assert reminder.sent_at is not None
+    assert reminder.sent_at > checkin.closed_at

@@ -70,7 +70,17 @@ REASON_LABELS = {
     "phone_outcome_not_recorded": _l(
         "Sesión por teléfono: el terapeuta aún no registra si se realizó la llamada"
     ),
+    # alerts raised by the SMS conversation (telejt.conversation)
+    "sms_opted_out": _l("Pidió no recibir más SMS (su decisión): hay que buscarlo por otro medio"),
+    "declined_by_sms": _l("Avisó por SMS que no podrá asistir"),
+    "risk_words": _l("Escribió palabras de riesgo en un mensaje"),
+    "checkin_answer": _l("Respondió con una señal de crisis en su reporte"),
+    "ambiguous_reply": _l(
+        "Su respuesta podría ser una señal de crisis (también podía responder a otra cosa)"
+    ),
 }
+#: appended to a possible-crisis reason when he said his reply was for something else
+CLARIFIED_LABEL = _l("después aclaró que respondía a otra cosa")
 
 MESSAGE_STATUS_LABELS = {
     "pending": _l("Pendiente"),
@@ -115,9 +125,13 @@ def reason_label(reason: str | None) -> str:
     """An attribution reason in words, keeping its provider error codes."""
     if not reason:
         return ""
+    clarified = reason.endswith(":clarified_other")
+    if clarified:
+        reason = reason.removesuffix(":clarified_other")
     code, _, detail = reason.partition(":")
     words = label(REASON_LABELS, code)
-    return f"{words} ({detail})" if detail else words
+    words = f"{words} ({detail})" if detail else words
+    return f"{words}; {CLARIFIED_LABEL}" if clarified else words
 
 
 def outcome_pending_note(count: int) -> str:

@@ -84,7 +84,8 @@ def render_pdf(report: StatusReport, court_name: str) -> bytes:
     pdf = ReportPdf(title)
     pdf.add_page()
     pdf.line_of(title, size=15, bold=True, height=8)
-    pdf.line_of(f"{person.name} · {_('Causa')} {person.case_number} · {court_name}", bold=True)
+    case = _("Causa")
+    pdf.line_of(f"{person.name} · {case} {person.case_number} · {court_name}", bold=True)
     pdf.line_of(
         _(
             "Periodo: del %(first)s al %(last)s (hora local: %(zone)s)",
