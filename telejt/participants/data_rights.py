@@ -166,6 +166,7 @@ def anonymize_participant(participant: Participant) -> None:
             )
         )
     pid = participant.id
+    old_phone = participant.phone
     participant.name = f"Participante anonimizado {pid}"
     participant.phone = "+520000000000"
     participant.case_number = f"ANON-{pid}"
@@ -176,8 +177,12 @@ def anonymize_participant(participant: Participant) -> None:
         message.body = PLACEHOLDER if message.body is not None else None
         message.params = None
         message.to_phone = None
+    # and replies from his phone still waiting to be told whose they are (a shared phone)
     for reply in db.session.scalars(
-        select(InboundMessage).where(InboundMessage.participant_id == pid)
+        select(InboundMessage).where(
+            (InboundMessage.participant_id == pid)
+            | (InboundMessage.participant_id.is_(None) & (InboundMessage.from_phone == old_phone))
+        )
     ):
         reply.body = PLACEHOLDER
         reply.from_phone = "+520000000000"
