@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from flask import Flask
 
-from telejt.config import PROJECT_ROOT, load_config
+from telejt.config import load_config
+from telejt.resources import data_dir
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
@@ -21,13 +23,13 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from telejt.protocols import load_protocols
     from telejt.sqlite import configure_sqlite
 
-    app = Flask(__name__, instance_path=str(PROJECT_ROOT / "instance"))
     settings = load_config()
     if config:
         settings.update(config)
+    app = Flask(__name__, instance_path=str(Path(settings["TELEJT_INSTANCE_DIR"]).resolve()))
     app.config.update(settings)
     app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True})
-    app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(PROJECT_ROOT / "translations")
+    app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(data_dir("translations"))
     app.config["BABEL_DEFAULT_LOCALE"] = app.config["TELEJT_DEFAULT_LOCALE"]
     app.config["BABEL_DEFAULT_TIMEZONE"] = "UTC"
     app.config.setdefault("SESSION_COOKIE_HTTPONLY", True)
@@ -38,7 +40,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     extensions.db.init_app(app)
     with app.app_context():
         configure_sqlite(extensions.db.engine)
-    extensions.migrate.init_app(app, extensions.db, directory=str(PROJECT_ROOT / "migrations"))
+    extensions.migrate.init_app(app, extensions.db, directory=str(data_dir("migrations")))
     extensions.babel.init_app(app, locale_selector=select_locale)
     extensions.login_manager.init_app(app)
     extensions.csrf.init_app(app)

@@ -10,7 +10,8 @@ import click
 from flask import current_app
 from flask.cli import FlaskGroup, with_appcontext
 
-from telejt.config import PROJECT_ROOT, ConfigError
+from telejt.config import ConfigError
+from telejt.resources import data_dir
 
 
 def _create_app():
@@ -85,6 +86,39 @@ def scheduler_run() -> None:
             "telejt: REDIS_URL is not set: live events from this process reach no browser", err=True
         )
     run_forever(current_app._get_current_object())  # type: ignore[attr-defined]
+
+
+@scheduler_group.command("status")
+@click.option(
+    "--this-host",
+    is_flag=True,
+    help="Only schedulers of this host (a container's health check for its own scheduler).",
+)
+@with_appcontext
+def scheduler_status(this_host: bool) -> None:
+    """List scheduler heartbeats; exit 1 when none is fresh (the scheduler's health check)."""
+    import socket
+
+    from sqlalchemy import select
+
+    from telejt.clock import now
+    from telejt.extensions import db
+    from telejt.health import HEARTBEAT_STALE_AFTER
+    from telejt.scheduler.models import SchedulerHeartbeat
+
+    query = select(SchedulerHeartbeat).order_by(SchedulerHeartbeat.beat_at.desc())
+    if this_host:
+        query = query.where(SchedulerHeartbeat.worker.startswith(f"{socket.gethostname()}:"))
+    fresh = 0
+    for heartbeat in db.session.scalars(query):
+        age = (now() - heartbeat.beat_at).total_seconds()
+        alive = age <= HEARTBEAT_STALE_AFTER.total_seconds()
+        fresh += alive
+        state = "ok" if alive else "stale"
+        click.echo(f"{heartbeat.worker}\t{state}\tlast beat {age:.0f} s ago")
+    if not fresh:
+        click.echo("no scheduler has beaten in the last minute", err=True)
+        sys.exit(1)
 
 
 @scheduler_group.command("tick")
@@ -264,7 +298,7 @@ def protocols_check(path: Path | None) -> None:
     from telejt.protocols.loader import check_paths
     from telejt.protocols.wording import public_url_problem
 
-    target = path or Path(os.environ.get("TELEJT_PROTOCOLS_DIR") or PROJECT_ROOT / "protocols")
+    target = path or Path(os.environ.get("TELEJT_PROTOCOLS_DIR") or data_dir("protocols"))
     problems = [str(issue) for issue in check_paths([str(target)])]
     url_problem = public_url_problem(os.environ.get("TELEJT_PUBLIC_URL", ""))
     if url_problem:

@@ -16,9 +16,11 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from telejt.protocols.wording import public_url_problem
+from telejt.resources import CHECKOUT, data_dir, default_instance_dir
 
 #: the project's top folder (the checkout); protocols/ and instance/ live here
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+#: the checkout's top level (data folders: telejt.resources, which also knows the wheel's)
+PROJECT_ROOT = CHECKOUT
 SMS_BACKENDS = ("console", "twilio")
 LOCALES = ("es_MX", "en")
 ENVIRONMENTS = ("development", "production", "testing")
@@ -133,7 +135,7 @@ def load_config(env: Mapping[str, str] | None = None) -> dict[str, Any]:
     environment = env.get("TELEJT_ENV", "production")
     if environment not in ENVIRONMENTS:
         raise ConfigError("TELEJT_ENV", f"must be one of {', '.join(ENVIRONMENTS)}")
-    instance = Path(env.get("TELEJT_INSTANCE_DIR", str(PROJECT_ROOT / "instance")))
+    instance = Path(env.get("TELEJT_INSTANCE_DIR") or default_instance_dir())
 
     secret = env.get("SECRET_KEY", "")
     if not secret:
@@ -160,7 +162,7 @@ def load_config(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         if environment == "production":
             raise ConfigError("TELEJT_PUBLIC_URL", "missing: the external https:// base URL")
         public_url = "http://127.0.0.1:5000"
-    protocols_dir = env.get("TELEJT_PROTOCOLS_DIR") or str(PROJECT_ROOT / "protocols")
+    protocols_dir = env.get("TELEJT_PROTOCOLS_DIR") or str(data_dir("protocols"))
     if not Path(protocols_dir).is_dir():
         raise ConfigError("TELEJT_PROTOCOLS_DIR", f"no such folder: {protocols_dir}")
 

@@ -334,9 +334,9 @@ class Conversation:
         # in a check-in every reply is asked again (he is answering its questions); to a
         # reminder a short reply tried to answer and is asked again, a longer one is a
         # message to the team, kept and acknowledged (the prompt stays open)
-        tried = (
-            waiting is not None and waiting.kind == "question"
-        ) or len(self.reading.words) <= MAX_ANSWER_WORDS
+        tried = (waiting is not None and waiting.kind == "question") or len(
+            self.reading.words
+        ) <= MAX_ANSWER_WORDS
         if waiting is not None and tried and self._ask_again(waiting):
             self._mean("unclear", waiting.contact)
             return
