@@ -20,6 +20,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """
     from telejt import extensions, models  # noqa: F401  (models: register every table)
     from telejt.i18n import select_locale
+    from telejt.origins import origin_check
     from telejt.protocols import load_protocols
     from telejt.sqlite import configure_sqlite
 
@@ -49,7 +50,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         async_mode="threading",
         message_queue=app.config["REDIS_URL"],
         channel=app.config["TELEJT_LIVE_CHANNEL"],
-        cors_allowed_origins=[app.config["TELEJT_PUBLIC_URL"]],
+        cors_allowed_origins=origin_check(app.config),
     )
     _register_blueprints(app)
     return app

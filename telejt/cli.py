@@ -40,12 +40,18 @@ def serve_command(host: str, port: int) -> None:
     from telejt.startup import freeze_startup_objects
 
     upgrade()
+    if current_app.config.get("TELEJT_PUBLIC_URL_IS_DEFAULT"):
+        # no public URL was given: SMS links point where this server listens
+        link_host = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+        link_host = f"[{link_host}]" if ":" in link_host else link_host
+        current_app.config["TELEJT_PUBLIC_URL"] = f"http://{link_host}:{port}"
     # Flask's CLI marks the process so app.run() is refused; this command is the server.
     os.environ.pop("FLASK_RUN_FROM_CLI", None)
     scheduler = start_background_scheduler(current_app._get_current_object())  # type: ignore[attr-defined]
     freeze_startup_objects()
     click.echo(
-        f"telejt: serving on http://{host}:{port} (SMS backend: "
+        f"telejt: serving on http://{host}:{port} (SMS links: "
+        f"{current_app.config['TELEJT_PUBLIC_URL']}, SMS backend: "
         f"{current_app.config['TELEJT_SMS_BACKEND']})"
     )
     try:

@@ -158,6 +158,7 @@ def load_config(env: Mapping[str, str] | None = None) -> dict[str, Any]:
     if redis_url:
         redis_url = _url("REDIS_URL", redis_url, ("redis", "rediss", "unix"))
     public_url = env.get("TELEJT_PUBLIC_URL", "")
+    public_url_given = bool(public_url)
     if not public_url:
         if environment == "production":
             raise ConfigError("TELEJT_PUBLIC_URL", "missing: the external https:// base URL")
@@ -173,6 +174,8 @@ def load_config(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         "REDIS_URL": redis_url,
         "TELEJT_LIVE_CHANNEL": _live_channel(env.get("TELEJT_LIVE_CHANNEL"), redis_url),
         "TELEJT_PUBLIC_URL": _public_url(public_url),
+        #: development's default public URL follows ``telejt serve --host/--port``
+        "TELEJT_PUBLIC_URL_IS_DEFAULT": not public_url_given,
         "TELEJT_SMS_BACKEND": backend,
         "TELEJT_PROTOCOLS_DIR": protocols_dir,
         "TELEJT_DEFAULT_LOCALE": locale,
