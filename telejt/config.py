@@ -107,6 +107,11 @@ def _retention_years(value: str) -> int:
     return years
 
 
+#: a public STUN server, so video connects through most home routers with no setup
+#: (set TELEJT_STUN_URLS to your own, or to "" for none)
+DEFAULT_STUN = "stun:stun.l.google.com:19302"
+
+
 def _ice_servers(value: str) -> list[dict[str, Any]]:
     try:
         servers = json.loads(value)
@@ -116,7 +121,40 @@ def _ice_servers(value: str) -> list[dict[str, Any]]:
         isinstance(s, dict) and isinstance(s.get("urls"), str | list) for s in servers
     ):
         raise ConfigError("TELEJT_ICE_SERVERS", 'must be a JSON list like [{"urls": "stun:…"}]')
+    if any("credential" in s or "username" in s for s in servers):
+        raise ConfigError(
+            "TELEJT_ICE_SERVERS",
+            "static TURN credentials would be public in every session page: set "
+            "TELEJT_TURN_URLS and TELEJT_TURN_SECRET for short-lived ones",
+        )
     return servers
+
+
+def _url_list(setting: str, value: str, schemes: tuple[str, ...]) -> tuple[str, ...]:
+    """A comma-separated list of stun:/turn: URLs."""
+    urls = tuple(url.strip() for url in value.split(",") if url.strip())
+    for url in urls:
+        if url.split(":", 1)[0] not in schemes or ":" not in url:
+            raise ConfigError(setting, f"{url!r} is not a {' or '.join(schemes)}: URL")
+    return urls
+
+
+def _turn_settings(env: Mapping[str, str]) -> dict[str, Any]:
+    """STUN by default; TURN when its URLs and the secret shared with coturn are both set."""
+    turn_urls = _url_list("TELEJT_TURN_URLS", env.get("TELEJT_TURN_URLS", ""), ("turn", "turns"))
+    secret = env.get("TELEJT_TURN_SECRET", "")
+    if turn_urls and len(secret) < 16:
+        raise ConfigError("TELEJT_TURN_SECRET", "needed with TELEJT_TURN_URLS (16+ characters)")
+    return {
+        "TELEJT_STUN_URLS": _url_list(
+            "TELEJT_STUN_URLS", env.get("TELEJT_STUN_URLS", DEFAULT_STUN), ("stun", "stuns")
+        ),
+        "TELEJT_TURN_URLS": turn_urls,
+        "TELEJT_TURN_SECRET": secret or None,
+        "TELEJT_TURN_TTL_SECONDS": _positive_int(
+            "TELEJT_TURN_TTL_SECONDS", env.get("TELEJT_TURN_TTL_SECONDS", "7200")
+        ),
+    }
 
 
 def _development_secret(instance: Path) -> str:
@@ -180,6 +218,7 @@ def load_config(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         "TELEJT_PROTOCOLS_DIR": protocols_dir,
         "TELEJT_DEFAULT_LOCALE": locale,
         "TELEJT_ICE_SERVERS": _ice_servers(env.get("TELEJT_ICE_SERVERS", "[]")),
+        **_turn_settings(env),
         "TELEJT_PLANNING_HORIZON_DAYS": _positive_int(
             "TELEJT_PLANNING_HORIZON_DAYS", env.get("TELEJT_PLANNING_HORIZON_DAYS", "14")
         ),

@@ -71,6 +71,8 @@ def app_config(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> d
         "TELEJT_INSTANCE_DIR": str(tmp_path_factory.mktemp("instance")),
         "WTF_CSRF_ENABLED": False,
         "SERVER_NAME": None,
+        # no public STUN server: browsers in the tests reach nothing outside this machine
+        "TELEJT_STUN_URLS": (),
     }
 
 

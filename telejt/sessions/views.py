@@ -33,6 +33,7 @@ from telejt.planning.outcomes import awaiting_outcome, is_outcome_pending, repor
 from telejt.reports.labels import CONTACT_STATUS_LABELS, OUTCOME_LABELS
 from telejt.sessions import ical, services
 from telejt.sessions.ical import own_sessions
+from telejt.sessions.ice import ice_servers
 from telejt.sessions.signaling import register_room_handlers
 
 bp = Blueprint("sessions", __name__, template_folder="templates")
@@ -98,7 +99,7 @@ def participant_page(token: str) -> Response:
         config = {
             "role": "participant",
             "token": token,
-            "iceServers": current_app.config["TELEJT_ICE_SERVERS"],
+            "iceServers": ice_servers(f"participant-{participant.id}"),
         }
         body = render_template(
             "sessions/participant.html",
@@ -139,7 +140,7 @@ def console(contact_id: int) -> str:
     config = {
         "role": "therapist",
         "contactId": contact.id,
-        "iceServers": current_app.config["TELEJT_ICE_SERVERS"],
+        "iceServers": ice_servers(f"staff-{current_user.id}"),
     }
     return render_template(
         "sessions/console.html",
