@@ -38,7 +38,7 @@ def test_pages_get_stun_and_short_lived_turn(app, monkeypatch, frozen_clock) -> 
     with app.app_context():
         stun, turn = ice_servers("staff-3")
     assert stun == {"urls": ["stun:turn.example.mx:3478"]}
-    assert turn["urls"] == [turn_url]
+    assert turn["urls"] == ["turn:turn.example.mx:3478?transport=udp"]
     assert int(turn["username"].split(":")[0]) == int(frozen_clock.now().timestamp()) + 7200
 
 
