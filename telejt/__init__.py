@@ -63,6 +63,7 @@ def _register_blueprints(app: Flask) -> None:
     from telejt.checkins.views import bp as checkins_bp
     from telejt.dashboard.views import bp as dashboard_bp
     from telejt.health import bp as health_bp
+    from telejt.metrics import bp as metrics_bp
     from telejt.participants.queues import bp as queues_bp
     from telejt.participants.views import bp as participants_bp
     from telejt.reports.views import bp as reports_bp
@@ -70,6 +71,7 @@ def _register_blueprints(app: Flask) -> None:
     from telejt.sms.views import bp as sms_bp
 
     app.register_blueprint(health_bp)
+    app.register_blueprint(metrics_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(sms_bp)
     app.register_blueprint(checkins_bp)

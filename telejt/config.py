@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import re
@@ -139,6 +140,24 @@ def _url_list(setting: str, value: str, schemes: tuple[str, ...]) -> tuple[str, 
     return urls
 
 
+def _metrics_settings(env: Mapping[str, str]) -> dict[str, Any]:
+    """Who may read /metrics: a bearer token, and/or addresses (comma-separated CIDRs)."""
+    token = env.get("TELEJT_METRICS_TOKEN", "")
+    if token and len(token) < 16:
+        raise ConfigError("TELEJT_METRICS_TOKEN", "too short: use at least 16 random characters")
+    networks = []
+    for item in env.get("TELEJT_METRICS_ALLOW", "").split(","):
+        if not item.strip():
+            continue
+        try:
+            networks.append(ipaddress.ip_network(item.strip(), strict=False))
+        except ValueError:
+            raise ConfigError(
+                "TELEJT_METRICS_ALLOW", f"{item.strip()!r} is not an address or CIDR"
+            ) from None
+    return {"TELEJT_METRICS_TOKEN": token or None, "TELEJT_METRICS_ALLOW": tuple(networks)}
+
+
 def _turn_settings(env: Mapping[str, str]) -> dict[str, Any]:
     """STUN by default; TURN when its URLs and the secret shared with coturn are both set."""
     turn_urls = _url_list("TELEJT_TURN_URLS", env.get("TELEJT_TURN_URLS", ""), ("turn", "turns"))
@@ -219,6 +238,7 @@ def load_config(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         "TELEJT_DEFAULT_LOCALE": locale,
         "TELEJT_ICE_SERVERS": _ice_servers(env.get("TELEJT_ICE_SERVERS", "[]")),
         **_turn_settings(env),
+        **_metrics_settings(env),
         "TELEJT_PLANNING_HORIZON_DAYS": _positive_int(
             "TELEJT_PLANNING_HORIZON_DAYS", env.get("TELEJT_PLANNING_HORIZON_DAYS", "14")
         ),
