@@ -20,6 +20,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """
     from telejt import extensions, models  # noqa: F401  (models: register every table)
     from telejt.i18n import select_locale
+    from telejt.logs import install_request_ids
     from telejt.origins import origin_check
     from telejt.protocols import load_protocols
     from telejt.sqlite import configure_sqlite
@@ -52,6 +53,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         channel=app.config["TELEJT_LIVE_CHANNEL"],
         cors_allowed_origins=origin_check(app.config),
     )
+    install_request_ids(app)
     _register_blueprints(app)
     return app
 

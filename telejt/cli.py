@@ -349,9 +349,12 @@ def translate_compile() -> None:
 
 def main() -> None:
     """Entry point of the ``telejt`` script: configuration errors end with a clear message."""
+    from telejt.config import logging_settings
+    from telejt.logs import configure_logging
     from telejt.protocols.loader import ProtocolError
 
     try:
+        configure_logging(**logging_settings(os.environ))
         cli.main(prog_name="telejt")
     except ConfigError as exc:
         click.echo(f"telejt: configuration error: {exc}", err=True)

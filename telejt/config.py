@@ -140,6 +140,19 @@ def _url_list(setting: str, value: str, schemes: tuple[str, ...]) -> tuple[str, 
     return urls
 
 
+def logging_settings(env: Mapping[str, str]) -> dict[str, str]:
+    """``TELEJT_LOG_LEVEL`` (INFO) and ``TELEJT_LOG_FORMAT`` (text or json), checked."""
+    from telejt.logs import FORMATS, LEVELS
+
+    level = env.get("TELEJT_LOG_LEVEL", "INFO").upper()
+    if level not in LEVELS:
+        raise ConfigError("TELEJT_LOG_LEVEL", f"must be one of {', '.join(LEVELS)}")
+    fmt = env.get("TELEJT_LOG_FORMAT", "text").lower()
+    if fmt not in FORMATS:
+        raise ConfigError("TELEJT_LOG_FORMAT", f"must be one of {', '.join(FORMATS)}")
+    return {"level": level, "fmt": fmt}
+
+
 def _metrics_settings(env: Mapping[str, str]) -> dict[str, Any]:
     """Who may read /metrics: a bearer token, and/or addresses (comma-separated CIDRs)."""
     token = env.get("TELEJT_METRICS_TOKEN", "")
@@ -239,6 +252,7 @@ def load_config(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         "TELEJT_ICE_SERVERS": _ice_servers(env.get("TELEJT_ICE_SERVERS", "[]")),
         **_turn_settings(env),
         **_metrics_settings(env),
+        **{f"TELEJT_LOG_{key.upper()}": value for key, value in logging_settings(env).items()},
         "TELEJT_PLANNING_HORIZON_DAYS": _positive_int(
             "TELEJT_PLANNING_HORIZON_DAYS", env.get("TELEJT_PLANNING_HORIZON_DAYS", "14")
         ),

@@ -85,33 +85,49 @@ def _wake_time(next_at: datetime | None) -> datetime:
 def _dispatch_and_rearm() -> None:
     from telejt.sms.dispatch import dispatch_in_threads, next_due_at
 
-    dispatch_in_threads()
+    report = dispatch_in_threads()
+    if report.handled:
+        log.info(
+            "dispatch: %d sent, %d skipped or deferred, %d to retry, %d failed",
+            report.sent,
+            report.skipped,
+            report.retried,
+            report.failed,
+        )
     _rearm("dispatcher", next_due_at())
 
 
 def _watch_and_rearm() -> None:
     from telejt.planning.watcher import next_deadline_at, watch_deadlines
 
+    total = 0
     while True:
         settled = watch_deadlines()
+        total += settled
         next_at = next_deadline_at()
         # a deadline that passed while this pass settled others: settle it now, not in
         # MIN_SLEEP; if nothing was settled, what is due is another scheduler's
         if not settled or next_at is None or next_at > now():
             break
+    if total:
+        log.info("watcher: %d contacts settled at their deadline", total)
     _rearm("watcher", next_at)
 
 
 def _plan() -> None:
     from telejt.planning.services import plan_all
 
-    plan_all()
+    planned = plan_all()
+    if planned:
+        log.info("planner: %d participants planned", planned)
 
 
 def _recover() -> None:
     from telejt.sms.dispatch import recover_interrupted_claims
 
-    recover_interrupted_claims()
+    recovered = recover_interrupted_claims()
+    if recovered:
+        log.warning("recovery: %d messages of interrupted claims settled", recovered)
 
 
 def _rearm(job_id: str, next_at: datetime | None) -> None:

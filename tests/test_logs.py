@@ -1,0 +1,71 @@
+"""Logs: configured at start, JSON on request, never a phone number or an SMS body."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import sys
+from collections.abc import Iterator
+from datetime import timedelta
+
+import pytest
+from webhooks import configure_twilio, sms_in
+
+from telejt.logs import configure_logging, mask_phones
+
+
+@pytest.fixture
+def json_log(monkeypatch) -> Iterator[io.StringIO]:  # type: ignore[no-untyped-def]
+    stream = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", stream)
+    configure_logging("INFO", "json")
+    yield stream
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        if getattr(handler, "telejt", False):
+            root.removeHandler(handler)
+
+
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        ("to +528112345678 ok", "to …5678 ok"),
+        ("from +52 81 1234 5678.", "from …5678."),
+        ("(81) 1234-5678", "…5678"),
+        ("whatsapp:+5218112345678", "whatsapp:…5678"),
+        ("contact 12345 at 2026-03-03T10:00:00", "contact 12345 at 2026-03-03T10:00:00"),
+        ("due 2026-03-03 10:00:00+00:00", "due 2026-03-03 10:00:00+00:00"),
+        ("ids 1, 2, 3", "ids 1, 2, 3"),
+    ],
+)
+def test_phone_numbers_are_masked(text: str, masked: str) -> None:
+    assert mask_phones(text) == masked
+
+
+def test_json_lines_carry_no_phone_and_no_body(
+    json_log, app, client, monkeypatch, frozen_clock, make_participant, sms, run_until
+) -> None:
+    configure_twilio(app, monkeypatch)
+    participant = make_participant(phone="+52 81 7777 4321")
+    sms_in(client, "+52 55 9999 1234", "hola, soy un número desconocido")  # logged, masked
+    body = "ya no quiero vivir, de verdad"
+    sms_in(client, participant.phone, body)
+    run_until(frozen_clock.now() + timedelta(minutes=20))
+    logging.getLogger("telejt.test").error(
+        "a failure about %s", participant.phone, exc_info=ValueError(participant.phone)
+    )
+    lines = [json.loads(line) for line in json_log.getvalue().splitlines()]
+    assert lines and all({"time", "level", "logger", "message"} <= set(line) for line in lines)
+    text = json_log.getvalue()
+    for secret in (participant.phone, "8177774321", "559999 1234", "5599991234", body,
+                   participant.name):  # fmt: skip
+        assert secret not in text
+    assert "…4321" in text and "…1234" in text
+
+
+def test_requests_carry_an_id_into_the_log_and_back(json_log, client) -> None:
+    response = client.get("/healthz", headers={"X-Request-ID": "abc-123"})
+    assert response.headers["X-Request-ID"] == "abc-123"
+    fresh = client.get("/healthz", headers={"X-Request-ID": "bad id; with spaces"})
+    assert len(fresh.headers["X-Request-ID"]) == 32  # a new one, not the caller's text
