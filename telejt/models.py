@@ -1,6 +1,7 @@
 """Imports every model so that SQLAlchemy metadata and Alembic see the whole schema."""
 
 from telejt.alerts.models import Alert
+from telejt.api.models import IdempotencyKey
 from telejt.audit.models import AuditEvent
 from telejt.auth.models import ApiToken, StaffUser, court_memberships
 from telejt.checkins.models import CheckinAnswer
@@ -21,6 +22,7 @@ __all__ = [
     "Consent",
     "Contact",
     "Court",
+    "IdempotencyKey",
     "InboundMessage",
     "OutboundMessage",
     "Participant",

@@ -49,6 +49,19 @@ def _operation_document(op: Operation) -> JsonSchema:
         }
         for q in op.query
     ]
+    if op.method == "POST":
+        parameters.append(
+            {
+                "name": "Idempotency-Key",
+                "in": "header",
+                "required": False,
+                "description": "Any text up to 200 characters, new for each distinct request: "
+                "a retry with the same key and body gets the first answer again "
+                "(Idempotent-Replayed: true) and changes nothing; with another body, 409. "
+                "Kept 24 hours.",
+                "schema": {"type": "string", "minLength": 1, "maxLength": 200},
+            }
+        )
     answer = op.response.ref() if op.response else {}
     if op.many:
         answer = {"type": "array", "items": answer}
@@ -64,6 +77,8 @@ def _operation_document(op: Operation) -> JsonSchema:
     if op.path_parameters or op.body is not None or op.query:
         statuses.append(404)
     statuses.append(422)  # unknown query parameters are refused on every call
+    if op.method == "POST":
+        statuses += [400, 409]  # an unusable Idempotency-Key; one already used elsewhere
     if op.body is not None:
         statuses += [400, 413]
     if op.conflicts:

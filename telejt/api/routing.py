@@ -18,8 +18,9 @@ from typing import Any
 from flask import Blueprint, Response, jsonify, request
 from flask_babel import gettext as _
 
-from telejt.api.auth import authenticate_request, require_role
+from telejt.api.auth import api_user, authenticate_request, require_role
 from telejt.api.errors import ApiError, register_error_handlers
+from telejt.api.idempotency import run_once
 from telejt.api.jsonschema import JsonSchema, Schema, integral, parse_instant
 from telejt.api.schemas import MAX_ID
 from telejt.extensions import db
@@ -108,6 +109,11 @@ def operation(
                 kwargs["query"] = parsed
             if body is not None:
                 kwargs["body"] = _parse_body(body)
+            if method == "POST":
+                once = run_once(api_user().id, lambda: (view(**kwargs), status))
+                if once is not None:
+                    db.session.commit()  # the change and its stored answer together
+                    return once
             payload = view(**kwargs)
             db.session.commit()  # the audit rows and the token's last use, with the change
             response = jsonify(payload)
