@@ -355,3 +355,13 @@ def test_bearer_calls_need_no_csrf_token(client, world, monkeypatch) -> None:  #
     assert call(client, world.tokens["admin"], "POST", "/courts", body).status_code == 201
     # the staff pages still demand it
     assert client.post("/login", data={"email": "x@y.mx", "password": "z"}).status_code == 400
+
+
+def test_errors_are_problem_details_keeping_the_error_object(client, world) -> None:  # type: ignore[no-untyped-def]
+    response = call(client, world.tokens["court"], "GET", "/participants/999999")
+    assert response.status_code == 404
+    assert response.mimetype == "application/problem+json"
+    problem = response.get_json()
+    assert (problem["status"], problem["title"]) == (404, "Not Found")
+    assert problem["type"].endswith("#not_found") and problem["detail"]
+    assert problem["error"]["code"] == "not_found"  # what older clients read

@@ -78,9 +78,9 @@ def test_document_lists_every_operation_and_schema(client, world) -> None:  # ty
     for item in document["paths"].values():
         for operation in item.values():
             assert operation["security"] == [{"bearerAuth": []}]
-            assert operation["responses"]["401"]["content"]["application/json"]["schema"] == {
-                "$ref": "#/components/schemas/Error"
-            }
+            assert operation["responses"]["401"]["content"]["application/problem+json"][
+                "schema"
+            ] == {"$ref": "#/components/schemas/Error"}
 
 
 #: every declared operation, as (METHOD, OpenAPI path)

@@ -1,6 +1,9 @@
-"""JSON errors for the API: ``{"error": {"code", "message", "fields"}}`` with the right status.
+"""API errors as RFC 9457 problem details, keeping telejt's own ``error`` object.
 
-Every error rolls the session back first, so a request that fails writes nothing.
+``Content-Type: application/problem+json`` with ``type``, ``title``, ``status`` and
+``detail``, plus ``{"error": {"code", "message", "fields"}}`` as before, so clients
+written for either read it. Every error rolls the session back first, so a request
+that fails writes nothing.
 """
 
 from __future__ import annotations
@@ -12,12 +15,15 @@ from flask import Blueprint, Response, jsonify, request
 from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException
+from werkzeug.http import HTTP_STATUS_CODES
 
 from telejt.extensions import db
 from telejt.participants.validation import InvalidInput
 
 log = logging.getLogger(__name__)
 API_PREFIX = "/api/v1"
+#: the problem types' documentation: the error codes, in the OpenAPI document
+PROBLEM_TYPES = "/api/v1/openapi.json"
 
 #: machine-readable codes of the HTTP statuses the API answers with
 STATUS_CODES = {
@@ -51,14 +57,20 @@ def error_response(
     status: int, message: str, fields: dict[str, str] | None = None, code: str = ""
 ) -> Response:
     """The JSON error body with its status (and the Bearer challenge on a 401)."""
+    code = code or STATUS_CODES.get(status, "error")
     body: dict[str, Any] = {
+        "type": f"{PROBLEM_TYPES}#{code}",
+        "title": HTTP_STATUS_CODES.get(status, "Error"),
+        "status": status,
+        "detail": str(message),
         "error": {
-            "code": code or STATUS_CODES.get(status, "error"),
+            "code": code,
             "message": str(message),
             "fields": {key: str(value) for key, value in (fields or {}).items()},
-        }
+        },
     }
     response = jsonify(body)
+    response.mimetype = "application/problem+json"
     response.status_code = status
     if status == 401:
         response.headers["WWW-Authenticate"] = 'Bearer realm="telejt"'

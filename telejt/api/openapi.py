@@ -30,7 +30,7 @@ def _path(rule: str) -> str:
 def _error_response(status: int) -> JsonSchema:
     return {
         "description": ERROR_DESCRIPTIONS[status],
-        "content": {"application/json": {"schema": ERROR.ref()}},
+        "content": {"application/problem+json": {"schema": ERROR.ref()}},
     }
 
 

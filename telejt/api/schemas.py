@@ -54,6 +54,11 @@ ERROR = Schema(
     "Error",
     _object(
         {
+            # RFC 9457 problem details (served as application/problem+json)
+            "type": {"type": "string"},
+            "title": {"type": "string"},
+            "status": {"type": "integer"},
+            "detail": {"type": "string"},
             "error": _object(
                 {
                     "code": {"type": "string"},
