@@ -153,6 +153,12 @@ def logging_settings(env: Mapping[str, str]) -> dict[str, str]:
     return {"level": level, "fmt": fmt}
 
 
+def _sentry_dsn(value: str) -> str | None:
+    if not value:
+        return None
+    return _url("SENTRY_DSN", value, ("http", "https"))
+
+
 def _metrics_settings(env: Mapping[str, str]) -> dict[str, Any]:
     """Who may read /metrics: a bearer token, and/or addresses (comma-separated CIDRs)."""
     token = env.get("TELEJT_METRICS_TOKEN", "")
@@ -252,6 +258,8 @@ def load_config(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         "TELEJT_ICE_SERVERS": _ice_servers(env.get("TELEJT_ICE_SERVERS", "[]")),
         **_turn_settings(env),
         **_metrics_settings(env),
+        #: Sentry's DSN: errors are reported there, with nothing personal (telejt.errortracking)
+        "SENTRY_DSN": _sentry_dsn(env.get("SENTRY_DSN", "")),
         **{f"TELEJT_LOG_{key.upper()}": value for key, value in logging_settings(env).items()},
         "TELEJT_PLANNING_HORIZON_DAYS": _positive_int(
             "TELEJT_PLANNING_HORIZON_DAYS", env.get("TELEJT_PLANNING_HORIZON_DAYS", "14")

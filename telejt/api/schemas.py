@@ -65,7 +65,7 @@ ERROR = Schema(
                     "message": {"type": "string"},
                     "fields": {"type": "object", "additionalProperties": {"type": "string"}},
                 }
-            )
+            ),
         }
     ),
 )
