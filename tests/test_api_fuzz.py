@@ -67,7 +67,8 @@ def test_document_lists_every_operation_and_schema(client, world) -> None:  # ty
     assert operations == {
         ("GET", "/courts"), ("POST", "/courts"), ("PATCH", "/courts/{court_id}"),
         ("GET", "/staff"), ("GET", "/protocols"),
-        ("POST", "/participants"), ("GET", "/participants/{participant_id}"),
+        ("GET", "/participants"), ("POST", "/participants"),
+        ("GET", "/participants/{participant_id}"),
         ("PATCH", "/participants/{participant_id}"),
         ("GET", "/participants/{participant_id}/contacts"),
         ("GET", "/participants/{participant_id}/messages"),

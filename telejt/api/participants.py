@@ -14,6 +14,7 @@ from sqlalchemy import select
 from telejt.api.auth import api_user
 from telejt.api.errors import ApiError
 from telejt.api.jsonschema import format_instant
+from telejt.api.pages import PAGE_QUERY, paged
 from telejt.api.payloads import (
     contact_payload,
     inbound_payload,
@@ -24,6 +25,7 @@ from telejt.api.routing import QueryParameter, operation
 from telejt.api.schemas import (
     COMPLIANCE,
     CONTACT,
+    MAX_ID,
     MESSAGE,
     PARTICIPANT,
     PARTICIPANT_CREATE,
@@ -34,7 +36,7 @@ from telejt.auth.access import visible_participants
 from telejt.clock import now
 from telejt.courts.models import Court
 from telejt.extensions import db
-from telejt.participants.models import Participant
+from telejt.participants.models import PARTICIPANT_STATUSES, Participant
 from telejt.participants.services import enroll_participant, update_participant
 from telejt.planning.models import Contact
 from telejt.reports.compliance import compliance_for
@@ -138,6 +140,39 @@ def enroll(body: dict[str, Any]) -> dict[str, Any]:
 
 @operation(
     "GET",
+    "/participants",
+    summary="List the participants I may see",
+    description="Within the caller's courts (a therapist: his own participants), by id, a "
+    'page at a time (Link: rel="next"); updated_since lists only records changed since then, '
+    "for a client that keeps a copy in step. Optionally one court or one status. Each "
+    "record listed is audited as read.",
+    query=(
+        QueryParameter(
+            "court_id", {"type": "integer", "minimum": 1, "maximum": MAX_ID}, "only this court"
+        ),
+        QueryParameter(
+            "status", {"type": "string", "enum": list(PARTICIPANT_STATUSES)}, "only this status"
+        ),
+        *PAGE_QUERY,
+    ),
+    response=PARTICIPANT,
+    many=True,
+)
+def list_participants(query: dict[str, Any]) -> list[dict[str, Any]]:
+    """Participants the caller may see, a page at a time."""
+    statement = visible_participants(api_user())
+    if query["court_id"] is not None:
+        statement = statement.where(Participant.court_id == query["court_id"])
+    if query["status"] is not None:
+        statement = statement.where(Participant.status == query["status"])
+    participants = paged(statement, (Participant.id,), query, updated_at=Participant.updated_at)
+    for participant in participants:  # each record read, findable by participant
+        audit_read(participant, "participant", {"list": True})
+    return [participant_payload(participant) for participant in participants]
+
+
+@operation(
+    "GET",
     "/participants/<int:participant_id>",
     summary="Read a participant",
     description="Any role, within the caller's courts (a therapist: his own participants). "
@@ -179,22 +214,23 @@ def patch_participant(participant_id: int, body: dict[str, Any]) -> dict[str, An
     summary="List a participant's sessions and check-ins",
     description="Contacts starting in [from, to); by default from 30 days ago to 30 days "
     "ahead. Times need an offset. Audited.",
-    query=RANGE,
+    query=RANGE + PAGE_QUERY,
     response=CONTACT,
     many=True,
 )
 def list_contacts(participant_id: int, query: dict[str, Any]) -> list[dict[str, Any]]:
-    """A participant's contacts in a period."""
+    """A participant's contacts in a period, a page at a time."""
     participant = visible_participant(participant_id)
     start, end = period(query, timedelta(days=30), timedelta(days=30))
-    contacts = db.session.scalars(
-        select(Contact)
-        .where(
+    contacts = paged(
+        select(Contact).where(
             Contact.participant_id == participant.id,
             Contact.starts_at >= start,
             Contact.starts_at < end,
-        )
-        .order_by(Contact.starts_at, Contact.id)
+        ),
+        (Contact.starts_at, Contact.id),
+        query,
+        updated_at=Contact.updated_at,
     )
     audit_read(participant, "contacts", {"from": format_instant(start), "to": format_instant(end)})
     return [contact_payload(contact) for contact in contacts]

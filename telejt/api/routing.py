@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from functools import wraps
 from typing import Any
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Response, g, jsonify, request
 from flask_babel import gettext as _
 
 from telejt.api.auth import api_user, authenticate_request, require_role
@@ -100,6 +100,7 @@ def operation(
     def decorator(view: Callable[..., Any]) -> Callable[..., Response]:
         @wraps(view)
         def wrapped(**path_values: Any) -> Response:
+            g.pop("api_headers", None)  # g outlives a request where an app context is reused
             require_role(*roles)
             if any(value > MAX_ID for value in path_values.values()):
                 raise ApiError(404, _("No encontrado."))
@@ -118,6 +119,7 @@ def operation(
             db.session.commit()  # the audit rows and the token's last use, with the change
             response = jsonify(payload)
             response.status_code = status
+            response.headers.update(g.pop("api_headers", {}))  # a list's Link: rel="next"
             return response
 
         OPERATIONS.append(
