@@ -9,7 +9,13 @@ from flask import current_app
 from telejt.sqltypes import UTCDateTime
 
 config = context.config
-if config.config_file_name and not config.attributes.get("skip_logging_config"):
+#: telejt configured logging at start (masked, its format): alembic's own file would replace it
+telejt_logging = any(getattr(h, "telejt", False) for h in logging.getLogger().handlers)
+if (
+    config.config_file_name
+    and not config.attributes.get("skip_logging_config")
+    and not telejt_logging
+):
     fileConfig(config.config_file_name, disable_existing_loggers=False)
 logger = logging.getLogger("alembic.env")
 

@@ -69,3 +69,20 @@ def test_requests_carry_an_id_into_the_log_and_back(json_log, client) -> None:
     assert response.headers["X-Request-ID"] == "abc-123"
     fresh = client.get("/healthz", headers={"X-Request-ID": "bad id; with spaces"})
     assert len(fresh.headers["X-Request-ID"]) == 32  # a new one, not the caller's text
+
+
+def test_migrating_keeps_telejts_logging(json_log, app_config, tmp_path) -> None:
+    """Alembic's own logging file must not replace the masking handler (telejt db upgrade)."""
+    from flask_migrate import upgrade
+
+    from telejt import create_app
+
+    app = create_app({**app_config, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'm.db'}"})
+    with app.app_context():
+        upgrade()
+        from telejt.extensions import db
+
+        db.engine.dispose()
+    logging.getLogger("telejt.test").warning("to +528112345678")
+    assert "+528112345678" not in json_log.getvalue()
+    assert "to …5678" in json_log.getvalue()
