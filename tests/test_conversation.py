@@ -651,13 +651,16 @@ def test_a_confirm_reminder_waits_while_he_answers_a_checkin(
     answer(client, participant, "2", run_until, frozen_clock)
     reminder_due = session.starts_at - timedelta(hours=24)
     run_until(reminder_due + timedelta(minutes=1))
-    reminder = db.session.scalar(
-        select(OutboundMessage).where(
+    reminder = db.session.scalars(
+        select(OutboundMessage)
+        .where(
             OutboundMessage.contact_id == session.id,
             OutboundMessage.purpose == "reminder",
             OutboundMessage.due_at >= reminder_due,
         )
-    )
+        .order_by(OutboundMessage.due_at)
+    ).first()  # the 24 h one (the 1 h one is due the next day)
+    assert reminder.params["confirm"]
     assert reminder.status == "pending"  # the check-in's question still waits
     for body in ("3", "6", "no"):
         answer(client, participant, body, run_until, frozen_clock)
