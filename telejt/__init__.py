@@ -17,6 +17,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     Never migrates the database and never starts the scheduler.
     """
     from telejt import extensions, models  # noqa: F401  (models: register every table)
+    from telejt.assets import init_assets
     from telejt.i18n import select_locale
     from telejt.protocols import load_protocols
     from telejt.sqlite import configure_sqlite
@@ -50,6 +51,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         cors_allowed_origins=[app.config["TELEJT_PUBLIC_URL"]],
     )
     _register_blueprints(app)
+    init_assets(app)
     return app
 
 
