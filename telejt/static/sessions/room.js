@@ -95,6 +95,7 @@
       room.closePeer();
       var pc = new RTCPeerConnection({ iceServers: config.iceServers || [] });
       room.pc = pc;
+      pc.pendingCandidates = [];
       window.telejtPeer = pc;
       if (stream) {
         stream.getTracks().forEach(function (track) { pc.addTrack(track, stream); });
@@ -132,11 +133,21 @@
         });
     };
 
+    /* The server relays each message on its own thread: a candidate may overtake the
+       offer or answer it belongs after. Hold candidates until the description is set. */
+    function flushCandidates(pc) {
+      var waiting = pc.pendingCandidates;
+      pc.pendingCandidates = [];
+      waiting.forEach(function (candidate) {
+        pc.addIceCandidate(candidate).catch(function () { /* a late candidate of an old call */ });
+      });
+    }
+
     room.socket.on("signal", function (data) {
       if (data.type === "offer") {
         var pc = room.pc || room.newPeer(room.stream);
         pc.setRemoteDescription({ type: "offer", sdp: data.sdp })
-          .then(function () { return pc.createAnswer(); })
+          .then(function () { flushCandidates(pc); return pc.createAnswer(); })
           .then(function (answer) { return pc.setLocalDescription(answer); })
           .then(function () {
             capSenders(pc);
@@ -146,10 +157,11 @@
       } else if (data.type === "answer" && room.pc) {
         var peer = room.pc;
         peer.setRemoteDescription({ type: "answer", sdp: data.sdp })
-          .then(function () { capSenders(peer); })
+          .then(function () { flushCandidates(peer); capSenders(peer); })
           .catch(function () { /* an answer to an older offer */ });
       } else if (data.type === "candidate" && room.pc && data.candidate) {
-        room.pc.addIceCandidate(data.candidate).catch(function () { /* a late candidate of an old call */ });
+        room.pc.pendingCandidates.push(data.candidate);
+        if (room.pc.remoteDescription) { flushCandidates(room.pc); }
       } else if (data.type === "media") {
         // the other side chose sound only: stop sending it video it would pay for
         room.peerAudioOnly = !!data.audioOnly;
