@@ -334,3 +334,83 @@ def test_the_console_keeps_the_video_while_saving(room, frozen_clock) -> None:
     assert console.evaluate("window.telejtPeer.connectionState") == "connected"
     expect_state(him, "connected")
     assert ("therapist", "leave") not in events(contact_id)
+
+
+#: what he sends: the resolution and frame rate of his video, from getStats()
+SENT_VIDEO_JS = """() => window.telejtPeer.getStats().then((report) => {
+    let found = null;
+    report.forEach((s) => { if (s.type === "outbound-rtp" && s.kind === "video") { found = {
+        width: s.frameWidth || 0, height: s.frameHeight || 0, fps: s.framesPerSecond || 0,
+        targetBitrate: s.targetBitrate || 0}; } });
+    return found;
+})"""
+#: IPv4 + UDP headers, which getStats() leaves out of its byte counts but the carrier bills
+PACKET_HEADERS = 28
+#: the voice cap of room.js, each way: Chromium's fake microphone beeps, mostly silence,
+#: so its voice costs less than speech would; the figure counts the voice at its cap
+VOICE_CAP_BYTES_PER_SECOND = 2 * 16_000 / 8
+FIFTY_MINUTES = 50 * 60
+BUDGET_BYTES = 60_000_000
+MEASURE_SECONDS = 30
+
+
+def _wire(page: Any) -> dict[str, float]:
+    """Bytes his phone sent and received so far (ICE transport, headers included), the
+    voice's payload among them, and when."""
+    stats = page.evaluate("window.telejtRoom.transportBytes()")
+    packets = stats["packetsSent"] + stats["packetsReceived"]
+    return {
+        "bytes": stats["bytesSent"] + stats["bytesReceived"] + packets * PACKET_HEADERS,
+        "voice": stats["audioPayload"],
+        "at": time.monotonic(),
+    }
+
+
+def _rate(first: dict[str, float], last: dict[str, float]) -> tuple[float, float]:
+    """Bytes per second as measured, and with the voice at its cap (speech all the time)."""
+    seconds = last["at"] - first["at"]
+    measured = (last["bytes"] - first["bytes"]) / seconds
+    voice = (last["voice"] - first["voice"]) / seconds
+    return measured, measured + max(0.0, VOICE_CAP_BYTES_PER_SECOND - voice)
+
+
+def test_a_low_data_session_stays_under_60_mb_for_50_minutes(room) -> None:
+    """Measured on his side, both ways, over a shortened run, then extrapolated."""
+    from playwright.sync_api import expect
+
+    console = open_console(room)
+    him = open_link(room)
+    admit(console)
+    expect_state(him, "connected", timeout=CONNECTED)
+    start = _wire(him)
+    him.wait_for_timeout(5_000)  # the encoder settles under its caps
+    settled = _wire(him)
+    him.wait_for_timeout(MEASURE_SECONDS * 1000)
+    end = _wire(him)
+    sent_video = him.evaluate(SENT_VIDEO_JS)
+    steady, steady_speech = _rate(settled, end)
+    _, whole_speech = _rate(start, end)
+    print(
+        f"low-data video, both ways: {steady * 8 / 1000:.1f} kbit/s measured, "
+        f"{steady_speech * 8 / 1000:.1f} kbit/s with the voice at its cap; 50 min = "
+        f"{steady * FIFTY_MINUTES / 1e6:.1f} MB measured, "
+        f"{steady_speech * FIFTY_MINUTES / 1e6:.1f} MB with the voice at its cap, "
+        f"{whole_speech * FIFTY_MINUTES / 1e6:.1f} MB counting the start; sent {sent_video}"
+    )
+    assert max(steady_speech, whole_speech) * FIFTY_MINUTES <= BUDGET_BYTES
+    assert sent_video["width"] <= 320 and sent_video["height"] <= 240
+
+    # one tap: sound only, both ways
+    him.click("#audio-only")
+    expect_state(him, "audio_only")
+    expect(console.locator("#trouble [data-trouble=audio_only]")).to_be_visible()
+    him.wait_for_timeout(5_000)
+    settled = _wire(him)
+    him.wait_for_timeout(15_000)
+    audio, audio_speech = _rate(settled, _wire(him))
+    print(
+        f"audio only, both ways: {audio * 8 / 1000:.1f} kbit/s measured, "
+        f"{audio_speech * 8 / 1000:.1f} kbit/s with the voice at its cap; 50 min = "
+        f"{audio_speech * FIFTY_MINUTES / 1e6:.1f} MB"
+    )
+    assert audio_speech < steady_speech / 2
