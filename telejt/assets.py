@@ -5,8 +5,8 @@ the hash being that of the file's content. A hashed name never changes meaning, 
 served with ``Cache-Control: public, max-age=31536000, immutable``: a participant's phone
 downloads each file once and never asks again (not even to revalidate, which costs a
 round trip of seconds on a 2G/3G link). A new release changes the hash, hence the URL.
-Text files are gzipped once, in memory, at start (about 200 kB in all), and sent
-compressed to every browser that accepts it, whatever proxy stands in front.
+Text files are gzipped once, in memory, on their first request, and sent compressed to
+every browser that accepts it, whatever proxy stands in front.
 
 A name whose hash is not the current one (a page rendered before a release) still gets
 the current file, revalidated each time; so does a name without hash.
@@ -18,7 +18,7 @@ import gzip
 import hashlib
 import mimetypes
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -33,14 +33,25 @@ HASH_LENGTH = 10
 _HASHED = re.compile(r"^(?P<stem>.+)\.(?P<digest>[0-9a-f]{10})(?P<suffix>\.[A-Za-z0-9]+)$")
 
 
-@dataclass(frozen=True)
+@dataclass
 class Asset:
     """One static file, read once."""
 
     digest: str
     body: bytes
-    gzipped: bytes | None
     mimetype: str
+    compressible: bool
+    _gzipped: list[bytes | None] = field(default_factory=list)
+
+    @property
+    def gzipped(self) -> bytes | None:
+        """The body gzipped, made on first use (None when it would not be smaller)."""
+        if not self.compressible:
+            return None
+        if not self._gzipped:  # a race makes it twice, harmlessly
+            packed = gzip.compress(self.body, compresslevel=9, mtime=0)
+            self._gzipped.append(packed if len(packed) < len(self.body) else None)
+        return self._gzipped[0]
 
     def url_name(self, name: str) -> str:
         """``sessions/room.js`` → ``sessions/room.<digest>.js``."""
@@ -58,15 +69,11 @@ def load_assets(folder: Path) -> dict[str, Asset]:
             continue
         body = path.read_bytes()
         name = path.relative_to(folder).as_posix()
-        gzipped = None
-        if path.suffix in COMPRESSIBLE:
-            packed = gzip.compress(body, compresslevel=9, mtime=0)
-            gzipped = packed if len(packed) < len(body) else None
         mimetype = mimetypes.guess_type(name)[0] or "application/octet-stream"
         if mimetype.startswith("text/") or mimetype == "application/javascript":
             mimetype += "; charset=utf-8"
         digest = hashlib.sha256(body).hexdigest()[:HASH_LENGTH]
-        assets[name] = Asset(digest, body, gzipped, mimetype)
+        assets[name] = Asset(digest, body, mimetype, path.suffix in COMPRESSIBLE)
     return assets
 
 
@@ -100,8 +107,9 @@ def init_assets(app: Flask) -> None:
         response = Response(mimetype=asset.mimetype)
         response.headers["Cache-Control"] = cache
         response.headers["Vary"] = "Accept-Encoding"
-        if asset.gzipped is not None and "gzip" in request.headers.get("Accept-Encoding", ""):
-            response.set_data(asset.gzipped)
+        packed = asset.gzipped if "gzip" in request.headers.get("Accept-Encoding", "") else None
+        if packed is not None:
+            response.set_data(packed)
             response.headers["Content-Encoding"] = "gzip"
             response.set_etag(f"{asset.digest}-gz")  # one tag per representation
         else:
