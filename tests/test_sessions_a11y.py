@@ -35,7 +35,7 @@ def assert_accessible(page: Any, where: str) -> None:
     assert found == [], f"{where}: {found}"
 
 
-def test_the_waiting_room_and_the_call_and_the_console(room) -> None:
+def test_the_waiting_room_and_the_call_and_the_console(room) -> None:  # noqa: F811 (fixture)
     console = open_console(room)
     assert_accessible(console, "console, before he comes")
     him = open_link(room)
@@ -49,7 +49,7 @@ def test_the_waiting_room_and_the_call_and_the_console(room) -> None:
     assert_accessible(console, "console, in the call")
 
 
-def test_a_failure_state_and_the_end(room) -> None:
+def test_a_failure_state_and_the_end(room) -> None:  # noqa: F811 (fixture)
     console = open_console(room)
     him = open_link(room, DENY_MEDIA)
     admit(console)
@@ -63,7 +63,7 @@ def test_a_failure_state_and_the_end(room) -> None:
     assert_accessible(console, "console after saving")
 
 
-def test_the_pages_a_link_leads_to_outside_its_time(room, frozen_clock) -> None:
+def test_the_pages_a_link_leads_to_outside_its_time(room, frozen_clock) -> None:  # noqa: F811 (fixture)
     contact = db.session.get(Contact, room["contact_id"])
     starts_at, ends_at = contact.starts_at, contact.ends_at
     db.session.close()
