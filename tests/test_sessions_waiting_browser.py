@@ -158,10 +158,15 @@ def test_camera_denied_is_said_to_both_and_offers_listening_or_a_call(room) -> N
     from playwright.sync_api import expect
 
     console = open_console(room)
+    day = console.context.new_page()  # his day page, where he may be instead
+    day.goto(f"{room['base']}/therapist")
     him = open_link(room, DENY_MEDIA)
     expect_state(him, "waiting")
     admit(console)
     expect_state(him, "media_denied")
+    expect(day.locator(f"tr[data-contact-id='{room['contact_id']}'] .trouble")).to_contain_text(
+        "No pudo usar su cámara"
+    )
     assert "No pudimos usar tu cámara ni tu micrófono" in him.locator("#status").inner_text()
     for button in ("#retry", "#listen-only", "#call-me"):
         expect(him.locator(button)).to_be_visible()

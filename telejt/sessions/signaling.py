@@ -9,6 +9,15 @@ against the database, joins the session's signaling room. Offers, answers and
 ICE candidates are relayed only inside that room, so they reach only the other
 side of this one session. Messages go to rooms, never to remembered connection
 ids, so the two sides may be connected to different web processes (Redis queue).
+
+He may drop and come back, or open his link in a second tab: every connection of his
+joins his own room (``him:<id>``), and a new one tells the older ones to stand down
+(``state: elsewhere``). A disconnection followed by a later connection of his records
+no leave, so the therapist never reads "salió" while he is there. Back within
+``services.RECONNECT_GRACE`` of a leave, he goes straight back in (``state:
+admitted, resumed``) without a new admission. A refused connection says why
+(``ended``, ``cancelled``…), and his page reports what failed on its side
+(``trouble``), which the therapist is shown and the evidence keeps.
 """
 
 from __future__ import annotations

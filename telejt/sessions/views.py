@@ -343,6 +343,7 @@ def therapist_day() -> str:
         pending_rows=pending_rows,
         state_labels=STATE_LABELS,
         status_labels=CONTACT_STATUS_LABELS,
+        trouble_words=waiting.trouble_words(),
         zone=str(zone),
     )
 
