@@ -341,6 +341,26 @@ def test_the_console_keeps_the_video_while_saving(room, frozen_clock) -> None:
     assert ("therapist", "leave") not in events(contact_id)
 
 
+
+def test_switching_to_phone_turns_off_both_cameras(room) -> None:
+    from playwright.sync_api import expect
+
+    console = open_console(room)
+    him = open_link(room)
+    admit(console)
+    expect_state(him, "connected", timeout=CONNECTED)
+    live_cameras = (
+        "() => window.telejtRoom.stream === null ? 0 : window.telejtRoom.stream"
+        ".getVideoTracks().filter((t) => t.readyState === 'live').length"
+    )
+    assert console.evaluate(live_cameras) == 1 and him.evaluate(live_cameras) == 1
+    console.click("#phone-switch")
+    expect_state(him, "phone")
+    expect(console.locator("#status")).to_have_attribute("data-state", "phone")
+    expect(console.locator("#modality")).to_have_text("Teléfono")
+    assert console.evaluate(live_cameras) == 0 and him.evaluate(live_cameras) == 0
+    assert him.locator("#remote").is_hidden()
+
 #: what he sends: the resolution and frame rate of his video, from getStats()
 SENT_VIDEO_JS = """() => window.telejtPeer.getStats().then((report) => {
     let found = null;
