@@ -341,7 +341,6 @@ def test_the_console_keeps_the_video_while_saving(room, frozen_clock) -> None:
     assert ("therapist", "leave") not in events(contact_id)
 
 
-
 def test_switching_to_phone_turns_off_both_cameras(room) -> None:
     from playwright.sync_api import expect
 
@@ -360,6 +359,7 @@ def test_switching_to_phone_turns_off_both_cameras(room) -> None:
     expect(console.locator("#modality")).to_have_text("Teléfono")
     assert console.evaluate(live_cameras) == 0 and him.evaluate(live_cameras) == 0
     assert him.locator("#remote").is_hidden()
+
 
 #: what he sends: the resolution and frame rate of his video, from getStats()
 SENT_VIDEO_JS = """() => window.telejtPeer.getStats().then((report) => {
