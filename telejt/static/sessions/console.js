@@ -92,7 +92,11 @@
     presenceEl.textContent = words[data.state === "left" ? "participant_left" : data.state];
     presenceEl.setAttribute("data-state", data.state);
     // a drop is not the end: keep the call a moment, he may come straight back
-    show(data.state === "left" ? "participant_left" : data.state);
+    if (data.state === "admitted" && room.pc && room.pc.connectionState === "connected") {
+      show("connected"); // only his room connection dropped: the video never stopped
+    } else {
+      show(data.state === "left" ? "participant_left" : data.state);
+    }
   });
 
   socket.on("ready", function () {
