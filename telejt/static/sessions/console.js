@@ -89,7 +89,7 @@
 
   socket.on("participant", function (data) {
     admitButton.disabled = data.state !== "waiting";
-    presenceEl.textContent = words[data.state === "left" ? "participant_left" : data.state];
+    presenceEl.textContent = words.presence[data.state] || data.state;
     presenceEl.setAttribute("data-state", data.state);
     // a drop is not the end: keep the call a moment, he may come straight back
     if (data.state === "admitted" && room.pc && room.pc.connectionState === "connected") {
@@ -135,7 +135,7 @@
     socket.emit("admit", {}, function (answer) {
       if (answer && answer.ok) {
         show("admitted");
-        presenceEl.textContent = words.admitted;
+        presenceEl.textContent = words.presence.admitted;
         presenceEl.setAttribute("data-state", "admitted");
       } else { admitButton.disabled = false; }
     });
