@@ -35,6 +35,7 @@ from telejt.reports.labels import ATTRIBUTION_LABELS, CONTACT_STATUS_LABELS, OUT
 from telejt.sessions import ical, services, waiting
 from telejt.sessions.ical import own_sessions
 from telejt.sessions.signaling import register_room_handlers
+from telejt.sms.render import national_phone
 
 bp = Blueprint("sessions", __name__, template_folder="templates")
 # the /room namespace comes with the blueprint, on the Socket.IO server of each app
@@ -190,6 +191,7 @@ def _render_console(contact: Contact, typed: dict[str, Any] | None = None) -> st
         and contact.is_open,
         config=config,
         typed=typed or {},
+        callback_display=national_phone(participant.phone) or participant.phone,
         trouble_words=waiting.trouble_words(),
         when=_staff_when,
         outcome_labels=OUTCOME_LABELS,
