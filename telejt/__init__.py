@@ -19,6 +19,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     Never migrates the database and never starts the scheduler.
     """
     from telejt import extensions, models  # noqa: F401  (models: register every table)
+    from telejt.assets import init_assets
     from telejt.errortracking import init_error_tracking
     from telejt.i18n import select_locale
     from telejt.logs import install_request_ids
@@ -57,6 +58,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     install_request_ids(app)
     init_error_tracking(app.config.get("SENTRY_DSN"), app.config["TELEJT_ENV"])
     _register_blueprints(app)
+    init_assets(app)
     return app
 
 

@@ -37,20 +37,27 @@ def therapist_room(staff_id: int) -> str:
     return f"therapist:{staff_id}"
 
 
-def publish(event_name: str, payload: dict[str, Any], rooms: list[str]) -> None:
-    """Queue an event for these rooms; it is emitted when the current transaction commits."""
+def publish(
+    event_name: str, payload: dict[str, Any], rooms: list[str], namespace: str = NAMESPACE
+) -> None:
+    """Queue an event for these rooms; it is emitted when the current transaction commits.
+
+    ``namespace``: /live by default; the session room (/room) is told through here too.
+    """
     session = db.session()
-    session.info.setdefault(_PENDING_KEY, []).append((event_name, payload, rooms))
+    session.info.setdefault(_PENDING_KEY, []).append((event_name, payload, rooms, namespace))
 
 
-def _emit_now(event_name: str, payload: dict[str, Any], rooms: list[str]) -> None:
+def _emit_now(
+    event_name: str, payload: dict[str, Any], rooms: list[str], namespace: str = NAMESPACE
+) -> None:
     # One emit to all the rooms at once: a coordinator is in both his court's room and
     # its team room, and must get each event once, not once per room.
     targets = list(dict.fromkeys(rooms))
     if not targets:
         return
     try:
-        socketio.emit(event_name, payload, to=targets, namespace=NAMESPACE)
+        socketio.emit(event_name, payload, to=targets, namespace=namespace)
     except Exception:  # a live push must never undo what was recorded
         log.exception("could not publish %s to %s", event_name, targets)
 
@@ -58,8 +65,11 @@ def _emit_now(event_name: str, payload: dict[str, Any], rooms: list[str]) -> Non
 @event.listens_for(Session, "after_commit")
 def _after_commit(session: Session) -> None:
     pending = session.info.pop(_PENDING_KEY, None)
-    for event_name, payload, rooms in pending or ():
-        _emit_now(event_name, payload, rooms)
+    for event_name, payload, rooms, namespace in pending or ():
+        if namespace == NAMESPACE:
+            _emit_now(event_name, payload, rooms)
+        else:
+            _emit_now(event_name, payload, rooms, namespace)
 
 
 @event.listens_for(Session, "after_rollback")

@@ -192,6 +192,7 @@ def test_therapist_admits_participant_and_video_connects(live_server, people) ->
             participant.screenshot(path=str(ARTIFACTS / "session-participant.png"))
 
             participant.click("#leave")
+            participant.click("#leave-yes")
             expect(therapist.locator("#status")).to_have_attribute("data-state", "participant_left")
             therapist.check("input[name=outcome][value=attended]")
             therapist.click("form[action$='/outcome'] button[type=submit]")

@@ -42,7 +42,7 @@ def test_participant_page_records_nothing_and_is_private(client, session) -> Non
     page = answer.get_data(as_text=True)
     assert 'lang="es-MX"' in page
     assert "Tu sesión en línea" in page
-    assert "tu terapeuta te llamará" in page.lower()  # what to do if the video fails
+    assert "tu terapeuta puede llamarte" in page.lower()  # what to do if the video fails
     assert answer.headers["Cache-Control"] == "no-store"
     assert answer.headers["Referrer-Policy"] == "no-referrer"
     # a link preview fetching the page is not evidence that he came
@@ -65,7 +65,7 @@ def test_participant_page_follows_his_language_not_the_browsers(
 @pytest.mark.parametrize(
     ("moment", "status", "words"),
     [
-        (TUESDAY_SESSION - timedelta(minutes=16), 404, "Todavía es temprano"),
+        (TUESDAY_SESSION - timedelta(minutes=16), 200, "Tu sesión todavía no empieza"),
         (TUESDAY_SESSION + timedelta(minutes=20), 410, "Ya pasó el tiempo"),
         (TUESDAY_SESSION + timedelta(minutes=50), 410, "ya terminó"),
     ],
@@ -83,13 +83,16 @@ def test_unknown_link(client, session) -> None:
     answer = client.get(f"/s/{forged}")
     assert answer.status_code == 404
     assert "Revisa que el enlace esté completo" in answer.get_data(as_text=True)
+    assert "responde AYUDA" in answer.get_data(as_text=True)
 
 
 def test_participant_page_weight_is_under_budget(client, session) -> None:
     page = client.get(f"/s/{session.join_token}").get_data()
     total = len(page)
     assets = re.findall(rb'(?:src|href)="(/static/[^"]+)"', page)
-    assert len(assets) == 3  # one stylesheet, the Socket.IO client, room.js
+    assets = [path for path in assets if b"noscript" not in path]  # only without JavaScript
+    # one stylesheet, the Socket.IO client, the room and the waiting room's state machine
+    assert len(assets) == 4
     for path in assets:
         answer = client.get(path.decode())
         assert answer.status_code == 200

@@ -107,13 +107,33 @@ def test_first_join_starts_the_session_then_reconnects_and_leaves(session, froze
     assert not services.joined_late(session)  # the first join counts, not the reconnect
 
 
-def test_admission_is_needed_again_after_a_reconnect(session, make_staff, frozen_clock) -> None:
+def test_a_drop_within_the_grace_period_needs_no_new_admission(
+    session, make_staff, frozen_clock
+) -> None:
     frozen_clock.set(TUESDAY_SESSION)
     therapist = session.participant.therapist
     services.participant_joined(session)
     services.admit(session, therapist)
     assert services.presence_state(session) == "admitted"
     services.participant_left(session)
+    assert services.presence_state(session) == "left"
+    frozen_clock.advance(seconds=services.RECONNECT_GRACE.total_seconds())
+    services.participant_joined(session)
+    assert services.presence_state(session) == "admitted"  # back in time: straight in
+    # a trouble report is evidence, not presence
+    from telejt.sessions.waiting import report_trouble
+
+    report_trouble(session, "video_failed")
+    assert services.presence_state(session) == "admitted"
+
+
+def test_admission_is_needed_again_after_a_long_absence(session, make_staff, frozen_clock) -> None:
+    frozen_clock.set(TUESDAY_SESSION)
+    therapist = session.participant.therapist
+    services.participant_joined(session)
+    services.admit(session, therapist)
+    services.participant_left(session)
+    frozen_clock.advance(seconds=services.RECONNECT_GRACE.total_seconds() + 1)
     services.participant_joined(session)
     assert services.presence_state(session) == "waiting"
 

@@ -105,6 +105,7 @@ PRESENCE_LABELS = {
     "admit": _l("Admitido"),
     "phone_switch": _l("Cambio a teléfono"),
     "nudge": _l("Aviso para entrar"),
+    "trouble": _l("Falla en su conexión (la reportó su página)"),
 }
 
 PRESENCE_ACTOR_LABELS = {

@@ -11,7 +11,7 @@ from telejt.clock import now
 from telejt.extensions import Base
 from telejt.sqltypes import UTCDateTime
 
-PRESENCE_EVENTS = ("join", "leave", "reconnect", "admit", "phone_switch", "nudge")
+PRESENCE_EVENTS = ("join", "leave", "reconnect", "admit", "phone_switch", "nudge", "trouble")
 
 
 class PresenceEvent(Base):
@@ -21,7 +21,7 @@ class PresenceEvent(Base):
     __table_args__ = (
         CheckConstraint("actor IN ('participant', 'therapist', 'system')", name="actor"),
         CheckConstraint(
-            "event IN ('join', 'leave', 'reconnect', 'admit', 'phone_switch', 'nudge')",
+            "event IN ('join', 'leave', 'reconnect', 'admit', 'phone_switch', 'nudge', 'trouble')",
             name="event",
         ),
     )
@@ -34,7 +34,8 @@ class PresenceEvent(Base):
     staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
     event: Mapped[str] = mapped_column(String(15))
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
-    #: a short client description (browser, network) for the evidence trail
+    #: a short client description (browser, network) for the evidence trail; for a
+    #: "trouble" event, what failed on his side (see ``telejt.sessions.waiting.TROUBLES``)
     detail: Mapped[str | None] = mapped_column(String(300))
 
 

@@ -39,6 +39,7 @@ from telejt.protocols.current import protocol_for
 from telejt.protocols.model import SessionRule
 from telejt.reports.labels import OUTCOME_LABELS
 from telejt.sessions.models import ClinicalNote, PresenceEvent
+from telejt.sessions.rooms import ROOM_NAMESPACE, participant_room
 from telejt.sms.models import OutboundMessage
 from telejt.sms.outbox import queue_message
 
@@ -58,6 +59,9 @@ OUTCOMES: dict[str, tuple[str, str | None, str | None]] = {
 UNMARKABLE_STATUSES = ("cancelled",)
 #: the first line of the clinical note that records the identity and location check
 IDENTITY_CHECK_TAG = "[verificacion-identidad-ubicacion]"
+#: he drops (network, a closed tab) and comes back within this time: straight back in,
+#: no new admission
+RECONNECT_GRACE = timedelta(minutes=2)
 
 
 @dataclass(frozen=True)
@@ -155,14 +159,25 @@ def default_outcome(contact: Contact) -> str:
 
 
 def presence_state(contact: Contact) -> str:
-    """Where the participant is now: "absent", "waiting", "admitted" or "left"."""
+    """Where the participant is now: "absent", "waiting", "admitted" or "left".
+
+    Admission survives a drop: coming back within :data:`RECONNECT_GRACE` of his
+    leave (or connecting again while still connected: a second tab) keeps him
+    admitted. Trouble reports are evidence, not presence.
+    """
     last_event = None
     admitted = False
+    left_at: datetime | None = None
     for item in presence_events(contact):
         if item.actor == "participant":
-            last_event = item.event
+            if item.event == "trouble":
+                continue
             if item.event in ("join", "reconnect"):
-                admitted = False
+                admitted = admitted and (left_at is None or item.at - left_at <= RECONNECT_GRACE)
+                left_at = None
+            elif item.event == "leave":
+                left_at = item.at
+            last_event = item.event
         elif item.event == "admit":
             admitted = True
     if last_event is None:
@@ -188,8 +203,11 @@ def _record(
     return item
 
 
-def publish_presence(contact: Contact) -> None:
-    """Tell the therapist's pages (and the coordinators) where the participant is."""
+def publish_presence(contact: Contact, trouble: str | None = None) -> None:
+    """Tell the therapist's pages (and the coordinators) where the participant is.
+
+    ``trouble``: what just failed on his side, if that is the news.
+    """
     participant = contact.participant
     rooms = [team_room(participant.court_id)]
     if participant.therapist_id is not None:
@@ -203,6 +221,7 @@ def publish_presence(contact: Contact) -> None:
             "status": contact.status,
             "modality": contact.modality,
             "late": joined_late(contact),
+            "trouble": trouble,
         },
         rooms,
     )
@@ -350,6 +369,13 @@ def mark_outcome(contact: Contact, outcome: str, by: StaffUser, note: str | None
     else:
         _withdraw_unsent(key)
     publish_contact(contact, participant)
+    # his page, waiting or in the call, learns the session is over without a reload
+    publish(
+        "state",
+        {"state": "ended", "outcome": outcome},
+        [participant_room(contact.id)],
+        namespace=ROOM_NAMESPACE,
+    )
     resolve_outcome_alert(
         contact, by, gettext("Resultado registrado: %(label)s.", label=OUTCOME_LABELS[outcome])
     )

@@ -9,6 +9,15 @@ against the database, joins the session's signaling room. Offers, answers and
 ICE candidates are relayed only inside that room, so they reach only the other
 side of this one session. Messages go to rooms, never to remembered connection
 ids, so the two sides may be connected to different web processes (Redis queue).
+
+He may drop and come back, or open his link in a second tab: every connection of his
+joins his own room (``him:<id>``), and a new one tells the older ones to stand down
+(``state: elsewhere``). A disconnection followed by a later connection of his records
+no leave, so the therapist never reads "salió" while he is there. Back within
+``services.RECONNECT_GRACE`` of a leave, he goes straight back in (``state:
+admitted, resumed``) without a new admission. A refused connection says why
+(``ended``, ``cancelled``…), and his page reports what failed on its side
+(``trouble``), which the therapist is shown and the evidence keeps.
 """
 
 from __future__ import annotations
@@ -21,17 +30,23 @@ from typing import Any
 from flask import request
 from flask_login import current_user
 from flask_socketio import join_room, leave_room
+from socketio.exceptions import ConnectionRefusedError
+from sqlalchemy import select
 
 from telejt.extensions import db, socketio
 from telejt.planning.models import Contact
-from telejt.sessions import services
+from telejt.sessions import services, waiting
+from telejt.sessions.models import PresenceEvent
+from telejt.sessions.rooms import ROOM_NAMESPACE as NAMESPACE
+from telejt.sessions.rooms import participant_room, session_room, waiting_room
 
 log = logging.getLogger(__name__)
-NAMESPACE = "/room"
-#: signaling message types relayed as they are
-SIGNAL_TYPES = ("offer", "answer", "candidate")
+#: signaling message types relayed as they are ("media": one side's camera or sound-only choice)
+SIGNAL_TYPES = ("offer", "answer", "candidate", "media")
 #: cap on one relayed message: an SDP is a few kB
 MAX_SIGNAL_CHARS = 20_000
+#: link verdicts his page is told when the room refuses him, so it can say why
+REFUSAL_REASONS = ("unknown", "too_early", "ended", "closed", "cancelled", "phone")
 
 
 @dataclass
@@ -42,20 +57,13 @@ class Peer:
     role: str  # "participant" or "therapist"
     staff_id: int | None = None
     admitted: bool = False
+    #: the participant's join or reconnect event of this connection: a later one means
+    #: another connection (a second tab, his reconnect after a drop) took over from it
+    event_id: int | None = None
 
 
 _peers: dict[str, Peer] = {}
 _lock = threading.Lock()
-
-
-def session_room(contact_id: int) -> str:
-    """The signaling room of one session: its therapist and the admitted participant."""
-    return f"session:{contact_id}"
-
-
-def waiting_room(contact_id: int) -> str:
-    """Where the participant's connections wait to be let in."""
-    return f"waiting:{contact_id}"
 
 
 def _peer() -> Peer | None:
@@ -77,21 +85,9 @@ def _emit(event: str, payload: dict[str, Any], *rooms: str) -> None:
 def on_connect(auth: Any = None) -> bool:
     """Admit the connection only for this session's participant or therapist."""
     auth = auth if isinstance(auth, dict) else {}
-    sid = request.sid  # type: ignore[attr-defined]
     token = auth.get("token")
     if isinstance(token, str):
-        check = services.check_link(token)
-        if not check.may_join or check.contact is None:
-            return False
-        contact = check.contact
-        services.participant_joined(contact, detail=_client_detail())
-        db.session.commit()
-        with _lock:
-            _peers[sid] = Peer(contact.id, "participant")
-        join_room(waiting_room(contact.id))
-        socketio.emit("state", {"state": "waiting"}, to=sid, namespace=NAMESPACE)
-        _emit("participant", {"state": "waiting"}, session_room(contact.id))
-        return True
+        return _participant_connects(token)
     contact_id = auth.get("contact_id")
     if (
         not current_user.is_authenticated
@@ -104,11 +100,58 @@ def on_connect(auth: Any = None) -> bool:
         return False
     services.therapist_joined(console_contact, current_user)
     db.session.commit()
+    sid = request.sid  # type: ignore[attr-defined]
     with _lock:
         _peers[sid] = Peer(console_contact.id, "therapist", staff_id=current_user.id, admitted=True)
     join_room(session_room(console_contact.id))
     state = services.presence_state(console_contact)
     socketio.emit("participant", {"state": state}, to=sid, namespace=NAMESPACE)
+    # an admitted participant whose therapist stepped out gets his call back
+    _emit("therapist", {"state": "joined"}, participant_room(console_contact.id))
+    return True
+
+
+def _participant_connects(token: str) -> bool:
+    """His page connects: record it, take over from his other tabs, wait or go back in."""
+    check = services.check_link(token)
+    if not check.may_join or check.contact is None:
+        # his page says why (ended, cancelled…) instead of a bare refusal
+        reason = check.verdict if check.verdict in REFUSAL_REASONS else "unknown"
+        raise ConnectionRefusedError(reason)
+    contact = check.contact
+    sid = request.sid  # type: ignore[attr-defined]
+    item = services.participant_joined(contact, detail=_client_detail())
+    db.session.commit()
+    state = services.presence_state(contact)
+    resumed = state == "admitted"
+    with _lock:
+        older = [
+            other
+            for other, peer in _peers.items()
+            if peer.contact_id == contact.id and peer.role == "participant"
+        ]
+        for other in older:  # this process's older tabs stop relaying at once
+            _peers[other].admitted = False
+        _peers[sid] = Peer(contact.id, "participant", event_id=item.id)
+    for other in older:
+        for room in (session_room(contact.id), waiting_room(contact.id)):
+            socketio.server.leave_room(other, room, namespace=NAMESPACE)
+    # every older connection of his, on any web process, hands over to this one
+    socketio.emit(
+        "state",
+        {"state": "elsewhere"},
+        to=participant_room(contact.id),
+        skip_sid=sid,
+        namespace=NAMESPACE,
+    )
+    join_room(participant_room(contact.id))
+    join_room(waiting_room(contact.id))
+    if resumed:
+        # back within the grace period (or a second tab): no new admission
+        socketio.emit("state", {"state": "admitted", "resumed": True}, to=sid, namespace=NAMESPACE)
+    else:
+        socketio.emit("state", {"state": "waiting"}, to=sid, namespace=NAMESPACE)
+    _emit("participant", {"state": state}, session_room(contact.id))
     return True
 
 
@@ -122,6 +165,8 @@ def on_disconnect(reason: Any = None) -> None:
     if contact is None:
         return
     if peer.role == "participant":
+        if _taken_over(peer):
+            return  # he is still here, through the connection that took over
         services.participant_left(contact, detail=str(reason or "")[:100])
         db.session.commit()
         _emit("participant", {"state": "left"}, session_room(contact.id))
@@ -132,7 +177,24 @@ def on_disconnect(reason: Any = None) -> None:
         if therapist is not None:
             services.therapist_left(contact, therapist)
             db.session.commit()
-        _emit("therapist", {"state": "left"}, session_room(contact.id), waiting_room(contact.id))
+        _emit("therapist", {"state": "left"}, participant_room(contact.id))
+
+
+def _taken_over(peer: Peer) -> bool:
+    """Whether another connection of his joined after this one (so this leave is no leave)."""
+    if peer.event_id is None:
+        return False
+    later = db.session.scalar(
+        select(PresenceEvent.id)
+        .where(
+            PresenceEvent.contact_id == peer.contact_id,
+            PresenceEvent.actor == "participant",
+            PresenceEvent.event.in_(("join", "reconnect")),
+            PresenceEvent.id > peer.event_id,
+        )
+        .limit(1)
+    )
+    return later is not None
 
 
 def _therapist_contact() -> Contact | None:
@@ -167,6 +229,8 @@ def on_enter(data: Any = None) -> dict[str, Any]:
     # the database, not the message, says whether he was admitted
     if contact is None or services.presence_state(contact) != "admitted":
         return {"ok": False}
+    if _taken_over(peer):
+        return {"ok": False, "reason": "elsewhere"}
     with _lock:
         peer.admitted = True
     leave_room(waiting_room(contact.id))
@@ -183,8 +247,13 @@ def on_phone_switch(data: Any = None) -> dict[str, Any]:
     services.switch_to_phone(contact, current_user, detail=str(detail)[:200])
     db.session.commit()
     skip = request.sid  # type: ignore[attr-defined]
-    for room in (waiting_room(contact.id), session_room(contact.id)):
-        socketio.emit("state", {"state": "phone"}, to=room, skip_sid=skip, namespace=NAMESPACE)
+    socketio.emit(
+        "state",
+        {"state": "phone"},
+        to=participant_room(contact.id),
+        skip_sid=skip,
+        namespace=NAMESPACE,
+    )
     return {"ok": True}
 
 
@@ -233,6 +302,19 @@ def on_connection_state(data: Any = None) -> None:
     )
 
 
+def on_trouble(data: Any = None) -> dict[str, Any]:
+    """His page reports what failed (no camera, the video did not connect, a long wait…)."""
+    peer = _peer()
+    if peer is None or peer.role != "participant" or not isinstance(data, dict):
+        return {"ok": False}
+    contact = db.session.get(Contact, peer.contact_id)
+    if contact is None:
+        return {"ok": False}
+    recorded = waiting.report_trouble(contact, str(data.get("what", ""))[:20])
+    db.session.commit()
+    return {"ok": True, "recorded": recorded is not None}
+
+
 def register_room_handlers() -> None:
     """Bind the /room handlers to the Socket.IO server of the app being created.
 
@@ -247,6 +329,7 @@ def register_room_handlers() -> None:
     socketio.on_event("ready", on_ready, namespace=NAMESPACE)
     socketio.on_event("signal", on_signal, namespace=NAMESPACE)
     socketio.on_event("connection_state", on_connection_state, namespace=NAMESPACE)
+    socketio.on_event("trouble", on_trouble, namespace=NAMESPACE)
 
 
 def forget_session_peers() -> None:

@@ -11,6 +11,7 @@ from flask import (
     abort,
     current_app,
     flash,
+    jsonify,
     make_response,
     redirect,
     render_template,
@@ -25,16 +26,17 @@ from werkzeug.wrappers import Response
 from telejt.audit.services import record_access
 from telejt.auth.access import roles_required
 from telejt.clock import now
-from telejt.extensions import db
+from telejt.extensions import csrf, db
 from telejt.i18n import local_datetime, local_time, participant_locale
 from telejt.participants.validation import InvalidInput
 from telejt.planning.models import Contact
 from telejt.planning.outcomes import awaiting_outcome, is_outcome_pending, reported_status
-from telejt.reports.labels import CONTACT_STATUS_LABELS, OUTCOME_LABELS
-from telejt.sessions import ical, services
+from telejt.reports.labels import ATTRIBUTION_LABELS, CONTACT_STATUS_LABELS, OUTCOME_LABELS
+from telejt.sessions import ical, services, waiting
 from telejt.sessions.ical import own_sessions
 from telejt.sessions.ice import ice_servers
 from telejt.sessions.signaling import register_room_handlers
+from telejt.sms.render import national_phone
 
 bp = Blueprint("sessions", __name__, template_folder="templates")
 # the /room namespace comes with the blueprint, on the Socket.IO server of each app
@@ -53,16 +55,18 @@ EVENT_LABELS = {
     "admit": _l("admitió al participante"),
     "phone_switch": _l("cambió la sesión a teléfono"),
     "nudge": _l("se le reenvió el enlace por SMS"),
+    "trouble": _l("tuvo una falla"),
 }
 ACTOR_LABELS = {
     "participant": _l("Participante"),
     "therapist": _l("Terapeuta"),
     "system": _l("Sistema"),
 }
-#: the page a participant sees for each refusal, and its HTTP status
+#: the page a participant sees for each refusal, and its HTTP status (too early is no
+#: error: the link works, later)
 LINK_REFUSALS = {
     "unknown": 404,
-    "too_early": 404,
+    "too_early": 200,
     "ended": 410,
     "closed": 410,
     "cancelled": 410,
@@ -85,31 +89,50 @@ def participant_page(token: str) -> Response:
     participant = contact.participant if contact is not None else None
     locale = participant.locale if participant else current_app.config["TELEJT_DEFAULT_LOCALE"]
     with participant_locale(locale):
+        line = waiting.help_line(participant) if participant is not None else None
         if check.verdict in LINK_REFUSALS:
             opens = None
+            reload_in = None
             if check.verdict == "too_early" and contact is not None and participant is not None:
-                opens = local_datetime(
-                    services.link_opens_at(contact), participant.timezone, participant.locale
-                )
+                opens_at = services.link_opens_at(contact)
+                opens = local_datetime(opens_at, participant.timezone, participant.locale)
+                reload_in = int((opens_at - now()).total_seconds()) + 1
             body = render_template(
-                "sessions/link_refused.html", verdict=check.verdict, opens=opens, locale=locale
+                "sessions/link_refused.html",
+                verdict=check.verdict,
+                opens=opens,
+                reload_in=reload_in,
+                line=line,
+                locale=locale,
             )
             return _private(make_response(body, LINK_REFUSALS[check.verdict]))
-        assert contact is not None and participant is not None
-        config = {
-            "role": "participant",
-            "token": token,
-            "iceServers": ice_servers(f"participant-{participant.id}"),
-        }
+        assert contact is not None and participant is not None and line is not None
         body = render_template(
             "sessions/participant.html",
             contact=contact,
             verdict=check.verdict,
             when=local_datetime(contact.starts_at, participant.timezone, participant.locale),
-            config=config,
+            config=waiting.room_config(
+                contact, token, ice_servers(f"participant-{participant.id}")
+            ),
+            line=line,
+            words=waiting.participant_words(line),
             locale=locale,
         )
     return _private(make_response(body, 200))
+
+
+@bp.post("/s/<token>/trouble")
+@csrf.exempt  # the link's token is the credential; his page may have no session cookie
+def participant_trouble(token: str) -> Response:
+    """His page reports what failed when its room connection cannot carry it (no connection)."""
+    check = services.check_link(token)
+    if not check.may_join or check.contact is None:
+        return _private(make_response("", 404))
+    data = request.get_json(silent=True) or request.form
+    waiting.report_trouble(check.contact, str(data.get("what", ""))[:20])
+    db.session.commit()
+    return _private(make_response("", 204))
 
 
 def _console_contact_or_404(contact_id: int) -> Contact:
@@ -124,11 +147,20 @@ def _console_contact_or_404(contact_id: int) -> Contact:
 def console(contact_id: int) -> str:
     """The therapist's session console: waiting room, video, phone fallback, evidence, outcome."""
     contact = _console_contact_or_404(contact_id)
-    participant = contact.participant
     record_access(
-        current_user.id, "session.console", "contact", contact.id, participant_id=participant.id
+        current_user.id,
+        "session.console",
+        "contact",
+        contact.id,
+        participant_id=contact.participant_id,
     )
     db.session.commit()
+    return _render_console(contact)
+
+
+def _render_console(contact: Contact, typed: dict[str, Any] | None = None) -> str:
+    """The console page; ``typed``: what the form held when a save was refused, kept."""
+    participant = contact.participant
     events = services.presence_events(contact)
     runs_video = services.may_run_session(current_user, contact)
     rule = services.session_rule(contact)
@@ -141,7 +173,9 @@ def console(contact_id: int) -> str:
         "role": "therapist",
         "contactId": contact.id,
         "iceServers": ice_servers(f"staff-{current_user.id}"),
+        "timeouts": dict(waiting.ROOM_TIMEOUTS),
     }
+    first_join = services.first_join_at(contact)
     return render_template(
         "sessions/console.html",
         contact=contact,
@@ -149,18 +183,23 @@ def console(contact_id: int) -> str:
         events=events,
         state=services.presence_state(contact),
         late=services.joined_late(contact),
-        default_outcome=services.default_outcome(contact),
+        suggested_outcome=services.default_outcome(contact) if first_join else None,
         outcome_pending=is_outcome_pending(contact, now()),
-        first_join=services.first_join_at(contact),
+        first_join=first_join,
         checks=services.identity_checks(contact),
         runs_video=runs_video,
         call_prompt=nudge_at is not None
         and now() >= nudge_at
-        and services.first_join_at(contact) is None
+        and first_join is None
         and contact.is_open,
         config=config,
+        typed=typed or {},
+        callback_display=national_phone(participant.phone) or participant.phone,
+        trouble_words=waiting.trouble_words(),
         when=_staff_when,
         outcome_labels=OUTCOME_LABELS,
+        status_labels=CONTACT_STATUS_LABELS,
+        attribution_labels=ATTRIBUTION_LABELS,
         state_labels=STATE_LABELS,
         event_labels=EVENT_LABELS,
         actor_labels=ACTOR_LABELS,
@@ -171,15 +210,32 @@ def _staff_when(moment: datetime, zone: str) -> str:
     return local_datetime(moment, zone, _locale_code())
 
 
+def _wants_json() -> bool:
+    """The console's script saves without reloading (the video must not drop) and asks JSON."""
+    best = request.accept_mimetypes.best_match(["text/html", "application/json"])
+    return best == "application/json"
+
+
+def _console_answer(contact: Contact, message: str, ok: bool, **extra: Any) -> Any:
+    """JSON for the console's script; without script, the page again (typed text kept)."""
+    if _wants_json():
+        return jsonify({"ok": ok, "message": message, **extra}), (200 if ok else 422)
+    if ok:
+        flash(message, "info")
+        return redirect(url_for("sessions.console", contact_id=contact.id))
+    flash(message, "error")
+    return _render_console(contact, typed=request.form.to_dict()), 422
+
+
 @bp.post("/sessions/<int:contact_id>/identity")
 @roles_required("therapist")
-def confirm_identity(contact_id: int) -> Response:
+def confirm_identity(contact_id: int) -> Any:
     """Record the identity and location check at the start of the session."""
     contact = _console_contact_or_404(contact_id)
     if not services.may_run_session(current_user, contact):
         abort(404)
     try:
-        services.confirm_identity_and_location(
+        note = services.confirm_identity_and_location(
             contact,
             current_user,
             identity_confirmed=request.form.get("identity_confirmed") == "on",
@@ -190,21 +246,27 @@ def confirm_identity(contact_id: int) -> Response:
     except InvalidInput as exc:
         db.session.rollback()
         if "identity_confirmed" in exc.fields:
-            flash(_("Confirme la identidad del participante antes de registrar."), "error")
+            message = _("Confirme la identidad del participante antes de registrar.")
+            field = "identity_confirmed"
         else:
-            flash(
-                _("Escriba dónde se encuentra el participante ahora (máximo 300 caracteres)."),
-                "error",
-            )
-    else:
-        db.session.commit()
-        flash(_("Identidad y ubicación registradas."), "info")
-    return redirect(url_for("sessions.console", contact_id=contact.id))
+            message = _("Escriba dónde se encuentra el participante ahora (máximo 300 caracteres).")
+            field = "location"
+        return _console_answer(contact, message, False, field=field)
+    db.session.commit()
+    recorded = _(
+        "Registrado el %(when)s.", when=_staff_when(note.created_at, contact.participant.timezone)
+    )
+    return _console_answer(
+        contact,
+        _("Identidad y ubicación registradas."),
+        True,
+        check={"when": recorded, "text": " · ".join(note.body.split("\n")[1:])},
+    )
 
 
 @bp.post("/sessions/<int:contact_id>/outcome")
 @roles_required("therapist", "coordinator")
-def mark_outcome(contact_id: int) -> Response:
+def mark_outcome(contact_id: int) -> Any:
     """Mark what became of the session."""
     contact = _console_contact_or_404(contact_id)
     outcome = request.form.get("outcome", "")
@@ -213,23 +275,34 @@ def mark_outcome(contact_id: int) -> Response:
     except InvalidInput as exc:
         db.session.rollback()
         if "note" in exc.fields:
-            flash(_("La nota es demasiado larga (máximo 2000 caracteres)."), "error")
+            message = _("La nota es demasiado larga (máximo 2000 caracteres).")
         elif outcome == "excused" or "outcome" not in exc.fields:
-            flash(_("Esta sesión no se puede marcar (fue cancelada)."), "error")
+            message = _("Esta sesión no se puede marcar (fue cancelada).")
+        elif outcome not in OUTCOME_LABELS:
+            message = _("Elija un resultado.")
         else:
-            flash(_("Elija un resultado válido; solo se marca después del inicio."), "error")
-    else:
-        record_access(
-            current_user.id,
-            "session.outcome",
-            "contact",
-            contact.id,
-            participant_id=contact.participant_id,
-            detail={"outcome": outcome},
-        )
-        db.session.commit()
-        flash(_("Resultado registrado: %(label)s.", label=OUTCOME_LABELS[outcome]), "info")
-    return redirect(url_for("sessions.console", contact_id=contact.id))
+            message = _(
+                "La sesión aún no empieza: solo «Justificada» se puede marcar antes del inicio. "
+                "Lo que escribió sigue en el formulario."
+            )
+        return _console_answer(contact, message, False, field="outcome")
+    record_access(
+        current_user.id,
+        "session.outcome",
+        "contact",
+        contact.id,
+        participant_id=contact.participant_id,
+        detail={"outcome": outcome},
+    )
+    db.session.commit()
+    label = str(OUTCOME_LABELS[outcome])
+    return _console_answer(
+        contact,
+        _("Resultado registrado: %(label)s.", label=label),
+        True,
+        marked=label + (f" · {contact.outcome_note}" if contact.outcome_note else ""),
+        status=str(CONTACT_STATUS_LABELS.get(contact.status, contact.status)),
+    )
 
 
 @bp.get("/therapist")
@@ -275,6 +348,7 @@ def therapist_day() -> str:
         pending_rows=pending_rows,
         state_labels=STATE_LABELS,
         status_labels=CONTACT_STATUS_LABELS,
+        trouble_words=waiting.trouble_words(),
         zone=str(zone),
     )
 

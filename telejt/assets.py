@@ -1,0 +1,120 @@
+"""Static files for weak connections: hashed names, cached for a year, sent gzipped.
+
+``url_for('static', filename='sessions/room.js')`` gives ``/static/sessions/room.<hash>.js``,
+the hash being that of the file's content. A hashed name never changes meaning, so it is
+served with ``Cache-Control: public, max-age=31536000, immutable``: a participant's phone
+downloads each file once and never asks again (not even to revalidate, which costs a
+round trip of seconds on a 2G/3G link). A new release changes the hash, hence the URL.
+Text files are gzipped once, in memory, on their first request, and sent compressed to
+every browser that accepts it, whatever proxy stands in front.
+
+A name whose hash is not the current one (a page rendered before a release) still gets
+the current file, revalidated each time; so does a name without hash.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import mimetypes
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, abort, request
+from werkzeug.wrappers import Response
+
+#: a year: the longest cache lifetime browsers honour
+IMMUTABLE = "public, max-age=31536000, immutable"
+#: files worth compressing
+COMPRESSIBLE = (".js", ".css", ".svg", ".json", ".txt", ".html", ".map")
+HASH_LENGTH = 10
+_HASHED = re.compile(r"^(?P<stem>.+)\.(?P<digest>[0-9a-f]{10})(?P<suffix>\.[A-Za-z0-9]+)$")
+
+
+@dataclass
+class Asset:
+    """One static file, read once."""
+
+    digest: str
+    body: bytes
+    mimetype: str
+    compressible: bool
+    _gzipped: list[bytes | None] = field(default_factory=list)
+
+    @property
+    def gzipped(self) -> bytes | None:
+        """The body gzipped, made on first use (None when it would not be smaller)."""
+        if not self.compressible:
+            return None
+        if not self._gzipped:  # a race makes it twice, harmlessly
+            packed = gzip.compress(self.body, compresslevel=9, mtime=0)
+            self._gzipped.append(packed if len(packed) < len(self.body) else None)
+        return self._gzipped[0]
+
+    def url_name(self, name: str) -> str:
+        """``sessions/room.js`` → ``sessions/room.<digest>.js``."""
+        stem, dot, suffix = name.rpartition(".")
+        if not dot or "/" in suffix:
+            return f"{name}.{self.digest}"
+        return f"{stem}.{self.digest}.{suffix}"
+
+
+def load_assets(folder: Path) -> dict[str, Asset]:
+    """Every file under the static folder, by its path there (``sessions/room.js``)."""
+    assets: dict[str, Asset] = {}
+    for path in sorted(folder.rglob("*")):
+        if not path.is_file() or path.name.startswith("."):
+            continue
+        body = path.read_bytes()
+        name = path.relative_to(folder).as_posix()
+        mimetype = mimetypes.guess_type(name)[0] or "application/octet-stream"
+        if mimetype.startswith("text/") or mimetype == "application/javascript":
+            mimetype += "; charset=utf-8"
+        digest = hashlib.sha256(body).hexdigest()[:HASH_LENGTH]
+        assets[name] = Asset(digest, body, mimetype, path.suffix in COMPRESSIBLE)
+    return assets
+
+
+def init_assets(app: Flask) -> None:
+    """Serve ``/static`` from memory with hashed names, long caching and gzip."""
+    assert app.static_folder is not None
+    assets = load_assets(Path(app.static_folder))
+    app.extensions["telejt.assets"] = assets
+
+    @app.url_defaults
+    def hashed_static_names(endpoint: str, values: dict[str, Any]) -> None:
+        if endpoint != "static":
+            return
+        name = values.get("filename")
+        asset = assets.get(name) if isinstance(name, str) else None
+        if asset is not None:
+            values["filename"] = asset.url_name(name)  # type: ignore[arg-type]
+
+    def serve_static(filename: str) -> Response:
+        name, cache = filename, "no-cache"
+        match = _HASHED.match(filename)
+        if match is not None:
+            logical = match["stem"] + match["suffix"]
+            if logical in assets:
+                name = logical
+                if assets[logical].digest == match["digest"]:
+                    cache = IMMUTABLE
+        asset = assets.get(name)
+        if asset is None:
+            abort(404)
+        response = Response(mimetype=asset.mimetype)
+        response.headers["Cache-Control"] = cache
+        response.headers["Vary"] = "Accept-Encoding"
+        packed = asset.gzipped if "gzip" in request.headers.get("Accept-Encoding", "") else None
+        if packed is not None:
+            response.set_data(packed)
+            response.headers["Content-Encoding"] = "gzip"
+            response.set_etag(f"{asset.digest}-gz")  # one tag per representation
+        else:
+            response.set_data(asset.body)
+            response.set_etag(asset.digest)
+        return response.make_conditional(request)
+
+    app.view_functions["static"] = serve_static
