@@ -372,12 +372,13 @@ def _crisis_escalation(
     message: OutboundMessage, participant: Participant, protocol: Protocol
 ) -> str:
     minutes = current_app.config["TELEJT_CRISIS_ESCALATION_MINUTES"]
+    dashboard = current_app.config["TELEJT_PUBLIC_URL"] + "/dashboard"
     return _(
         "telejt: alerta URGENTE sin atender desde hace %(minutes)d min (participante "
         "%(id)d). Atiéndela en %(link)s",
         minutes=minutes,
         id=participant.id,
-        link=f"{current_app.config['TELEJT_PUBLIC_URL']}/dashboard",
+        link=dashboard,
     )
 
 
