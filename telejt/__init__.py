@@ -18,7 +18,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """
     from telejt import extensions, models  # noqa: F401  (models: register every table)
     from telejt.i18n import select_locale
+    from telejt.logmask import install_log_masking
     from telejt.protocols import load_protocols
+    from telejt.security import init_security, wrap_wsgi
+    from telejt.sockets import SOCKET_OPTIONS, async_mode
+    from telejt.sockets.redis_queue import client_manager
     from telejt.sqlite import configure_sqlite
 
     app = Flask(__name__, instance_path=str(PROJECT_ROOT / "instance"))
@@ -26,12 +30,15 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     if config:
         settings.update(config)
     app.config.update(settings)
-    app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True})
+    engine_options = app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True})
+    if app.config["TELEJT_ENV"] == "production":
+        # a failed statement's parameters (phones, SMS texts) stay out of the logs
+        engine_options.setdefault("hide_parameters", True)
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(PROJECT_ROOT / "translations")
     app.config["BABEL_DEFAULT_LOCALE"] = app.config["TELEJT_DEFAULT_LOCALE"]
     app.config["BABEL_DEFAULT_TIMEZONE"] = "UTC"
-    app.config.setdefault("SESSION_COOKIE_HTTPONLY", True)
-    app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
+    install_log_masking()
+    init_security(app)  # before the blueprints: their <int:…> rules use its converter
 
     app.extensions["telejt.protocols"] = load_protocols(app.config["TELEJT_PROTOCOLS_DIR"])
 
@@ -44,12 +51,13 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     extensions.csrf.init_app(app)
     extensions.socketio.init_app(
         app,
-        async_mode="threading",
-        message_queue=app.config["REDIS_URL"],
-        channel=app.config["TELEJT_LIVE_CHANNEL"],
+        async_mode=async_mode(),
+        client_manager=client_manager(app.config["REDIS_URL"], app.config["TELEJT_LIVE_CHANNEL"]),
         cors_allowed_origins=[app.config["TELEJT_PUBLIC_URL"]],
+        **SOCKET_OPTIONS,
     )
     _register_blueprints(app)
+    wrap_wsgi(app)  # outermost: the socket gate and the proxy fix see every request
     return app
 
 

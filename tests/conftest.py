@@ -32,6 +32,41 @@ from telejt.extensions import db  # noqa: E402
 PASSWORD = "correct-horse-battery"
 
 
+def sign_in(client: Any, user: Any) -> str:
+    """Log a staff member in as the login page does (a server-side session named by the
+    cookie), without a password round trip; returns the session key.
+
+    The test's app context outlives each request, so Flask-Login's user cached in
+    ``g`` is dropped too (in production every request has its own).
+    """
+    import secrets
+
+    from flask import current_app, g
+
+    from telejt.auth.models import StaffSession
+    from telejt.auth.sessions import SESSION_KEY, key_digest
+
+    key = secrets.token_urlsafe(32)
+    moment = clock.now()
+    db.session.add(
+        StaffSession(
+            staff_id=user.id,
+            key_hash=key_digest(key),
+            created_at=moment,
+            last_seen_at=moment,
+            expires_at=moment + timedelta(hours=current_app.config["TELEJT_SESSION_MAX_HOURS"]),
+            second_factor_at=moment,
+        )
+    )
+    db.session.commit()
+    with client.session_transaction() as session:
+        session["_user_id"] = str(user.id)
+        session["_fresh"] = True
+        session[SESSION_KEY] = key
+    g.pop("_login_user", None)
+    return key
+
+
 def _test_database_url(tmp_dir: Path) -> str:
     url = os.environ.get("TELEJT_TEST_DATABASE_URL")
     if url:
@@ -71,6 +106,11 @@ def app_config(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> d
         "TELEJT_INSTANCE_DIR": str(tmp_path_factory.mktemp("instance")),
         "WTF_CSRF_ENABLED": False,
         "SERVER_NAME": None,
+        # second factors are tested on their own (test_auth_sessions.py), switched on there
+        "TELEJT_TOTP": "off",
+        # tests move the clock by days between requests; session limits have their own tests
+        "TELEJT_SESSION_IDLE_MINUTES": 10**7,
+        "TELEJT_SESSION_MAX_HOURS": 10**6,
     }
 
 

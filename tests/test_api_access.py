@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from conftest import sign_in
 from sqlalchemy import func, select
 
 from telejt.alerts.services import raise_alert
@@ -134,9 +135,8 @@ def test_revoked_token_and_inactive_staff_are_refused(client, world) -> None:  #
 
 
 def test_a_login_session_is_not_an_api_credential(client, world) -> None:  # type: ignore[no-untyped-def]
-    with client.session_transaction() as session:
-        session["_user_id"] = str(world.users["coordinator"].id)
-        session["_fresh"] = True
+    sign_in(client, world.users["coordinator"])
+    assert client.get("/participants").status_code == 200  # a working login session…
     assert_error(client.get("/api/v1/courts"), 401, "unauthorized")
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 from datetime import UTC, date, datetime, time, timedelta
@@ -26,6 +25,7 @@ from telejt.participants.data_rights import (
     export_participant,
     retention_ends_at,
 )
+from telejt.spreadsheet import csv_writer
 
 bp = Blueprint("audit", __name__, template_folder="templates")
 
@@ -113,7 +113,7 @@ def audit_csv() -> Response:
     """The filtered audit log as CSV (the export is itself audited)."""
     query, filters = _filtered_events()
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
+    writer = csv_writer(buffer)  # formula-like cells quoted
     writer.writerow(CSV_COLUMNS)
     for event, email in db.session.execute(query):
         writer.writerow(

@@ -34,6 +34,7 @@ from telejt.reports.labels import CONTACT_STATUS_LABELS, OUTCOME_LABELS
 from telejt.sessions import ical, services
 from telejt.sessions.ical import own_sessions
 from telejt.sessions.signaling import register_room_handlers
+from telejt.sockets.gate import grant_room_pass
 
 bp = Blueprint("sessions", __name__, template_folder="templates")
 # the /room namespace comes with the blueprint, on the Socket.IO server of each app
@@ -108,6 +109,7 @@ def participant_page(token: str) -> Response:
             config=config,
             locale=locale,
         )
+    grant_room_pass(contact.id, contact.ends_at)  # his browser may open the /room socket
     return _private(make_response(body, 200))
 
 
