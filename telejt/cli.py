@@ -84,7 +84,7 @@ def scheduler_run() -> None:
         click.echo(
             "telejt: REDIS_URL is not set: live events from this process reach no browser", err=True
         )
-    run_forever(current_app._get_current_object())  # type: ignore[attr-defined]
+    run_forever(current_app._get_current_object(), hard_exit=True)  # type: ignore[attr-defined]
 
 
 @scheduler_group.command("tick")

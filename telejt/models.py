@@ -2,7 +2,13 @@
 
 from telejt.alerts.models import Alert
 from telejt.audit.models import AuditEvent
-from telejt.auth.models import ApiToken, StaffUser, court_memberships
+from telejt.auth.models import (
+    ApiToken,
+    LoginThrottle,
+    StaffSession,
+    StaffUser,
+    court_memberships,
+)
 from telejt.checkins.models import CheckinAnswer
 from telejt.courts.models import Court
 from telejt.participants.models import Consent, Participant
@@ -10,6 +16,7 @@ from telejt.planning.models import Contact
 from telejt.scheduler.models import SchedulerHeartbeat
 from telejt.sessions.models import ClinicalNote, PresenceEvent
 from telejt.sms.models import InboundMessage, OutboundMessage
+from telejt.sms.provider import SmsProviderOutage
 
 __all__ = [
     "Alert",
@@ -21,10 +28,13 @@ __all__ = [
     "Contact",
     "Court",
     "InboundMessage",
+    "LoginThrottle",
     "OutboundMessage",
     "Participant",
     "PresenceEvent",
     "SchedulerHeartbeat",
+    "SmsProviderOutage",
+    "StaffSession",
     "StaffUser",
     "court_memberships",
 ]

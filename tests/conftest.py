@@ -160,6 +160,8 @@ def committed_db(app):  # type: ignore[no-untyped-def]
                 tables = [t for t in reversed(db.metadata.sorted_tables)]
                 if connection.dialect.name == "postgresql":
                     names = ", ".join(f'"{t.name}"' for t in tables)
+                    # the audit log's trigger lets only the retention job empty it
+                    connection.execute(text("SET LOCAL telejt.audit_retention = 'on'"))
                     connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
                 else:
                     for table in tables:
@@ -340,6 +342,9 @@ class RecordingSender:
         sid = f"SMtest{uuid.uuid4().hex}"
         self.sent.append({"to": to, "body": body, "sid": sid})
         return SendResult(provider_sid=sid, status=self.status)
+
+    def check(self) -> None:
+        """The provider's health probe: this one is always there."""
 
 
 @pytest.fixture

@@ -15,10 +15,10 @@ from twilio.http.response import Response as TwilioResponse
 
 from telejt.extensions import db
 from telejt.planning.models import Contact
-from telejt.sms.backends import TwilioSmsSender
 from telejt.sms.models import OutboundMessage
 from telejt.sms.render import render_message
 from telejt.sms.text import segments
+from telejt.sms.twilio_sender import TwilioSmsSender
 
 ACCOUNT = "AC" + "3" * 32
 SERVICE = "MG" + "4" * 32

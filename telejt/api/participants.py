@@ -42,6 +42,8 @@ from telejt.sms.models import InboundMessage, OutboundMessage
 
 #: the longest period one call may ask for
 MAX_RANGE = timedelta(days=400)
+#: who may read participants' records (DESIGN: admins keep courts, staff and tokens)
+PARTICIPANT_READERS = ("coordinator", "therapist", "court")
 RANGE = (
     QueryParameter(
         "from", {"type": "string", "format": "date-time"}, "start (inclusive), with offset"
@@ -139,15 +141,16 @@ def enroll(body: dict[str, Any]) -> dict[str, Any]:
     "GET",
     "/participants/<int:participant_id>",
     summary="Read a participant",
-    description="Any role, within the caller's courts (a therapist: his own participants). "
-    "Audited.",
+    description="Coordinators, therapists and court users, within the caller's courts (a "
+    "therapist: his own participants; admins: 403). Court users get no phone. Audited.",
+    roles=PARTICIPANT_READERS,
     response=PARTICIPANT,
 )
 def get_participant(participant_id: int) -> dict[str, Any]:
     """A participant's record."""
     participant = visible_participant(participant_id)
     audit_read(participant, "participant")
-    return participant_payload(participant)
+    return participant_payload(participant, with_phone=api_user().role != "court")
 
 
 @operation(
@@ -176,7 +179,8 @@ def patch_participant(participant_id: int, body: dict[str, Any]) -> dict[str, An
     "/participants/<int:participant_id>/contacts",
     summary="List a participant's sessions and check-ins",
     description="Contacts starting in [from, to); by default from 30 days ago to 30 days "
-    "ahead. Times need an offset. Audited.",
+    "ahead. Times need an offset. Admins: 403. Audited.",
+    roles=PARTICIPANT_READERS,
     query=RANGE,
     response=CONTACT,
     many=True,
@@ -235,7 +239,8 @@ def list_messages(participant_id: int) -> list[dict[str, Any]]:
     "plus misses attributed to him (system misses and excused contacts do not count against "
     "him); outcome_pending counts sessions he joined that are over and whose outcome the "
     "therapist has not recorded yet (neither kept nor missed); consecutive misses are his "
-    "latest run, whatever the period. Audited.",
+    "latest run, whatever the period. Admins: 403. Audited.",
+    roles=PARTICIPANT_READERS,
     query=RANGE,
     response=COMPLIANCE,
 )

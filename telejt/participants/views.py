@@ -39,7 +39,7 @@ from telejt.protocols.current import protocol_for, registry
 
 bp = Blueprint("participants", __name__, template_folder="templates")
 
-READERS = ("coordinator", "therapist", "court", "admin")
+READERS = ("coordinator", "therapist", "court")
 
 
 def local_when(moment: datetime | None, timezone: str) -> str:

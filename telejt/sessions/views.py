@@ -270,7 +270,7 @@ def therapist_day() -> str:
         }
         for c in contacts
     ]
-    return render_template(
+    page = render_template(
         "sessions/therapist_day.html",
         rows=rows,
         pending_rows=pending_rows,
@@ -278,6 +278,19 @@ def therapist_day() -> str:
         status_labels=CONTACT_STATUS_LABELS,
         zone=str(zone),
     )
+    # after rendering: the commit expires every loaded row
+    record_access(
+        current_user.id,
+        "therapist.day",
+        "staff_user",
+        current_user.id,
+        detail={
+            "contact_ids": [c.id for c in [*contacts, *pending]],
+            "participant_ids": sorted({c.participant_id for c in [*contacts, *pending]}),
+        },
+    )
+    db.session.commit()
+    return page
 
 
 def _locale_code() -> str:
