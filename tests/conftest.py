@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 import socket
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import create_engine, inspect, text
@@ -381,3 +383,36 @@ def run_until(frozen_clock):  # type: ignore[no-untyped-def]
             dispatch_due_messages()
 
     return step
+
+
+# ---- scheduler processes (tests/processes.py) ---------------------------------------------
+
+
+@pytest.fixture
+def protocols_dir(tmp_path: Path) -> Path:
+    """The protocols with quiet hours moved away from the next hours.
+
+    The dispatcher holds any SMS found due in quiet hours until morning, so at
+    night the welcomes would not go during the test; these processes keep the
+    same protocol and version with a quiet hour that starts three hours from now.
+    """
+    folder = tmp_path / "protocols"
+    folder.mkdir()
+    local = datetime.now(ZoneInfo("America/Monterrey"))
+    start, end = local + timedelta(hours=3), local + timedelta(hours=4)
+    for source in (Path(__file__).parents[1] / "protocols").glob("*.yaml"):
+        text = source.read_text(encoding="utf-8")
+        quiet = re.compile(r"^quiet_hours: .*$", re.MULTILINE)
+        assert quiet.search(text), f"{source.name} has no one-line quiet_hours"
+        moved = f'quiet_hours: {{start: "{start:%H:%M}", end: "{end:%H:%M}"}}'
+        (folder / source.name).write_text(quiet.sub(moved, text), encoding="utf-8")
+    return folder
+
+
+@pytest.fixture
+def processes(committed_db, database_url: str) -> Iterator[list[Any]]:
+    """Scheduler processes a test starts (tests/processes.py); stopped afterwards."""
+    started: list[Any] = []
+    yield started
+    for proc in started:
+        proc.stop()  # a SchedulerProcess (tests/processes.py)

@@ -38,6 +38,7 @@ from telejt.planning.outcomes import (
 )
 from telejt.protocols.current import protocol_for
 from telejt.sms.models import OutboundMessage
+from telejt.sms.provider import outage_between
 
 #: contacts the watcher settles when their deadline passes
 WATCHED_STATUSES = ("scheduled", "confirmed", "declined")
@@ -68,13 +69,14 @@ def attribute_miss(
         return "system", "opted_out"
     if messages is None:
         messages = reaching_messages([contact.id]).get(contact.id, [])
+    # the SMS provider was down when his time ran out, or a message due before then
+    # never went: the system could not reach him (nor answer what he wrote)
+    if outage_between(contact.deadline_at, contact.deadline_at):
+        return "system", "provider_outage"
     unsent = [
         m.due_at for m in messages if m.status == "pending" and m.due_at <= contact.deadline_at
     ]
     if unsent:
-        # a message the protocol asked for never went out (the SMS provider was down)
-        from telejt.sms.provider import outage_between
-
         outage = outage_between(min(unsent), contact.deadline_at)
         return "system", "provider_outage" if outage else "reminder_not_sent"
     statuses = {m.status for m in messages}

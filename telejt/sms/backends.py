@@ -92,7 +92,7 @@ class SmsSendError(Exception):
         permanent: bool,
         retry_after: float | None = None,
     ) -> None:
-        super().__init__(f"{code}: {message}")
+        super().__init__(f"{code}: {message}" if code else message)
         self.code = code
         self.permanent = permanent
         #: seconds the provider asked us to wait (HTTP Retry-After), if it did

@@ -210,6 +210,10 @@ def send_one(message: OutboundMessage, report: DispatchReport) -> None:
             contact.pending_question_id = contact.question_ids[0]
     body = render_message(message)
     phone = message.participant.phone
+    if db.session.get_bind().dialect.name == "sqlite":
+        # SQLite has one writer: do not hold its lock (taken by this transaction's first
+        # read) while waiting for the provider, or the web and other schedulers wait too
+        db.session.commit()
     try:
         result = sender_for(current_app).send(to=phone, body=body)
     except SendOutcomeUnknown as exc:

@@ -22,6 +22,8 @@ from telejt.sms.backends import (
     is_permanent,
 )
 
+log = logging.getLogger(__name__)
+
 
 def _retry_after(headers: Any) -> float | None:
     """Seconds from an HTTP Retry-After header (seconds or a date), capped."""
@@ -55,10 +57,38 @@ def _http_client(timeouts: tuple[float, float]) -> Any:
             self.last_headers = response.headers
             return response
 
-    return HeaderKeepingHttpClient(
-        timeout=timeouts,  # requests takes (connect, read)
-        logger=logging.getLogger("telejt.sms.twilio_http"),
+    client = HeaderKeepingHttpClient(logger=logging.getLogger("telejt.sms.twilio_http"))
+    # requests takes (connect, read); twilio's constructor only checks a single number
+    client.timeout = timeouts
+    return client
+
+
+def _transport_detail(exc: Exception) -> str:
+    """A ``requests`` failure in a few words (the whole chain is in the log)."""
+    from requests import exceptions as rex
+    from urllib3.exceptions import (
+        ConnectTimeoutError,
+        MaxRetryError,
+        NameResolutionError,
+        NewConnectionError,
     )
+
+    reason = exc.args[0] if exc.args else None
+    cause = reason.reason if isinstance(reason, MaxRetryError) else reason
+    if isinstance(cause, NameResolutionError):
+        return "DNS: the provider's name did not resolve"
+    if isinstance(exc, rex.ProxyError):
+        return "proxy unreachable or refused the tunnel"
+    if isinstance(cause, NewConnectionError) and not isinstance(exc, rex.ConnectTimeout):
+        # (urllib3 makes NewConnectionError a kind of ConnectTimeoutError: test it first)
+        return "connection refused or failed"
+    if isinstance(exc, rex.ConnectTimeout) or isinstance(cause, ConnectTimeoutError):
+        return "connect timeout"
+    if isinstance(exc, rex.SSLError):
+        return "TLS handshake failed"
+    if isinstance(exc, rex.ReadTimeout):
+        return "read timeout: no answer after the request was sent"
+    return f"{exc.__class__.__name__}: {str(cause or exc)[:120]}"
 
 
 def transport_failure(exc: Exception) -> SmsSendError:
@@ -66,7 +96,8 @@ def transport_failure(exc: Exception) -> SmsSendError:
     from requests import exceptions as rex
     from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, NewConnectionError
 
-    detail = f"{exc.__class__.__name__}: {exc}"[:300]
+    detail = _transport_detail(exc)
+    log.warning("SMS provider call failed: %s", exc)
     if isinstance(exc, rex.ConnectTimeout | rex.ProxyError | rex.SSLError | rex.InvalidURL):
         return ProviderUnreachable(detail)
     if isinstance(exc, rex.ConnectionError):
@@ -110,6 +141,8 @@ class TwilioSmsSender:
         self.send_timeout = send_timeout
         self._shared_http_client = http_client
         self._local = threading.local()
+        self._clients: list[Any] = []
+        self._clients_lock = threading.Lock()
 
     def _client(self) -> Any:
         client = getattr(self._local, "client", None)
@@ -117,10 +150,20 @@ class TwilioSmsSender:
             from twilio.rest import Client
 
             http = self._shared_http_client or _http_client(self.timeouts)
-            client = self._local.client = Client(
-                self.account_sid, self.auth_token, http_client=http
-            )
+            client = Client(self.account_sid, self.auth_token, http_client=http)
+            self._local.client = client
+            with self._clients_lock:
+                self._clients.append(client)
         return client
+
+    def close(self) -> None:
+        """Close the pooled connections of every thread's client."""
+        with self._clients_lock:
+            clients, self._clients = self._clients, []
+        for client in clients:
+            session = getattr(client.http_client, "session", None)
+            if session is not None:
+                session.close()
 
     @staticmethod
     def _last_response_headers(client: Any) -> Any:
