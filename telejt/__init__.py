@@ -21,6 +21,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from telejt.logmask import install_log_masking
     from telejt.protocols import load_protocols
     from telejt.security import init_security, wrap_wsgi
+    from telejt.sms.provider import register_outage_banner
     from telejt.sockets import SOCKET_OPTIONS, async_mode
     from telejt.sockets.redis_queue import client_manager
     from telejt.sqlite import configure_sqlite
@@ -57,6 +58,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         **SOCKET_OPTIONS,
     )
     _register_blueprints(app)
+    register_outage_banner(app)
     wrap_wsgi(app)  # outermost: the socket gate and the proxy fix see every request
     return app
 

@@ -248,3 +248,19 @@ def _publish_outage(outage: SmsProviderOutage) -> None:
     rooms = [team_room(court_id) for court_id in db.session.scalars(select(Court.id))]
     event = "system.alert" if outage.ended_at is None else "system.resolved"
     publish(event, outage_payload(outage), rooms)
+
+
+def outage_for_pages() -> SmsProviderOutage | None:
+    """The open outage, for the banner of coordinators' and admins' pages (None if the
+    database cannot say: a banner must never break a page)."""
+    try:
+        return current_outage()
+    except Exception:  # a page renders even when the query fails
+        db.session.rollback()
+        log.exception("could not read the SMS provider's state")
+        return None
+
+
+def register_outage_banner(app: Any) -> None:
+    """Give every template ``sms_outage()`` (base.html shows the banner)."""
+    app.jinja_env.globals["sms_outage"] = outage_for_pages

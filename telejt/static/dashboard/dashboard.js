@@ -126,9 +126,9 @@
     });
   }
 
-  socket.on("connect", function () {
-    liveStatus.textContent = liveStatus.dataset.online;
-    liveStatus.classList.add("is-online");
+  // what happened while this page could not hear: after a reconnection, and when the
+  // server says live events were lost (Redis was away: "resync")
+  function catchUp() {
     var shown = complianceTable
       ? Array.prototype.map.call(complianceTable.querySelectorAll("tr[data-participant-id]"),
           function (tr) { return parseInt(tr.dataset.participantId, 10); })
@@ -148,6 +148,24 @@
         refreshComplianceRow(participantId);
       });
     });
+  }
+
+  socket.on("connect", function () {
+    liveStatus.textContent = liveStatus.dataset.online;
+    liveStatus.classList.add("is-online");
+    catchUp();
+  });
+  socket.on("resync", catchUp);
+  // the SMS provider is unreachable (one alert per outage) / reachable again
+  var systemAlert = document.getElementById("system-alert");
+  socket.on("system.alert", function () {
+    if (!systemAlert) { return; }
+    systemAlert.textContent = systemAlert.dataset.liveText;
+    systemAlert.hidden = false;
+    beep();
+  });
+  socket.on("system.resolved", function () {
+    if (systemAlert) { systemAlert.hidden = true; }
   });
   socket.on("disconnect", function () {
     liveStatus.textContent = liveStatus.dataset.offline;
