@@ -20,6 +20,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from flask.testing import FlaskClient
 from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import make_url
 
@@ -116,12 +117,29 @@ def app_config(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> d
     }
 
 
+class FreshUserClient(FlaskClient):
+    """A test client whose every request loads the logged-in user afresh.
+
+    Tests push one app context around many requests (the app_ctx fixture), so
+    Flask-Login's user cached in ``g`` would carry from one request, or one client
+    (another browser), to the next; in production each request has its own.
+    """
+
+    def open(self, *args: Any, **kwargs: Any) -> Any:
+        from flask import g, has_app_context
+
+        if has_app_context():
+            g.pop("_login_user", None)
+        return super().open(*args, **kwargs)
+
+
 @pytest.fixture(scope="session")
 def app(app_config: dict[str, Any]):  # type: ignore[no-untyped-def]
     """The app, with the schema built by the migrations (as in production)."""
     from flask_migrate import upgrade
 
     application = create_app(app_config)
+    application.test_client_class = FreshUserClient
     with application.app_context():
         upgrade()
     yield application
