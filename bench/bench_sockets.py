@@ -147,17 +147,21 @@ def summary(samples: list[float]) -> str:
     )
 
 
-def start_web(worker: str, port: int, env: dict[str, str], threads: int, logs: Path) -> Any:
+def start_web(
+    worker: str, port: int, env: dict[str, str], threads: int, logs: Path, code: Path = ROOT
+) -> Any:
     bindir = Path(sys.executable).parent
-    command = [str(bindir / "gunicorn"), "--config", str(ROOT / "gunicorn.conf.py")]
+    command = [str(bindir / "gunicorn")]
+    if (code / "gunicorn.conf.py").exists():
+        command += ["--config", str(code / "gunicorn.conf.py")]
     command += ["--bind", f"127.0.0.1:{port}", "--worker-class", worker, "--log-level", "warning"]
     if worker == "gthread":
         command += ["--threads", str(threads)]
     command.append("telejt.wsgi:app")
     process = subprocess.Popen(
         command,
-        env=env,
-        cwd=ROOT,
+        env={**env, "PYTHONPATH": str(code)},
+        cwd=code,
         stdout=subprocess.DEVNULL,
         stderr=(logs / f"web-{worker}.log").open("w"),
         start_new_session=True,
@@ -178,7 +182,7 @@ def measure(
 ) -> bool:
     port = free_port()
     logs = Path(tempfile.mkdtemp(prefix="bench-sockets-"))
-    web = start_web(worker, port, {**env}, args.threads, logs)
+    web = start_web(worker, port, {**env}, args.threads, logs, args.code)
     try:
         rss_before, cpu_before = rss_and_cpu(web.pid)
         probe = Probe(f"http://127.0.0.1:{port}")
@@ -224,6 +228,12 @@ def main() -> None:
     parser.add_argument("--dashboards", type=int, default=1000)
     parser.add_argument("--seconds", type=float, default=30)
     parser.add_argument("--threads", type=int, default=1100, help="gthread --threads")
+    parser.add_argument(
+        "--code",
+        type=Path,
+        default=ROOT,
+        help="serve another checkout of telejt (say, the commit before the socket gate)",
+    )
     parser.add_argument(
         "--sqlite-url", default=f"sqlite:///{tempfile.gettempdir()}/bench-sockets.db"
     )

@@ -98,6 +98,10 @@ class SocketGate:
             # slot is held exactly as long as the thread is
             self._release(address)
 
+    def __getattr__(self, name: str) -> Any:
+        # transparent to what it wraps (Flask-SocketIO's middleware keeps ``engineio_app``)
+        return getattr(self.wsgi_app, name)
+
     def in_flight(self) -> tuple[int, dict[str, int]]:
         """Socket.IO requests in flight now: in all, and by client address."""
         with self._lock:
