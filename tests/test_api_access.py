@@ -353,3 +353,20 @@ def test_bearer_calls_need_no_csrf_token(client, world, monkeypatch) -> None:  #
     assert call(client, world.tokens["admin"], "POST", "/courts", body).status_code == 201
     # the staff pages still demand it
     assert client.post("/login", data={"email": "x@y.mx", "password": "z"}).status_code == 400
+
+
+def test_court_users_get_no_phone_and_admins_no_participant(client, world) -> None:  # type: ignore[no-untyped-def]
+    mine = world.participants["mine"].id
+    court = call(client, world.tokens["court"], "GET", f"/participants/{mine}").get_json()
+    assert "phone" not in court and court["id"] == mine
+    coordinator = call(client, world.tokens["coordinator"], "GET", f"/participants/{mine}")
+    assert coordinator.get_json()["phone"].startswith("+52")
+    assert_error(call(client, world.tokens["admin"], "GET", "/alerts"), 403, "forbidden")
+
+
+def test_the_alert_list_is_audited(client, world) -> None:  # type: ignore[no-untyped-def]
+    from telejt.audit.models import AuditEvent
+
+    answer = call(client, world.tokens["court"], "GET", "/alerts").get_json()
+    event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "alerts.list"))
+    assert event.channel == "api" and event.detail["alert_ids"] == [a["id"] for a in answer]

@@ -324,3 +324,38 @@ def test_a_reminder_never_sent_before_the_deadline_makes_the_miss_the_systems(
         message.due_at = session.starts_at - timedelta(hours=1)  # stuck: never sent
     db.session.commit()
     assert attribute_miss(session, participant) == ("system", "reminder_not_sent")
+
+
+def test_scheduler_tick_with_twilio_unreachable_exits_cleanly(
+    twilio, frozen_clock, make_participant, runner
+) -> None:
+    """It used to exit 1 with requests' ConnectionError in a traceback."""
+    from telejt.cli import cli
+
+    one_welcome(frozen_clock, make_participant)
+    twilio.stop()
+    result = runner.invoke(cli, ["scheduler", "tick", "--at", MONDAY.isoformat()])
+    assert result.exit_code == 0, result.output
+    assert "retried=2" in result.output and "sent=0" in result.output
+
+
+def test_a_stuck_dispatch_loop_stops_the_heartbeat(app_ctx, frozen_clock, monkeypatch) -> None:
+    """A loop stuck on one step (a database that stopped answering, say) must not look
+    alive: its process stops beating, so readiness says so and recovery takes its claim."""
+    from telejt.scheduler.models import SchedulerHeartbeat
+    from telejt.scheduler.runner import beat
+    from telejt.sms import dispatch
+
+    frozen_clock.set(MONDAY)
+    beat()
+    (row,) = db.session.scalars(select(SchedulerHeartbeat)).all()
+    first = row.beat_at
+    monkeypatch.setitem(dispatch._progress, "host:1/0", time.monotonic() - 3600)
+    frozen_clock.advance(seconds=30)
+    beat()
+    db.session.refresh(row)
+    assert row.beat_at == first  # not refreshed while the loop is stuck
+    dispatch._end_progress("host:1/0")
+    beat()
+    db.session.refresh(row)
+    assert row.beat_at == frozen_clock.now()

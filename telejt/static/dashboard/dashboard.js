@@ -109,7 +109,9 @@
       });
   }
 
-  var socket = io("/live", { withCredentials: true });
+  // WebSocket first: one server thread for the page's life (long polling costs more), with
+  // polling kept for networks that block WebSockets
+  var socket = io("/live", { withCredentials: true, transports: ["websocket", "polling"] });
 
   function bindForm(scope) {
     scope.querySelectorAll(".ack-form").forEach(function (form) {
