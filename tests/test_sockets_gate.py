@@ -205,6 +205,7 @@ def test_the_sweep_closes_sockets_of_sessions_ended_elsewhere(
     app_ctx, make_staff, monkeypatch
 ) -> None:  # type: ignore[no-untyped-def]
     """Another web process ended the session, or it went idle: the sweep finds it."""
+    sweep(app_ctx)  # sockets earlier tests left on the shared server (their sessions are gone)
     judge = make_staff("court", court_position="judge")
     _, judge_socket = live_client(app_ctx, judge)
     assert sweep(app_ctx) == 0  # live: nothing to close
@@ -222,6 +223,7 @@ def test_the_sweep_closes_sockets_of_sessions_ended_elsewhere(
 def test_the_sweep_closes_an_idle_session_and_a_deactivated_account(
     app_ctx, make_staff, frozen_clock, monkeypatch
 ) -> None:  # type: ignore[no-untyped-def]
+    sweep(app_ctx)  # sockets earlier tests left on the shared server (their sessions are gone)
     monkeypatch.setitem(app_ctx.config, "TELEJT_SESSION_IDLE_MINUTES", 30)
     judge = make_staff("court", court_position="judge")
     other = make_staff("court", court_position="defender", courts=judge.courts)
