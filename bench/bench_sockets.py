@@ -184,6 +184,7 @@ def measure(
     logs = Path(tempfile.mkdtemp(prefix="bench-sockets-"))
     web = start_web(worker, port, {**env}, args.threads, logs, args.code)
     try:
+        print(f"\n(load average before: {os.getloadavg()[0]:.2f})")
         rss_before, cpu_before = rss_and_cpu(web.pid)
         probe = Probe(f"http://127.0.0.1:{port}")
         thread = threading.Thread(target=probe.run, daemon=True)
@@ -196,6 +197,7 @@ def measure(
                 cookies=cookies if load == "dashboards" else [],
                 seconds=args.seconds,
                 sample=sample,
+                pause=args.pause,
             )
         )
         rss_after, cpu_after = rss_and_cpu(web.pid)
@@ -225,6 +227,9 @@ def main() -> None:
     parser.add_argument("--worker", choices=("gthread", "gevent", "both"), default="both")
     parser.add_argument("--load", choices=("bare", "dashboards", "both"), default="both")
     parser.add_argument("--bare", type=int, default=600)
+    parser.add_argument(
+        "--pause", type=float, default=1.0, help="a bare client's pause between attempts (s)"
+    )
     parser.add_argument("--dashboards", type=int, default=1000)
     parser.add_argument("--seconds", type=float, default=30)
     parser.add_argument("--threads", type=int, default=1100, help="gthread --threads")
@@ -278,7 +283,10 @@ def main() -> None:
     print(
         f"{os.uname().nodename} · {os.cpu_count()} CPUs · {time.strftime('%Y-%m-%d %H:%M:%S')} UTC"
     )
-    print(f"bare {args.bare}, dashboards {args.dashboards}, {args.seconds:.0f} s each")
+    print(
+        f"bare {args.bare} (retrying after {args.pause:g} s), dashboards {args.dashboards}, "
+        f"{args.seconds:.0f} s each"
+    )
     workers = ("gthread", "gevent") if args.worker == "both" else (args.worker,)
     loads = ("bare", "dashboards") if args.load == "both" else (args.load,)
     ok = True

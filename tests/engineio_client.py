@@ -34,9 +34,17 @@ class Tally:
 
 
 async def engineio_socket(
-    port: int, cookie: str | None, tally: Tally, hold_until: float, namespace: str = "/live"
+    port: int,
+    cookie: str | None,
+    tally: Tally,
+    hold_until: float,
+    namespace: str | None = "/live",
 ) -> None:
-    """One Engine.IO 4 WebSocket: open, join ``namespace``, answer pings until the time."""
+    """One Engine.IO 4 WebSocket: open, join ``namespace``, answer pings until the time.
+
+    Without a namespace it only holds the Engine.IO connection open (answering
+    pings): what a bare attacker does to keep a server thread.
+    """
     try:
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
     except OSError as error:
@@ -70,12 +78,15 @@ async def engineio_socket(
                     tally.opened += 1
                 elif isinstance(event, TextMessage):
                     text = event.data
-                    if text.startswith("0"):  # Engine.IO open: join the namespace
-                        writer.write(ws.send(TextMessage(data=f"40{namespace},")))
-                    elif text.startswith(f"40{namespace}"):
+                    if text.startswith("0") and namespace is None:  # hold, join nothing
                         joined = True
                         tally.held += 1
-                    elif text.startswith(f"44{namespace}"):
+                    elif text.startswith("0"):  # Engine.IO open: join the namespace
+                        writer.write(ws.send(TextMessage(data=f"40{namespace},")))
+                    elif namespace is not None and text.startswith(f"40{namespace}"):
+                        joined = True
+                        tally.held += 1
+                    elif namespace is not None and text.startswith(f"44{namespace}"):
                         tally.refused["namespace refused"] += 1
                         return
                     elif text == "2":  # ping
@@ -94,19 +105,33 @@ async def engineio_socket(
         writer.close()
 
 
-async def bare_attacker(port: int, tally: Tally, until: float) -> None:
-    """Open cookieless sockets again and again until the time is up."""
+#: an attacker's pause between attempts: Socket.IO clients reconnect after 1 to 5 s
+RETRY_AFTER_SECONDS = 1.0
+
+
+async def bare_attacker(
+    port: int, tally: Tally, until: float, pause: float = RETRY_AFTER_SECONDS
+) -> None:
+    """Open a cookieless socket and hold it (joining nothing, answering pings); when it is
+    refused or closed, try again after ``pause``, until the time is up."""
     while time.monotonic() < until:
-        await engineio_socket(port, None, tally, until)
-        await asyncio.sleep(0.05)
+        await engineio_socket(port, None, tally, until, namespace=None)
+        await asyncio.sleep(pause)
 
 
 async def run_load(
-    port: int, *, bare: int, cookies: list[str], seconds: float, sample: dict[str, Any]
+    port: int,
+    *,
+    bare: int,
+    cookies: list[str],
+    seconds: float,
+    sample: dict[str, Any],
+    pause: float = RETRY_AFTER_SECONDS,
 ) -> Tally:
+    """``bare`` attackers and ``cookies``' dashboards at once for ``seconds``; the tally."""
     tally = Tally()
     until = time.monotonic() + seconds
-    tasks = [asyncio.create_task(bare_attacker(port, tally, until)) for _ in range(bare)]
+    tasks = [asyncio.create_task(bare_attacker(port, tally, until, pause)) for _ in range(bare)]
     for start in range(0, len(cookies), 100):  # dashboards open a hundred at a time
         tasks += [
             asyncio.create_task(engineio_socket(port, cookie, tally, until))

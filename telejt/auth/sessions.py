@@ -18,6 +18,7 @@ from typing import Any
 
 from flask import current_app, has_request_context, request, session
 from sqlalchemy import select, update
+from sqlalchemy.orm import joinedload
 
 from telejt.auth.models import StaffSession, StaffUser
 from telejt.clock import now
@@ -79,7 +80,11 @@ def live_session_for(data: Mapping[str, Any]) -> StaffSession | None:
     user_id = data.get("_user_id")
     if not isinstance(key, str) or not isinstance(user_id, str) or not user_id.isdigit():
         return None
-    row = db.session.scalar(select(StaffSession).where(StaffSession.key_hash == key_digest(key)))
+    row = db.session.scalar(
+        select(StaffSession)
+        .where(StaffSession.key_hash == key_digest(key))
+        .options(joinedload(StaffSession.staff))  # one query: the session and its account
+    )
     if row is None or str(row.staff_id) != user_id or not is_live(row):
         return None
     return row
