@@ -35,6 +35,6 @@ WORKDIR /srv/telejt
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s \
     CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=4)"]
-# threading mode holds one thread per open WebSocket: --threads bounds dashboards and sessions
-CMD ["gunicorn", "--worker-class", "gthread", "--workers", "1", "--threads", "600", \
-     "--bind", "0.0.0.0:8000", "--forwarded-allow-ips", "*", "telejt.wsgi:app"]
+# one gthread worker; its threads: TELEJT_SOCKETS_MAX for sockets plus a reserve for HTTP
+ENV PORT=8000
+CMD ["gunicorn", "--config", "python:telejt.gunicorn_conf", "telejt.wsgi:app"]

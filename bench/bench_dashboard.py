@@ -30,8 +30,10 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 os.environ.setdefault("TELEJT_ENV", "testing")
 
+import benchlib
 from sqlalchemy import create_engine, func, insert, select, text
 
 from telejt import create_app
@@ -226,9 +228,8 @@ def main() -> None:
     if not args.no_gc_freeze:
         freeze_startup_objects()  # as telejt.wsgi does once the app is built
     client = app.test_client()
-    with client.session_transaction() as session:
-        session["_user_id"] = str(judge_id)
-        session["_fresh"] = True
+    name, value = benchlib.login_cookie(app, judge_id).split("=", 1)
+    client.set_cookie(name, value)
     pages = {
         "/dashboard (default: most consecutive misses first)": "/dashboard",
         "/dashboard?sort=rate&dir=asc&status=all": "/dashboard?sort=rate&dir=asc&status=all",

@@ -336,15 +336,9 @@ def main() -> int:
             for p in db.session.scalars(select(Participant).order_by(Participant.id))
         ]  # fmt: skip
         engine = db.engine
-    http = app.test_client()
-    cookies = {}
-    for court_id, judge_id in judges.items():
-        with http.session_transaction() as session:
-            session["_user_id"] = str(judge_id)
-            session["_fresh"] = True
-        cookie = http.get_cookie("session")
-        assert cookie is not None
-        cookies[court_id] = f"session={cookie.value}"
+    cookies = {
+        court_id: benchlib.login_cookie(app, judge_id) for court_id, judge_id in judges.items()
+    }
 
     env = {
         **os.environ,

@@ -160,13 +160,9 @@ def main() -> None:
         )  # fmt: skip
         db.session.commit()
         judge_id, participant_id = judge.id, participant.id
-    http = app.test_client()
-    with http.session_transaction() as session:
-        session["_user_id"] = str(judge_id)
-        session["_fresh"] = True
-    cookie_value = http.get_cookie("session")
-    assert cookie_value is not None
-    cookie = f"session={cookie_value.value}"
+    from benchlib import login_cookie
+
+    cookie = login_cookie(app, judge_id)
 
     server = start_server(args.server, env, port, args.threads)
     receivers = [Receiver() for _ in range(args.clients)]

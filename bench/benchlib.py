@@ -346,3 +346,40 @@ def header(title: str, url: str) -> None:
     print(f"== {title} on {backend_name(url)} ({make_url(url).render_as_string()})")
     print(f"   date {utc_now():%Y-%m-%d %H:%M:%S} UTC; nproc {info['nproc']}; cpu {info['cpu']}")
     print(f"   load average before: {load_average()}")
+
+
+def login_cookie(app: Any, staff_id: int) -> str:
+    """``Cookie`` header value of a logged-in staff member, as the login page makes it: a
+    server-side session row (committed) named by the signed session cookie."""
+    import secrets as _secrets
+    from datetime import timedelta
+
+    from telejt.auth.models import StaffSession
+    from telejt.auth.sessions import SESSION_KEY, key_digest
+    from telejt.clock import now
+    from telejt.extensions import db
+
+    key = _secrets.token_urlsafe(32)
+    with app.app_context():
+        moment = now()
+        db.session.add(
+            StaffSession(
+                staff_id=staff_id,
+                key_hash=key_digest(key),
+                created_at=moment,
+                last_seen_at=moment,
+                expires_at=moment + timedelta(hours=app.config["TELEJT_SESSION_MAX_HOURS"]),
+                second_factor_at=moment,
+            )
+        )
+        db.session.commit()
+        db.session.remove()
+    http = app.test_client()
+    with http.session_transaction() as session:
+        session["_user_id"] = str(staff_id)
+        session["_fresh"] = True
+        session[SESSION_KEY] = key
+    name = app.config["SESSION_COOKIE_NAME"]
+    cookie = http.get_cookie(name)
+    assert cookie is not None
+    return f"{name}={cookie.value}"

@@ -22,9 +22,14 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from telejt.assets import init_assets
     from telejt.errortracking import init_error_tracking
     from telejt.i18n import select_locale
+    from telejt.logmask import install_log_masking
     from telejt.logs import install_request_ids
     from telejt.origins import origin_check
     from telejt.protocols import load_protocols
+    from telejt.security import init_security, wrap_wsgi
+    from telejt.sms.provider import register_outage_banner
+    from telejt.sockets import SOCKET_OPTIONS, async_mode
+    from telejt.sockets.redis_queue import client_manager
     from telejt.sqlite import configure_sqlite
 
     settings = load_config()
@@ -32,12 +37,15 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         settings.update(config)
     app = Flask(__name__, instance_path=str(Path(settings["TELEJT_INSTANCE_DIR"]).resolve()))
     app.config.update(settings)
-    app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True})
+    engine_options = app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True})
+    if app.config["TELEJT_ENV"] == "production":
+        # a failed statement's parameters (phones, SMS texts) stay out of the logs
+        engine_options.setdefault("hide_parameters", True)
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(data_dir("translations"))
     app.config["BABEL_DEFAULT_LOCALE"] = app.config["TELEJT_DEFAULT_LOCALE"]
     app.config["BABEL_DEFAULT_TIMEZONE"] = "UTC"
-    app.config.setdefault("SESSION_COOKIE_HTTPONLY", True)
-    app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
+    install_log_masking()
+    init_security(app)  # before the blueprints: their <int:…> rules use its converter
 
     app.extensions["telejt.protocols"] = load_protocols(app.config["TELEJT_PROTOCOLS_DIR"])
 
@@ -50,15 +58,17 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     extensions.csrf.init_app(app)
     extensions.socketio.init_app(
         app,
-        async_mode="threading",
-        message_queue=app.config["REDIS_URL"],
-        channel=app.config["TELEJT_LIVE_CHANNEL"],
+        async_mode=async_mode(),
+        client_manager=client_manager(app.config["REDIS_URL"], app.config["TELEJT_LIVE_CHANNEL"]),
         cors_allowed_origins=origin_check(app.config),
+        **SOCKET_OPTIONS,
     )
     install_request_ids(app)
     init_error_tracking(app.config.get("SENTRY_DSN"), app.config["TELEJT_ENV"])
     _register_blueprints(app)
     init_assets(app)
+    register_outage_banner(app)
+    wrap_wsgi(app)  # outermost: the socket gate and the proxy fix see every request
     return app
 
 

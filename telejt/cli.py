@@ -91,7 +91,7 @@ def scheduler_run() -> None:
         click.echo(
             "telejt: REDIS_URL is not set: live events from this process reach no browser", err=True
         )
-    run_forever(current_app._get_current_object())  # type: ignore[attr-defined]
+    run_forever(current_app._get_current_object(), hard_exit=True)  # type: ignore[attr-defined]
 
 
 @scheduler_group.command("status")
@@ -273,22 +273,86 @@ def tokens_group() -> None:
 
 @tokens_group.command("create")
 @click.option("--email", required=True)
+@click.option("--days", type=int, default=None, help="Days until it expires (default 90).")
+@click.option("--read-only", is_flag=True, help="Only GET calls: reads, no changes.")
+@click.option("--label", default=None, help="What the token is for.")
 @with_appcontext
-def tokens_create(email: str) -> None:
+def tokens_create(email: str, days: int | None, read_only: bool, label: str | None) -> None:
     """Create an API token; the token alone is printed on the last line, once."""
     from sqlalchemy import select
 
     from telejt.auth.models import StaffUser
-    from telejt.auth.services import create_api_token
+    from telejt.auth.services import AccountError, create_api_token
     from telejt.extensions import db
 
     user = db.session.scalar(select(StaffUser).where(StaffUser.email == email.strip().lower()))
     if user is None or not user.is_active:
         raise click.UsageError(f"no active staff account {email}")
-    row, token = create_api_token(user)
+    try:
+        row, token = create_api_token(
+            user, days=days, scope="read" if read_only else "full", label=label
+        )
+    except AccountError as exc:
+        raise click.UsageError(str(exc)) from None
     db.session.commit()
-    click.echo(f"token {row.id} for {user.email} (shown once, store it now):")
+    click.echo(
+        f"token {row.id} for {user.email}, {row.scope}, expires {row.expires_at:%Y-%m-%d %H:%M} UTC"
+        " (shown once, store it now):"
+    )
     click.echo(token)
+
+
+@tokens_group.command("list")
+@click.option("--email", default=None, help="Only this staff member's tokens.")
+@with_appcontext
+def tokens_list(email: str | None) -> None:
+    """API tokens that still work: id, owner, scope, expiry, last use, label."""
+    from sqlalchemy import select
+
+    from telejt.auth.models import ApiToken, StaffUser
+    from telejt.clock import now
+    from telejt.extensions import db
+
+    query = (
+        select(ApiToken, StaffUser.email)
+        .join(StaffUser, StaffUser.id == ApiToken.staff_id)
+        .where(ApiToken.revoked_at.is_(None), ApiToken.expires_at > now())
+        .order_by(ApiToken.id)
+    )
+    if email:
+        query = query.where(StaffUser.email == email.strip().lower())
+    for row, owner in db.session.execute(query):
+        used = f"{row.last_used_at:%Y-%m-%d %H:%M}" if row.last_used_at else "never"
+        click.echo(
+            f"{row.id}\t{row.prefix}…\t{owner}\t{row.scope}\t"
+            f"expires {row.expires_at:%Y-%m-%d}\tused {used}\t{row.label or ''}"
+        )
+
+
+@tokens_group.command("revoke")
+@click.argument("token_id", type=int)
+@with_appcontext
+def tokens_revoke(token_id: int) -> None:
+    """Revoke one API token by its id: it stops working at once."""
+    from telejt.audit.services import record_access
+    from telejt.auth.models import ApiToken
+    from telejt.auth.services import revoke_api_token
+    from telejt.extensions import db
+
+    row = db.session.get(ApiToken, token_id)
+    if row is None:
+        raise click.UsageError(f"no token {token_id}")
+    revoke_api_token(row)
+    record_access(
+        None,
+        "api_token.revoke",
+        "api_token",
+        row.id,
+        channel="cli",
+        detail={"staff_id": row.staff_id, "prefix": row.prefix},
+    )
+    db.session.commit()
+    click.echo(f"token {row.id} ({row.prefix}…) revoked")
 
 
 @cli.group("protocols")

@@ -25,6 +25,9 @@ PROJECT_ROOT = CHECKOUT
 SMS_BACKENDS = ("console", "twilio")
 LOCALES = ("es_MX", "en")
 ENVIRONMENTS = ("development", "production", "testing")
+#: production refuses these unless ``TELEJT_ALLOW_INSECURE`` names them
+INSECURE_ALLOWANCES = ("http", "sqlite", "no-redis")
+TOTP_MODES = ("off", "optional")
 
 
 class ConfigError(Exception):
@@ -99,6 +102,68 @@ def _positive_int(setting: str, value: str) -> int:
     if number < 1:
         raise ConfigError(setting, "must be at least 1")
     return number
+
+
+def _bounded_int(setting: str, value: str, low: int, high: int) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise ConfigError(setting, f"must be a whole number, got {value!r}") from None
+    if not low <= number <= high:
+        raise ConfigError(setting, f"must be from {low} to {high}, got {number}")
+    return number
+
+
+def _seconds(setting: str, value: str, high: float) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        raise ConfigError(setting, f"must be a number of seconds, got {value!r}") from None
+    if not 0 < number <= high:
+        raise ConfigError(setting, f"must be more than 0 and at most {high:g} seconds")
+    return number
+
+
+def _allowances(value: str) -> frozenset[str]:
+    names = frozenset(part.strip() for part in value.split(",") if part.strip())
+    unknown = sorted(names - set(INSECURE_ALLOWANCES))
+    if unknown:
+        raise ConfigError(
+            "TELEJT_ALLOW_INSECURE",
+            f"unknown {', '.join(unknown)}: a comma list of {', '.join(INSECURE_ALLOWANCES)}",
+        )
+    return names
+
+
+def _refuse_unsafe_production(env: Mapping[str, str], config: dict[str, Any]) -> None:
+    """Production runs on https, PostgreSQL and Redis unless an operator says otherwise."""
+    allowed = _allowances(env.get("TELEJT_ALLOW_INSECURE", ""))
+    if config["TELEJT_ENV"] != "production":
+        return
+    if config["TELEJT_PUBLIC_URL"].startswith("http://") and "http" not in allowed:
+        raise ConfigError(
+            "TELEJT_PUBLIC_URL",
+            "must be https:// in production (links in SMS and cookies would travel in clear; "
+            "TELEJT_ALLOW_INSECURE=http to accept it)",
+        )
+    if config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite") and "sqlite" not in allowed:
+        raise ConfigError(
+            "DATABASE_URL",
+            "production needs PostgreSQL (several schedulers, one writer at a time on SQLite; "
+            "TELEJT_ALLOW_INSECURE=sqlite to accept it)",
+        )
+    if not config["REDIS_URL"] and "no-redis" not in allowed:
+        raise ConfigError(
+            "REDIS_URL",
+            "production needs Redis: without it alerts from the scheduler process never reach "
+            "an open dashboard (TELEJT_ALLOW_INSECURE=no-redis for a single all-in-one process)",
+        )
+
+
+def _totp_mode(value: str) -> str:
+    if value not in TOTP_MODES:
+        raise ConfigError("TELEJT_TOTP", f"must be one of {', '.join(TOTP_MODES)}")
+    return value
 
 
 def _retention_years(value: str) -> int:
@@ -284,10 +349,63 @@ def load_config(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         ),
         "TELEJT_INSTANCE_DIR": str(instance),
         "SESSION_COOKIE_SECURE": environment == "production",
+        **_security_settings(env),
+        **_sms_fault_settings(env),
     }
     if backend == "twilio":
         config.update(_twilio_settings(env))
+    _refuse_unsafe_production(env, config)
     return config
+
+
+def _security_settings(env: Mapping[str, str]) -> dict[str, Any]:
+    """Proxies, request sizes, staff sessions, API tokens, second factor, sockets."""
+    return {
+        #: proxies in front of the app that set X-Forwarded-For/-Proto (0: none)
+        "TELEJT_PROXY_HOPS": _bounded_int(
+            "TELEJT_PROXY_HOPS", env.get("TELEJT_PROXY_HOPS", "0"), 0, 5
+        ),
+        "MAX_CONTENT_LENGTH": 1024
+        * _bounded_int(
+            "TELEJT_MAX_REQUEST_KB", env.get("TELEJT_MAX_REQUEST_KB", "1024"), 16, 65536
+        ),
+        "TELEJT_SESSION_IDLE_MINUTES": _bounded_int(
+            "TELEJT_SESSION_IDLE_MINUTES", env.get("TELEJT_SESSION_IDLE_MINUTES", "30"), 5, 1440
+        ),
+        "TELEJT_SESSION_MAX_HOURS": _bounded_int(
+            "TELEJT_SESSION_MAX_HOURS", env.get("TELEJT_SESSION_MAX_HOURS", "12"), 1, 168
+        ),
+        "TELEJT_API_TOKEN_DAYS": _bounded_int(
+            "TELEJT_API_TOKEN_DAYS", env.get("TELEJT_API_TOKEN_DAYS", "90"), 1, 730
+        ),
+        "TELEJT_TOTP": _totp_mode(env.get("TELEJT_TOTP", "optional")),
+        "TELEJT_SOCKETS_MAX": _bounded_int(
+            "TELEJT_SOCKETS_MAX", env.get("TELEJT_SOCKETS_MAX", "500"), 1, 100_000
+        ),
+        "TELEJT_SOCKETS_PER_ADDRESS": _bounded_int(
+            "TELEJT_SOCKETS_PER_ADDRESS", env.get("TELEJT_SOCKETS_PER_ADDRESS", "50"), 1, 100_000
+        ),
+    }
+
+
+def _sms_fault_settings(env: Mapping[str, str]) -> dict[str, Any]:
+    """How long a provider call may take, and when dispatch pauses for an unreachable one."""
+    connect = _seconds("TELEJT_SMS_CONNECT_TIMEOUT", env.get("TELEJT_SMS_CONNECT_TIMEOUT", "5"), 60)
+    read = _seconds("TELEJT_SMS_READ_TIMEOUT", env.get("TELEJT_SMS_READ_TIMEOUT", "15"), 300)
+    total = _seconds("TELEJT_SMS_SEND_TIMEOUT", env.get("TELEJT_SMS_SEND_TIMEOUT", "30"), 600)
+    if total < connect + read:
+        raise ConfigError(
+            "TELEJT_SMS_SEND_TIMEOUT",
+            f"must be at least the connect and read timeouts together ({connect + read:g} s)",
+        )
+    return {
+        "TELEJT_SMS_CONNECT_TIMEOUT": connect,
+        "TELEJT_SMS_READ_TIMEOUT": read,
+        "TELEJT_SMS_SEND_TIMEOUT": total,
+        "TELEJT_SMS_BREAKER_FAILURES": _bounded_int(
+            "TELEJT_SMS_BREAKER_FAILURES", env.get("TELEJT_SMS_BREAKER_FAILURES", "3"), 1, 100
+        ),
+    }
 
 
 def _dispatch_threads(value: str) -> int:

@@ -16,14 +16,14 @@ DEMO_PASSWORD = "telejt-demo-2026"
 
 #: (email, role, name, court position)
 DEMO_STAFF = (
-    ("admin@demo.telejt.mx", "admin", "Administración Demo", None),
-    ("coordinacion@demo.telejt.mx", "coordinator", "Coordinación Demo", None),
-    ("terapia1@demo.telejt.mx", "therapist", "Terapeuta Demo Uno", None),
-    ("terapia2@demo.telejt.mx", "therapist", "Terapeuta Demo Dos", None),
-    ("jueza@demo.telejt.mx", "court", "Jueza Demo", "judge"),
-    ("mp@demo.telejt.mx", "court", "Ministerio Público Demo", "prosecutor"),
-    ("defensa@demo.telejt.mx", "court", "Defensoría Demo", "defender"),
-    ("umeca@demo.telejt.mx", "court", "Supervisión UMECA Demo", "supervision_officer"),
+    ("admin@demo.telejt.mx", "admin", "Administración de Ejemplo", None),
+    ("coordinacion@demo.telejt.mx", "coordinator", "Coordinación de Ejemplo", None),
+    ("terapia1@demo.telejt.mx", "therapist", "Terapeuta Uno de Ejemplo", None),
+    ("terapia2@demo.telejt.mx", "therapist", "Terapeuta Dos de Ejemplo", None),
+    ("jueza@demo.telejt.mx", "court", "Jueza de Ejemplo", "judge"),
+    ("mp@demo.telejt.mx", "court", "Ministerio Público de Ejemplo", "prosecutor"),
+    ("defensa@demo.telejt.mx", "court", "Defensoría de Ejemplo", "defender"),
+    ("umeca@demo.telejt.mx", "court", "Supervisión UMECA de Ejemplo", "supervision_officer"),
 )
 
 #: (name, zone, locale, phase, slots); numbers are +52 81 5550 01NN, invented

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any, cast
 
-from telejt.logs import mask_phones
+from telejt.logmask import mask_phones
 
 #: request fields dropped before an event is sent
 _DROPPED_REQUEST_FIELDS = ("data", "cookies", "headers", "query_string", "env")

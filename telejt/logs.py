@@ -3,9 +3,9 @@
 INFO by default (``TELEJT_LOG_LEVEL``); ``TELEJT_LOG_FORMAT=json`` writes one JSON
 object per line, with the request id of web requests (from ``X-Request-ID`` or a
 new one, echoed in the response). Whatever any library logs, phone numbers are
-masked to their last four digits before a line is written: a log is read by
-people who must not learn who is in the program. SMS bodies and names are never
-logged by telejt's own code.
+masked to their last two digits before a line is written (telejt.logmask): a log
+is read by people who must not learn who is in the program. SMS bodies and names
+are never logged by telejt's own code.
 """
 
 from __future__ import annotations
@@ -20,32 +20,21 @@ from typing import Any
 
 from flask import Flask, Response, g, has_request_context, request
 
+from telejt.logmask import install_log_masking, mask_phones
+
 LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 FORMATS = ("text", "json")
-#: +52 81 1234 5678, 528112345678, (81) 1234-5678, 81-1234-5678: ten or more digits
-#: (not a date, not a time: "2026-03-03 10:00:00" stays as it is)
-_PHONE = re.compile(r"(?<![\w.-])(?<!\d:)(?!\d{4}-\d{2}-\d{2})[+(]?\d[\d\s().-]{8,}\d(?![\w:])")
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
 
-def mask_phones(text: str) -> str:
-    """Every phone-like number in a text reduced to its last four digits: "…5678"."""
-
-    def masked(match: re.Match[str]) -> str:
-        digits = re.sub(r"\D", "", match.group(0))
-        return "…" + digits[-4:] if len(digits) >= 10 else match.group(0)
-
-    return _PHONE.sub(masked, text)
-
-
 class RedactingFilter(logging.Filter):
-    """Masks phone numbers in every record and gives it the request id, if any."""
+    """Masks phone numbers in a record's exception text and gives it the request id, if any.
+
+    (Its message is masked by every record itself: telejt.logmask.)
+    """
 
     def filter(self, record: logging.LogRecord) -> bool:
-        """Rewrite the record's message in place; never drops a record."""
-        message = record.getMessage()
-        record.msg = mask_phones(message)
-        record.args = None
+        """Rewrite the record in place; never drops a record."""
         if record.exc_info and not record.exc_text:
             record.exc_text = logging.Formatter().formatException(record.exc_info)
         if record.exc_text:
@@ -74,6 +63,7 @@ class JsonFormatter(logging.Formatter):
 
 def configure_logging(level: str = "INFO", fmt: str = "text") -> None:
     """Send every log record, masked, to standard error in the chosen format."""
+    install_log_masking()
     handler = logging.StreamHandler(sys.stderr)
     handler.addFilter(RedactingFilter())
     if fmt == "json":

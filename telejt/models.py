@@ -3,7 +3,13 @@
 from telejt.alerts.models import Alert
 from telejt.api.models import IdempotencyKey
 from telejt.audit.models import AuditEvent
-from telejt.auth.models import ApiToken, StaffUser, court_memberships
+from telejt.auth.models import (
+    ApiToken,
+    LoginThrottle,
+    StaffSession,
+    StaffUser,
+    court_memberships,
+)
 from telejt.checkins.models import CheckinAnswer
 from telejt.conversation.models import Prompt
 from telejt.courts.models import Court
@@ -12,6 +18,7 @@ from telejt.planning.models import Contact
 from telejt.scheduler.models import SchedulerHeartbeat
 from telejt.sessions.models import ClinicalNote, PresenceEvent
 from telejt.sms.models import InboundMessage, OutboundMessage
+from telejt.sms.provider import SmsProviderOutage
 
 __all__ = [
     "Alert",
@@ -24,11 +31,14 @@ __all__ = [
     "Court",
     "IdempotencyKey",
     "InboundMessage",
+    "LoginThrottle",
     "OutboundMessage",
     "Participant",
     "PresenceEvent",
     "Prompt",
     "SchedulerHeartbeat",
+    "SmsProviderOutage",
+    "StaffSession",
     "StaffUser",
     "court_memberships",
 ]

@@ -10,14 +10,17 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 import socket
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
+from flask.testing import FlaskClient
 from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import make_url
 
@@ -30,6 +33,41 @@ from telejt.config import normalize_database_url  # noqa: E402
 from telejt.extensions import db  # noqa: E402
 
 PASSWORD = "correct-horse-battery"
+
+
+def sign_in(client: Any, user: Any) -> str:
+    """Log a staff member in as the login page does (a server-side session named by the
+    cookie), without a password round trip; returns the session key.
+
+    The test's app context outlives each request, so Flask-Login's user cached in
+    ``g`` is dropped too (in production every request has its own).
+    """
+    import secrets
+
+    from flask import current_app, g
+
+    from telejt.auth.models import StaffSession
+    from telejt.auth.sessions import SESSION_KEY, key_digest
+
+    key = secrets.token_urlsafe(32)
+    moment = clock.now()
+    db.session.add(
+        StaffSession(
+            staff_id=user.id,
+            key_hash=key_digest(key),
+            created_at=moment,
+            last_seen_at=moment,
+            expires_at=moment + timedelta(hours=current_app.config["TELEJT_SESSION_MAX_HOURS"]),
+            second_factor_at=moment,
+        )
+    )
+    db.session.commit()
+    with client.session_transaction() as session:
+        session["_user_id"] = str(user.id)
+        session["_fresh"] = True
+        session[SESSION_KEY] = key
+    g.pop("_login_user", None)
+    return key
 
 
 def _test_database_url(tmp_dir: Path) -> str:
@@ -73,7 +111,28 @@ def app_config(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> d
         "SERVER_NAME": None,
         # no public STUN server: browsers in the tests reach nothing outside this machine
         "TELEJT_STUN_URLS": (),
+        # second factors are tested on their own (test_auth_sessions.py), switched on there
+        "TELEJT_TOTP": "off",
+        # tests move the clock by days between requests; session limits have their own tests
+        "TELEJT_SESSION_IDLE_MINUTES": 10**7,
+        "TELEJT_SESSION_MAX_HOURS": 10**6,
     }
+
+
+class FreshUserClient(FlaskClient):
+    """A test client whose every request loads the logged-in user afresh.
+
+    Tests push one app context around many requests (the app_ctx fixture), so
+    Flask-Login's user cached in ``g`` would carry from one request, or one client
+    (another browser), to the next; in production each request has its own.
+    """
+
+    def open(self, *args: Any, **kwargs: Any) -> Any:
+        from flask import g, has_app_context
+
+        if has_app_context():
+            g.pop("_login_user", None)
+        return super().open(*args, **kwargs)
 
 
 @pytest.fixture(scope="session")
@@ -82,6 +141,7 @@ def app(app_config: dict[str, Any]):  # type: ignore[no-untyped-def]
     from flask_migrate import upgrade
 
     application = create_app(app_config)
+    application.test_client_class = FreshUserClient
     with application.app_context():
         upgrade()
     yield application
@@ -122,6 +182,8 @@ def committed_db(app):  # type: ignore[no-untyped-def]
                 tables = [t for t in reversed(db.metadata.sorted_tables)]
                 if connection.dialect.name == "postgresql":
                     names = ", ".join(f'"{t.name}"' for t in tables)
+                    # the audit log's trigger lets only the retention job empty it
+                    connection.execute(text("SET LOCAL telejt.audit_retention = 'on'"))
                     connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
                 else:
                     for table in tables:
@@ -303,6 +365,9 @@ class RecordingSender:
         self.sent.append({"to": to, "body": body, "sid": sid})
         return SendResult(provider_sid=sid, status=self.status)
 
+    def check(self) -> None:
+        """The provider's health probe: this one is always there."""
+
 
 @pytest.fixture
 def sms(app) -> Iterator[RecordingSender]:  # type: ignore[no-untyped-def]
@@ -338,3 +403,36 @@ def run_until(frozen_clock):  # type: ignore[no-untyped-def]
             dispatch_due_messages()
 
     return step
+
+
+# ---- scheduler processes (tests/processes.py) ---------------------------------------------
+
+
+@pytest.fixture
+def protocols_dir(tmp_path: Path) -> Path:
+    """The protocols with quiet hours moved away from the next hours.
+
+    The dispatcher holds any SMS found due in quiet hours until morning, so at
+    night the welcomes would not go during the test; these processes keep the
+    same protocol and version with a quiet hour that starts three hours from now.
+    """
+    folder = tmp_path / "protocols"
+    folder.mkdir()
+    local = datetime.now(ZoneInfo("America/Monterrey"))
+    start, end = local + timedelta(hours=3), local + timedelta(hours=4)
+    for source in (Path(__file__).parents[1] / "protocols").glob("*.yaml"):
+        text = source.read_text(encoding="utf-8")
+        quiet = re.compile(r"^quiet_hours: .*$", re.MULTILINE)
+        assert quiet.search(text), f"{source.name} has no one-line quiet_hours"
+        moved = f'quiet_hours: {{start: "{start:%H:%M}", end: "{end:%H:%M}"}}'
+        (folder / source.name).write_text(quiet.sub(moved, text), encoding="utf-8")
+    return folder
+
+
+@pytest.fixture
+def processes(committed_db, database_url: str) -> Iterator[list[Any]]:
+    """Scheduler processes a test starts (tests/processes.py); stopped afterwards."""
+    started: list[Any] = []
+    yield started
+    for proc in started:
+        proc.stop()  # a SchedulerProcess (tests/processes.py)

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from conftest import sign_in
 from sqlalchemy import func, select
 
 from telejt.alerts.services import raise_alert
@@ -134,9 +135,8 @@ def test_revoked_token_and_inactive_staff_are_refused(client, world) -> None:  #
 
 
 def test_a_login_session_is_not_an_api_credential(client, world) -> None:  # type: ignore[no-untyped-def]
-    with client.session_transaction() as session:
-        session["_user_id"] = str(world.users["coordinator"].id)
-        session["_fresh"] = True
+    sign_in(client, world.users["coordinator"])
+    assert client.get("/participants").status_code == 200  # a working login session…
     assert_error(client.get("/api/v1/courts"), 401, "unauthorized")
 
 
@@ -150,9 +150,10 @@ def test_openapi_document_is_public(client, world) -> None:  # type: ignore[no-u
 
 #: (method, path template, body template or None, roles allowed)
 READS = [
-    ("GET", "/participants/{mine}", ("admin", "coordinator", "therapist", "court")),
-    ("GET", "/participants/{mine}/contacts", ("admin", "coordinator", "therapist", "court")),
-    ("GET", "/participants/{mine}/compliance", ("admin", "coordinator", "therapist", "court")),
+    # admins keep courts, staff and tokens (DESIGN): no participant's record
+    ("GET", "/participants/{mine}", ("coordinator", "therapist", "court")),
+    ("GET", "/participants/{mine}/contacts", ("coordinator", "therapist", "court")),
+    ("GET", "/participants/{mine}/compliance", ("coordinator", "therapist", "court")),
     ("GET", "/participants/{mine}/messages", ("coordinator", "therapist")),
 ]
 
@@ -171,10 +172,7 @@ def test_participant_reads_by_role_and_court(
     assert response.status_code == 200, response.get_data(as_text=True)
     # outside his courts (and, for a therapist, outside his caseload) a participant does not exist
     other = template.format(mine=ids["other_court"])
-    if role == "admin":
-        assert call(client, token, method, other).status_code == 200
-    else:
-        assert_error(call(client, token, method, other), 404, "not_found")
+    assert_error(call(client, token, method, other), 404, "not_found")
     if role == "therapist":
         colleague = template.format(mine=ids["colleague"])
         assert_error(call(client, token, method, colleague), 404, "not_found")
@@ -365,3 +363,20 @@ def test_errors_are_problem_details_keeping_the_error_object(client, world) -> N
     assert (problem["status"], problem["title"]) == (404, "Not Found")
     assert problem["type"].endswith("#not_found") and problem["detail"]
     assert problem["error"]["code"] == "not_found"  # what older clients read
+
+
+def test_court_users_get_no_phone_and_admins_no_participant(client, world) -> None:  # type: ignore[no-untyped-def]
+    mine = world.participants["mine"].id
+    court = call(client, world.tokens["court"], "GET", f"/participants/{mine}").get_json()
+    assert "phone" not in court and court["id"] == mine
+    coordinator = call(client, world.tokens["coordinator"], "GET", f"/participants/{mine}")
+    assert coordinator.get_json()["phone"].startswith("+52")
+    assert_error(call(client, world.tokens["admin"], "GET", "/alerts"), 403, "forbidden")
+
+
+def test_the_alert_list_is_audited(client, world) -> None:  # type: ignore[no-untyped-def]
+    from telejt.audit.models import AuditEvent
+
+    answer = call(client, world.tokens["court"], "GET", "/alerts").get_json()
+    event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "alerts.list"))
+    assert event.channel == "api" and event.detail["alert_ids"] == [a["id"] for a in answer]

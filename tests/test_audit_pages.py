@@ -23,7 +23,7 @@ def login(client: Any, user: Any) -> None:
 
 
 @pytest.mark.parametrize("role", ["coordinator", "therapist", "court"])
-def test_audit_pages_are_for_admins_only(client, make_staff, make_participant, role):
+def test_audit_log_is_for_admins_only(client, make_staff, make_participant, role):
     participant = make_participant()
     login(
         client,
@@ -35,18 +35,31 @@ def test_audit_pages_are_for_admins_only(client, make_staff, make_participant, r
     )
     assert client.get("/audit").status_code == 403
     assert client.get("/audit.csv").status_code == 403
-    assert client.get(f"/admin/participants/{participant.id}/export.json").status_code == 403
-    assert client.get(f"/admin/participants/{participant.id}/anonymize").status_code == 403
-    assert client.post(f"/admin/participants/{participant.id}/anonymize").status_code == 403
 
 
-def test_admin_opens_the_anonymize_page(client, make_staff, make_participant):
+@pytest.mark.parametrize("role", ["admin", "therapist", "court"])
+def test_data_rights_are_for_the_participants_coordinators(
+    client, make_staff, make_participant, role
+):
+    """Admins keep courts, staff and tokens (DESIGN): a participant's data is not theirs."""
     participant = make_participant()
-    login(client, make_staff("admin"))
-    page = client.get(f"/admin/participants/{participant.id}/anonymize")
+    courts = [] if role == "admin" else [participant.court]
+    extra = {"court_position": "judge"} if role == "court" else {}
+    login(client, make_staff(role, courts=courts, **extra))
+    assert client.get(f"/participants/{participant.id}/export.json").status_code == 403
+    assert client.get(f"/participants/{participant.id}/anonymize").status_code == 403
+    assert client.post(f"/participants/{participant.id}/anonymize").status_code == 403
+
+
+def test_coordinator_opens_the_anonymize_page(client, make_staff, make_participant):
+    participant = make_participant()
+    login(client, make_staff("coordinator", courts=[participant.court]))
+    page = client.get(f"/participants/{participant.id}/anonymize")
     assert page.status_code == 200
     assert "NOM-004-SSA3-2012" in page.get_data(as_text=True)
-    assert client.get("/admin/participants/999999/anonymize").status_code == 404
+    assert client.get("/participants/999999/anonymize").status_code == 404
+    elsewhere = make_participant()  # another court: he does not exist
+    assert client.get(f"/participants/{elsewhere.id}/anonymize").status_code == 404
 
 
 def test_admin_filters_the_log_by_participant_staff_and_date(
@@ -59,9 +72,11 @@ def test_admin_filters_the_log_by_participant_staff_and_date(
     frozen_clock.advance(days=2)
     login(client, coordinator)
     client.get(f"/participants/{first.id}")
+    other = make_staff("coordinator", courts=[second.court])
+    login(client, other)
+    client.get(f"/participants/{second.id}")
     admin = make_staff("admin")
     login(client, admin)
-    client.get(f"/participants/{second.id}")
 
     page = client.get(f"/audit?participant_id={first.id}").get_data(as_text=True)
     assert page.count("participant.read") == 2
@@ -69,7 +84,7 @@ def test_admin_filters_the_log_by_participant_staff_and_date(
         as_text=True
     )
     assert page.count("participant.read") == 1
-    page = client.get(f"/audit?staff_id={admin.id}&participant_id={second.id}").get_data(
+    page = client.get(f"/audit?staff_id={other.id}&participant_id={second.id}").get_data(
         as_text=True
     )
     assert page.count("participant.read") == 1

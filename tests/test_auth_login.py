@@ -10,7 +10,8 @@ from sqlalchemy import func, select
 
 from telejt import create_app
 from telejt.audit.models import AuditEvent
-from telejt.auth.models import StaffUser
+from telejt.auth import throttle
+from telejt.auth.models import LoginThrottle, StaffUser
 from telejt.auth.services import create_staff_user, password_reset_token
 from telejt.extensions import db
 
@@ -79,15 +80,17 @@ def test_next_only_follows_local_paths(client, make_staff):
     assert response.headers["Location"] == "/participants"
 
 
-def test_five_failures_lock_the_account_with_growing_locks(client, make_staff, frozen_clock):
+def test_five_failures_lock_the_account_for_that_address_with_growing_locks(
+    client, make_staff, frozen_clock
+):
     user = make_staff("coordinator")
     for _attempt in range(5):
         assert login(client, user.email, "wrong-password!").status_code == 401
-    db.session.refresh(user)
-    assert user.locked_until == frozen_clock.now().replace(minute=15)
+    lock = db.session.get(LoginThrottle, (user.id, "10.0.0.1"))
+    assert lock.locked_until == frozen_clock.now().replace(minute=15)
     assert audit_count("auth.account_locked", staff_id=user.id) == 1
 
-    # Locked: even the right password is refused, with the very same message.
+    # Locked from that address: even the right password is refused, with the very same message.
     refused = login(client, user.email)
     assert refused.status_code == 401
     assert GENERIC in refused.get_data(as_text=True)
@@ -96,18 +99,38 @@ def test_five_failures_lock_the_account_with_growing_locks(client, make_staff, f
     assert login(client, user.email).status_code == 401
     frozen_clock.advance(seconds=2)
     assert login(client, user.email).status_code == 302
-    db.session.refresh(user)
-    assert user.failed_logins == 0 and user.locked_until is None
+    db.session.expire_all()
+    assert db.session.get(LoginThrottle, (user.id, "10.0.0.1")) is None
     client.post("/logout")
 
     # The next run of failures starts from zero; with no success in between locks grow.
     for attempt in range(10):
         if attempt:
             frozen_clock.advance(minutes=16)  # past each 15-minute lock
-        login(client, user.email, "wrong-password!", addr=f"10.1.0.{attempt}")
-    db.session.refresh(user)
-    assert user.failed_logins == 10
-    assert user.locked_until == frozen_clock.now() + timedelta(minutes=30)
+        login(client, user.email, "wrong-password!")
+    lock = db.session.get(LoginThrottle, (user.id, "10.0.0.1"))
+    assert lock.failures == 10
+    assert lock.locked_until == frozen_clock.now() + timedelta(minutes=30)
+
+
+def test_someone_guessing_does_not_lock_the_judge_out(client, make_staff):
+    """Failures from the guesser's address lock the account there only."""
+    judge = make_staff("court", court_position="judge")
+    for _attempt in range(20):
+        login(client, judge.email, "wrong-password!", addr="203.0.113.66")
+    assert login(client, judge.email, addr="203.0.113.66").status_code in (401, 429)
+    assert login(client, judge.email, addr="198.51.100.20").status_code == 302
+
+
+def test_guessing_from_many_addresses_locks_the_account_everywhere(
+    client, make_staff, frozen_clock
+):
+    user = make_staff("coordinator")
+    for attempt in range(throttle.ACCOUNT_MAX_FAILURES):
+        login(client, user.email, "wrong-password!", addr=f"10.9.{attempt // 4}.{attempt % 4}")
+    assert login(client, user.email, addr="198.51.100.30").status_code == 401
+    frozen_clock.advance(minutes=16)
+    assert login(client, user.email, addr="198.51.100.30").status_code == 302
 
 
 def test_too_many_failures_from_one_address_are_refused(client, make_staff, frozen_clock):
@@ -191,5 +214,5 @@ def test_reset_link_clears_a_lock(client, make_staff, frozen_clock):
         login(client, user.email, "wrong-password!")
     token = password_reset_token(user)
     new = "contraseña-nueva-1"
-    client.post(f"/reset/{token}", data={"password": new, "confirm": new})
+    assert client.post(f"/reset/{token}", data={"password": new, "confirm": new}).status_code == 302
     assert login(client, user.email, new).status_code == 302

@@ -6,7 +6,13 @@ import pytest
 
 from telejt.config import ConfigError, load_config
 
-BASE = {"TELEJT_ENV": "production", "SECRET_KEY": "s" * 32, "TELEJT_PUBLIC_URL": "https://x.mx"}
+BASE = {
+    "TELEJT_ENV": "production",
+    "SECRET_KEY": "s" * 32,
+    "TELEJT_PUBLIC_URL": "https://x.mx",
+    "DATABASE_URL": "postgresql://telejt@db.internal/telejt",
+    "REDIS_URL": "redis://redis.internal:6379/0",
+}
 
 
 def _error(env: dict[str, str]) -> ConfigError:
@@ -54,6 +60,24 @@ def test_defaults_are_the_embedded_setup(tmp_path) -> None:
         ({"TELEJT_LIVE_CHANNEL": "telejt live"}, "TELEJT_LIVE_CHANNEL"),
         ({"TELEJT_DISPATCH_THREADS": "64"}, "TELEJT_DISPATCH_THREADS"),
         ({"TELEJT_DISPATCH_THREADS": "four"}, "TELEJT_DISPATCH_THREADS"),
+        ({"TELEJT_PUBLIC_URL": "http://x.mx"}, "TELEJT_PUBLIC_URL"),
+        ({"DATABASE_URL": ""}, "DATABASE_URL"),
+        ({"DATABASE_URL": "sqlite:////srv/telejt.db"}, "DATABASE_URL"),
+        ({"REDIS_URL": ""}, "REDIS_URL"),
+        ({"TELEJT_ALLOW_INSECURE": "http,everything"}, "TELEJT_ALLOW_INSECURE"),
+        ({"TELEJT_PROXY_HOPS": "-1"}, "TELEJT_PROXY_HOPS"),
+        ({"TELEJT_PROXY_HOPS": "9"}, "TELEJT_PROXY_HOPS"),
+        ({"TELEJT_MAX_REQUEST_KB": "lots"}, "TELEJT_MAX_REQUEST_KB"),
+        ({"TELEJT_SESSION_IDLE_MINUTES": "0"}, "TELEJT_SESSION_IDLE_MINUTES"),
+        ({"TELEJT_SESSION_MAX_HOURS": "1000"}, "TELEJT_SESSION_MAX_HOURS"),
+        ({"TELEJT_API_TOKEN_DAYS": "0"}, "TELEJT_API_TOKEN_DAYS"),
+        ({"TELEJT_TOTP": "always"}, "TELEJT_TOTP"),
+        ({"TELEJT_SOCKETS_MAX": "0"}, "TELEJT_SOCKETS_MAX"),
+        ({"TELEJT_SOCKETS_PER_ADDRESS": "x"}, "TELEJT_SOCKETS_PER_ADDRESS"),
+        ({"TELEJT_SMS_CONNECT_TIMEOUT": "0"}, "TELEJT_SMS_CONNECT_TIMEOUT"),
+        ({"TELEJT_SMS_READ_TIMEOUT": "forever"}, "TELEJT_SMS_READ_TIMEOUT"),
+        ({"TELEJT_SMS_SEND_TIMEOUT": "10"}, "TELEJT_SMS_SEND_TIMEOUT"),
+        ({"TELEJT_SMS_BREAKER_FAILURES": "0"}, "TELEJT_SMS_BREAKER_FAILURES"),
         ({"TELEJT_SMS_BACKEND": "twilio"}, "TWILIO_ACCOUNT_SID"),
         (
             {
@@ -122,3 +146,24 @@ def test_cli_refuses_to_start_with_a_bad_setting(monkeypatch, capsys) -> None:
 )
 def test_live_channel_is_one_per_deployment(env: dict[str, str], channel: str) -> None:
     assert load_config({**BASE, **env})["TELEJT_LIVE_CHANNEL"] == channel
+
+
+def test_production_accepts_the_unsafe_only_when_told() -> None:
+    unsafe = {"TELEJT_PUBLIC_URL": "http://10.0.0.5:5000", "DATABASE_URL": "", "REDIS_URL": ""}
+    config = load_config({**BASE, **unsafe, "TELEJT_ALLOW_INSECURE": "http, sqlite,no-redis"})
+    assert config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:")
+    assert config["REDIS_URL"] is None
+    # development is for one machine: none of it is refused there
+    load_config({**unsafe, "TELEJT_ENV": "development", "SECRET_KEY": "s" * 32})
+
+
+def test_security_defaults() -> None:
+    config = load_config(BASE)
+    assert config["TELEJT_PROXY_HOPS"] == 0
+    assert config["MAX_CONTENT_LENGTH"] == 1024 * 1024
+    assert config["TELEJT_API_TOKEN_DAYS"] == 90
+    assert config["TELEJT_TOTP"] == "optional"
+    assert config["TELEJT_SMS_CONNECT_TIMEOUT"] == 5
+    assert config["TELEJT_SMS_READ_TIMEOUT"] == 15
+    assert config["TELEJT_SMS_SEND_TIMEOUT"] == 30
+    assert config["SESSION_COOKIE_SECURE"] is True

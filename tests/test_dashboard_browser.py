@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 from sqlalchemy import select
 from test_live_redis import LiveServer, free_port, session_cookie
 
@@ -100,12 +101,12 @@ def _seed() -> dict[str, int]:
 
 
 def wait_for_text(page: Any, selector: str, text: str) -> None:
-    """Wait until the element's text is exactly ``text`` (a live update, not a reload)."""
-    page.wait_for_function(
-        "([selector, text]) => document.querySelector(selector).textContent.trim() === text",
-        arg=[selector, text],
-        timeout=10_000,
-    )
+    """Wait until the element's text is exactly ``text`` (a live update, not a reload).
+
+    Through Playwright's own locator (not ``wait_for_function``, whose predicate the
+    page's Content Security Policy rightly refuses to evaluate).
+    """
+    expect(page.locator(selector).first).to_have_text(text, timeout=10_000)
 
 
 def _open_dashboard(browser: Any, app: Any, url: str, staff_id: int) -> Any:
@@ -182,10 +183,7 @@ def test_missed_session_alert_appears_live_and_ack_spreads(committed_db, browser
                         db.session.commit()
                     finally:
                         clock.freeze(None)
-                judge.wait_for_function(
-                    f"document.querySelector({LAST_KEPT_CELL!r}).textContent.trim() !== '—'",
-                    timeout=10_000,
-                )
+                expect(judge.locator(LAST_KEPT_CELL)).not_to_have_text("—", timeout=10_000)
                 assert "2026" in judge.locator(LAST_KEPT_CELL).inner_text()
                 assert judge.evaluate("window.loadedOnce") == "yes"
                 coordinator.screenshot(

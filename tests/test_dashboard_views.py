@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
-from flask import g
+from conftest import sign_in
 from sqlalchemy import select
 
 from telejt.alerts.models import Alert
@@ -24,15 +24,8 @@ from telejt.sessions.models import ClinicalNote
 
 
 def login(client: Any, user: Any) -> None:
-    """Log a staff member in by setting the Flask-Login session.
-
-    The test's app context outlives each request, so Flask-Login's user cached in
-    ``g`` is dropped too (in production every request has its own).
-    """
-    with client.session_transaction() as session:
-        session["_user_id"] = str(user.id)
-        session["_fresh"] = True
-    g.pop("_login_user", None)
+    """Log a staff member in (a server-side session, as the login page makes)."""
+    sign_in(client, user)
 
 
 def add_contact(

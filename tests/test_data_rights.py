@@ -69,10 +69,10 @@ def history(app_ctx, frozen_clock, make_participant):
     return participant
 
 
-def test_admin_exports_everything_held_about_him(client, history, make_staff):
-    admin = make_staff("admin")
+def test_coordinator_exports_everything_held_about_him(client, history, make_staff):
+    admin = make_staff("coordinator", courts=[history.court])
     login(client, admin)
-    response = client.get(f"/admin/participants/{history.id}/export.json")
+    response = client.get(f"/participants/{history.id}/export.json")
     assert response.status_code == 200
     document = response.get_json()
     assert document["participant"]["name"] == "Pedro Sintético Pérez"
@@ -88,9 +88,9 @@ def test_admin_exports_everything_held_about_him(client, history, make_staff):
         assert isinstance(document[key], list)
     event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "participant.export"))
     assert event.staff_id == admin.id and event.participant_id == history.id
-    again = client.get(f"/admin/participants/{history.id}/export.json").get_json()
+    again = client.get(f"/participants/{history.id}/export.json").get_json()
     assert any(e["action"] == "participant.export" for e in again["audit_events"])
-    assert client.get("/admin/participants/999999/export.json").status_code == 404
+    assert client.get("/participants/999999/export.json").status_code == 404
 
 
 def test_anonymization_waits_for_the_end_of_the_program_and_the_retention(history, frozen_clock):
@@ -138,15 +138,15 @@ def test_anonymization_replaces_identity_and_keeps_counts(
     update_participant(history, {"status": "graduated"})
     db.session.commit()
     before = counts(history.id)
-    admin = make_staff("admin")
+    admin = make_staff("coordinator", courts=[history.court])
     login(client, admin)
-    refused = client.post(f"/admin/participants/{history.id}/anonymize")
+    refused = client.post(f"/participants/{history.id}/anonymize")
     assert refused.status_code == 409
     assert "NOM-004-SSA3-2012" in refused.get_data(as_text=True)
 
     frozen_clock.set(retention_ends_at(history) + timedelta(days=1))
     login(client, admin)
-    assert client.post(f"/admin/participants/{history.id}/anonymize").status_code == 302
+    assert client.post(f"/participants/{history.id}/anonymize").status_code == 302
     db.session.expire_all()
     assert counts(history.id) == before
     assert history.anonymized_at is not None
@@ -166,7 +166,7 @@ def test_anonymization_replaces_identity_and_keeps_counts(
     )
     answer = db.session.scalar(select(CheckinAnswer))
     assert answer.raw_text == "[anonimizado]" and answer.value == "no"
-    export = client.get(f"/admin/participants/{history.id}/export.json").get_data(as_text=True)
+    export = client.get(f"/participants/{history.id}/export.json").get_data(as_text=True)
     assert "Pedro" not in export and "mejoría" not in export and "Llegó puntual" not in export
     assert db.session.scalar(
         select(AuditEvent).where(

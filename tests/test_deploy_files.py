@@ -21,7 +21,7 @@ def test_the_image_is_multi_stage_non_root_and_from_the_lock() -> None:
     assert "--require-hashes -r requirements/prod.lock" in text
     assert re.search(r"^USER 10001", text, re.MULTILINE)
     assert "HEALTHCHECK" in text and "/healthz" in text
-    assert "telejt.wsgi:app" in text and "gthread" in text
+    assert "telejt.wsgi:app" in text and "telejt.gunicorn_conf" in text
     for copied in ("migrations", "protocols", "translations"):  # the wheel bundles them
         assert f"COPY {copied} {copied}" in text
 

@@ -20,9 +20,11 @@ from typing import Any
 
 import pytest
 import socketio as socketio_client
+from conftest import sign_in
 from werkzeug.serving import make_server
 
 from telejt import clock, create_app
+from telejt.auth.models import StaffUser
 from telejt.auth.services import create_staff_user
 from telejt.courts.services import create_court
 from telejt.extensions import db, socketio
@@ -68,11 +70,12 @@ class LiveServer:
 
 
 def session_cookie(app: Any, user_id: int) -> str:
-    """A signed Flask session cookie for this staff member, as the login page would set."""
+    """A signed Flask session cookie for this staff member, as the login page would set
+    (naming a server-side session, committed)."""
     client = app.test_client()
-    with client.session_transaction() as session:
-        session["_user_id"] = str(user_id)
-        session["_fresh"] = True
+    with app.app_context():
+        sign_in(client, db.session.get(StaffUser, user_id))
+        db.session.remove()
     cookie = client.get_cookie(app.config.get("SESSION_COOKIE_NAME", "session"))
     assert cookie is not None
     return f"{cookie.key}={cookie.value}"

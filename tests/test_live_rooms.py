@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from conftest import sign_in
 from flask import g
 from sqlalchemy import select
 
@@ -16,10 +17,8 @@ from telejt.live import NAMESPACE
 
 
 def login(client: Any, user: Any) -> None:
-    """Log a staff member in by setting the Flask-Login session."""
-    with client.session_transaction() as session:
-        session["_user_id"] = str(user.id)
-        session["_fresh"] = True
+    """Log a staff member in (a server-side session, as the login page makes)."""
+    sign_in(client, user)
 
 
 def forget_loaded_user() -> None:

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from conftest import sign_in
 from factories import at_once, enroll_court
 from flask import g
 from sqlalchemy import func, select
@@ -32,11 +33,8 @@ GRACE = timedelta(minutes=60)  # TELEJT_OUTCOME_GRACE_MINUTES's default
 
 
 def login(client: Any, user: Any) -> None:
-    """Log a staff member in by setting the Flask-Login session."""
-    with client.session_transaction() as session:
-        session["_user_id"] = str(user.id)
-        session["_fresh"] = True
-    g.pop("_login_user", None)
+    """Log a staff member in (a server-side session, as the login page makes)."""
+    sign_in(client, user)
 
 
 def first_session(participant: Any) -> Contact:

@@ -12,24 +12,13 @@ different texts and do not count as repeats.
 
 from __future__ import annotations
 
-import os
-import re
-import signal
-import subprocess
-import sys
-import threading
-import time
 from collections import Counter
-from collections.abc import Iterator
-from datetime import datetime, timedelta
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import pytest
-from factories import enroll_court
-from sqlalchemy import func, select, update
+from processes import THREADS, SchedulerProcess, seed_welcomes, wait_until
+from sqlalchemy import func, select
 
-from telejt.clock import now
 from telejt.extensions import db
 from telejt.scheduler.models import SchedulerHeartbeat
 from telejt.sms.models import OutboundMessage
@@ -39,107 +28,6 @@ pytestmark = pytest.mark.slow
 PARTICIPANTS = 200
 #: enough welcomes that a dispatcher (a few ms each) is surely mid-claim when killed
 KILLED_AMID = 1000
-ZONE = "America/Monterrey"
-#: dispatch loops per process on PostgreSQL (one on SQLite)
-THREADS = 2
-
-
-def _seed(count: int) -> None:
-    """Participants whose welcome SMS are due now (committed, for other processes)."""
-    enroll_court(count, tag="Procesos", zone=ZONE)
-    # the welcome waits for the end of quiet hours when the test runs at night
-    db.session.execute(
-        update(OutboundMessage).where(OutboundMessage.purpose == "welcome").values(due_at=now())
-    )
-    db.session.commit()
-
-
-class SchedulerProcess:
-    """One ``telejt scheduler run`` child process, its printed SMS collected as it runs."""
-
-    def __init__(self, database_url: str, protocols_dir: Path, lease_seconds: int = 120) -> None:
-        env = {
-            **os.environ,
-            "TELEJT_ENV": "testing",
-            "SECRET_KEY": "x" * 32,
-            "DATABASE_URL": database_url,
-            "TELEJT_SMS_BACKEND": "console",
-            "TELEJT_PUBLIC_URL": "https://telejt.example.mx",
-            "TELEJT_CLAIM_LEASE_SECONDS": str(lease_seconds),
-            "TELEJT_DISPATCH_THREADS": str(THREADS),
-            "TELEJT_PROTOCOLS_DIR": str(protocols_dir),
-            "PYTHONUNBUFFERED": "1",
-        }
-        env.pop("REDIS_URL", None)
-        telejt = Path(sys.executable).with_name("telejt")
-        self.process = subprocess.Popen(
-            [str(telejt), "scheduler", "run"],
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            text=True,
-        )
-        self.sent: list[tuple[str, str]] = []
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-
-    def _read(self) -> None:
-        assert self.process.stdout is not None
-        for line in self.process.stdout:
-            if line.startswith("[SMS → "):
-                phone, text = line[len("[SMS → ") :].split("] ", 1)
-                self.sent.append((phone, text.rstrip("\n")))
-
-    def kill(self) -> None:
-        """SIGKILL: no chance to finish anything."""
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait(timeout=30)
-        self._finish()
-
-    def stop(self) -> None:
-        """SIGTERM: the scheduler shuts down."""
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=30)
-        self._finish()
-
-    def _finish(self) -> None:
-        self._reader.join(timeout=10)
-        if self.process.stdout is not None and not self.process.stdout.closed:
-            self.process.stdout.close()
-
-
-@pytest.fixture
-def protocols_dir(tmp_path: Path) -> Path:
-    """The protocols with quiet hours moved away from the next hours.
-
-    The dispatcher holds any SMS found due in quiet hours until morning, so at
-    night the welcomes would not go during the test; these processes keep the
-    same protocol and version with a quiet hour that starts three hours from now.
-    """
-    folder = tmp_path / "protocols"
-    folder.mkdir()
-    local = datetime.now(ZoneInfo(ZONE))
-    start, end = local + timedelta(hours=3), local + timedelta(hours=4)
-    for source in (Path(__file__).parents[1] / "protocols").glob("*.yaml"):
-        text = source.read_text(encoding="utf-8")
-        quiet = re.compile(r"^quiet_hours: .*$", re.MULTILINE)
-        assert quiet.search(text), f"{source.name} has no one-line quiet_hours"
-        moved = f'quiet_hours: {{start: "{start:%H:%M}", end: "{end:%H:%M}"}}'
-        (folder / source.name).write_text(quiet.sub(moved, text), encoding="utf-8")
-    return folder
-
-
-@pytest.fixture
-def processes(committed_db, database_url: str) -> Iterator[list[SchedulerProcess]]:
-    started: list[SchedulerProcess] = []
-    yield started
-    for proc in started:
-        proc.stop()
 
 
 def _unsettled() -> int:
@@ -167,15 +55,6 @@ def _printed(processes: list[SchedulerProcess]) -> Counter[tuple[str, str]]:
     return Counter(sent for proc in processes for sent in proc.sent)
 
 
-def _wait_until(condition, timeout: float = 300, every: float = 0.2) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(every)
-    raise AssertionError("timed out waiting for the schedulers")
-
-
 def test_two_schedulers_send_each_message_once(
     processes, database_url: str, protocols_dir: Path
 ) -> None:
@@ -185,9 +64,9 @@ def test_two_schedulers_send_each_message_once(
             SchedulerProcess(database_url, protocols_dir),
         ]
     )
-    _wait_until(lambda: _beating() == 2)  # both up and looking for work: now it arrives
-    _seed(PARTICIPANTS)
-    _wait_until(lambda: _unsettled() == 0)
+    wait_until(lambda: _beating() == 2)  # both up and looking for work: now it arrives
+    seed_welcomes(PARTICIPANTS)
+    wait_until(lambda: _unsettled() == 0)
     for proc in processes:
         proc.stop()
     printed = _printed(processes)
@@ -204,16 +83,16 @@ def test_two_schedulers_send_each_message_once(
 def test_sigkill_mid_batch_loses_nothing_and_duplicates_nothing(
     processes, database_url: str, protocols_dir: Path
 ) -> None:
-    _seed(KILLED_AMID)
+    seed_welcomes(KILLED_AMID)
     first = SchedulerProcess(database_url, protocols_dir, lease_seconds=2)
     processes.append(first)
-    _wait_until(lambda: len(first.sent) >= 30, timeout=60, every=0.02)
+    wait_until(lambda: len(first.sent) >= 30, timeout=60, every=0.02)
     first.kill()
     assert _unsettled() > 0, "the kill came too late to be mid-batch"
 
     second = SchedulerProcess(database_url, protocols_dir, lease_seconds=2)
     processes.append(second)
-    _wait_until(lambda: _unsettled() == 0)
+    wait_until(lambda: _unsettled() == 0)
     second.stop()
 
     printed = _printed([first, second])

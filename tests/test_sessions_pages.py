@@ -12,6 +12,7 @@ from icalendar import Calendar
 from sqlalchemy import select
 from test_sessions_services import MONDAY, TUESDAY_SESSION, first_session
 
+from telejt.audit.models import AuditEvent
 from telejt.extensions import db
 from telejt.sessions import services
 from telejt.sessions.models import ClinicalNote, PresenceEvent
@@ -175,6 +176,10 @@ def test_therapist_day_lists_his_sessions(client, session, make_participant) -> 
     assert session.participant.name in page
     assert someone_else.name not in page
     assert f'href="/sessions/{session.id}"' in page
+    # the day's list shows participants' records: the read is audited
+    event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "therapist.day"))
+    assert event.staff_id == therapist.id and session.id in event.detail["contact_ids"]
+    assert event.detail["participant_ids"] == [session.participant_id]
 
 
 def test_calendar_feed_issue_read_and_revoke(client, session) -> None:

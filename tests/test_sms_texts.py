@@ -16,11 +16,11 @@ from telejt.conversation.models import Prompt
 from telejt.extensions import db
 from telejt.planning.models import Contact
 from telejt.protocols.wording import forbidden_words_in
-from telejt.sms.backends import TwilioSmsSender
 from telejt.sms.models import OutboundMessage
 from telejt.sms.purposes import PURPOSES
 from telejt.sms.render import missing_renderers, render_message
 from telejt.sms.text import segments
+from telejt.sms.twilio_sender import TwilioSmsSender
 
 ACCOUNT = "AC" + "3" * 32
 SERVICE = "MG" + "4" * 32

@@ -13,6 +13,7 @@ from telejt.api.errors import ApiError
 from telejt.api.payloads import alert_payload
 from telejt.api.routing import QueryParameter, operation
 from telejt.api.schemas import ALERT, ALERT_ACK, ID
+from telejt.audit.services import record_access
 from telejt.courts.models import Court
 from telejt.dashboard.queries import visible_alerts
 from telejt.extensions import db
@@ -27,7 +28,8 @@ MAX_ALERTS = 500
     summary="List alerts",
     description="Alerts of the participants the caller may see, newest first (at most 500). "
     "Court users never see team-audience alerts (crisis signs are for the therapist and "
-    "coordinators). court_id outside the caller's courts: 404.",
+    "coordinators). court_id outside the caller's courts: 404. Admins: 403. Audited.",
+    roles=("coordinator", "therapist", "court"),
     query=(
         QueryParameter("court_id", ID, "only this court"),
         QueryParameter(
@@ -43,7 +45,7 @@ def list_alerts(query: dict[str, Any]) -> list[dict[str, Any]]:
     statement = visible_alerts(user)
     if query["court_id"] is not None:
         court_id = query["court_id"]
-        visible = user.role == "admin" or court_id in user.court_ids
+        visible = court_id in user.court_ids
         if not visible or db.session.get(Court, court_id) is None:
             raise ApiError(404, _("No encontrado."), {"court_id": _("Juzgado desconocido.")})
         statement = statement.where(Alert.court_id == court_id)
@@ -52,7 +54,19 @@ def list_alerts(query: dict[str, Any]) -> list[dict[str, Any]]:
     elif query["status"] == "acknowledged":
         statement = statement.where(Alert.acknowledged_at.is_not(None))
     statement = statement.order_by(Alert.created_at.desc(), Alert.id.desc()).limit(MAX_ALERTS)
-    return [alert_payload(alert) for alert in db.session.scalars(statement)]
+    alerts = [alert_payload(alert) for alert in db.session.scalars(statement)]
+    record_access(
+        user.id,
+        "alerts.list",
+        "alert",
+        channel="api",
+        detail={
+            "court_id": query["court_id"],
+            "status": query["status"],
+            "alert_ids": [alert["id"] for alert in alerts],
+        },
+    )
+    return alerts
 
 
 @operation(

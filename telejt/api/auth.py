@@ -2,6 +2,8 @@
 
 Tokens are not cookies: the blueprint is exempt from CSRF, and a browser's login
 session is never accepted here, so a page cannot call the API on a user's behalf.
+A token expires (``TELEJT_API_TOKEN_DAYS`` after it was made, at most), may be
+revoked, and a ``read`` token may only read.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from flask_babel import gettext as _
 
 from telejt.api.errors import ApiError
 from telejt.auth.models import StaffUser
-from telejt.auth.services import user_for_token
+from telejt.auth.services import token_for
 
 #: endpoints anyone may read: the API's own description
 PUBLIC_ENDPOINTS = ("api.openapi_json",)
@@ -26,10 +28,15 @@ def authenticate_request() -> None:
     token = token.strip()
     if scheme.lower() != "bearer" or not token or len(token) > 200:
         raise ApiError(401, _("Falta un token válido (Authorization: Bearer …)."))
-    user = user_for_token(token)
-    if user is None:
-        raise ApiError(401, _("El token no es válido, fue revocado o la cuenta está inactiva."))
-    g.api_user = user
+    row = token_for(token)
+    if row is None:
+        raise ApiError(
+            401, _("El token no es válido, venció, fue revocado o la cuenta está inactiva.")
+        )
+    if row.scope == "read" and request.method not in ("GET", "HEAD"):
+        raise ApiError(403, _("Este token es de solo lectura."))
+    g.api_user = row.staff
+    g.api_token = row
 
 
 def api_user() -> StaffUser:

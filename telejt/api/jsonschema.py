@@ -14,6 +14,8 @@ from typing import Any
 
 from flask_babel import gettext as _
 
+from telejt.inputs import FIRST_YEAR, LAST_YEAR
+
 JsonSchema = dict[str, Any]
 
 
@@ -42,6 +44,8 @@ def parse_instant(text: str) -> datetime:
     moment = datetime.fromisoformat(text)
     if moment.tzinfo is None or moment.utcoffset() is None:
         raise ValueError(text)  # a time without an offset is ambiguous: never guess
+    if not FIRST_YEAR <= moment.year <= LAST_YEAR:
+        raise ValueError(text)  # year 1 or 9999 overflow as soon as a zone or a day is added
     return moment.astimezone(UTC)
 
 

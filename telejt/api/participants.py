@@ -44,6 +44,8 @@ from telejt.sms.models import InboundMessage, OutboundMessage
 
 #: the longest period one call may ask for
 MAX_RANGE = timedelta(days=400)
+#: who may read participants' records (DESIGN: admins keep courts, staff and tokens)
+PARTICIPANT_READERS = ("coordinator", "therapist", "court")
 RANGE = (
     QueryParameter(
         "from", {"type": "string", "format": "date-time"}, "start (inclusive), with offset"
@@ -144,8 +146,9 @@ def enroll(body: dict[str, Any]) -> dict[str, Any]:
     summary="List the participants I may see",
     description="Within the caller's courts (a therapist: his own participants), by id, a "
     'page at a time (Link: rel="next"); updated_since lists only records changed since then, '
-    "for a client that keeps a copy in step. Optionally one court or one status. Each "
-    "record listed is audited as read.",
+    "for a client that keeps a copy in step. Optionally one court or one status. Court "
+    "users get no phone; admins: 403. Each record listed is audited as read.",
+    roles=PARTICIPANT_READERS,
     query=(
         QueryParameter(
             "court_id", {"type": "integer", "minimum": 1, "maximum": MAX_ID}, "only this court"
@@ -168,22 +171,24 @@ def list_participants(query: dict[str, Any]) -> list[dict[str, Any]]:
     participants = paged(statement, (Participant.id,), query, updated_at=Participant.updated_at)
     for participant in participants:  # each record read, findable by participant
         audit_read(participant, "participant", {"list": True})
-    return [participant_payload(participant) for participant in participants]
+    with_phone = api_user().role != "court"
+    return [participant_payload(p, with_phone=with_phone) for p in participants]
 
 
 @operation(
     "GET",
     "/participants/<int:participant_id>",
     summary="Read a participant",
-    description="Any role, within the caller's courts (a therapist: his own participants). "
-    "Audited.",
+    description="Coordinators, therapists and court users, within the caller's courts (a "
+    "therapist: his own participants; admins: 403). Court users get no phone. Audited.",
+    roles=PARTICIPANT_READERS,
     response=PARTICIPANT,
 )
 def get_participant(participant_id: int) -> dict[str, Any]:
     """A participant's record."""
     participant = visible_participant(participant_id)
     audit_read(participant, "participant")
-    return participant_payload(participant)
+    return participant_payload(participant, with_phone=api_user().role != "court")
 
 
 @operation(
@@ -213,7 +218,9 @@ def patch_participant(participant_id: int, body: dict[str, Any]) -> dict[str, An
     "/participants/<int:participant_id>/contacts",
     summary="List a participant's sessions and check-ins",
     description="Contacts starting in [from, to); by default from 30 days ago to 30 days "
-    "ahead. Times need an offset. Audited.",
+    'ahead. Times need an offset, a page at a time (Link: rel="next"). Admins: 403. '
+    "Audited.",
+    roles=PARTICIPANT_READERS,
     query=RANGE + PAGE_QUERY,
     response=CONTACT,
     many=True,
@@ -273,7 +280,8 @@ def list_messages(participant_id: int) -> list[dict[str, Any]]:
     "plus misses attributed to him (system misses and excused contacts do not count against "
     "him); outcome_pending counts sessions he joined that are over and whose outcome the "
     "therapist has not recorded yet (neither kept nor missed); consecutive misses are his "
-    "latest run, whatever the period. Audited.",
+    "latest run, whatever the period. Admins: 403. Audited.",
+    roles=PARTICIPANT_READERS,
     query=RANGE,
     response=COMPLIANCE,
 )

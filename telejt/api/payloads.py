@@ -51,9 +51,13 @@ def protocol_payload(protocol: Protocol, locale: str) -> dict[str, Any]:
     }
 
 
-def participant_payload(participant: Participant) -> dict[str, Any]:
-    """A participant as the API shows him: identity, plan, consents and status."""
-    return {
+def participant_payload(participant: Participant, *, with_phone: bool = True) -> dict[str, Any]:
+    """A participant as the API shows him: identity, plan, consents and status.
+
+    Court users get no phone (``with_phone=False``): the court supervises through the
+    program, it does not call the participant.
+    """
+    payload = {
         "id": participant.id,
         "court_id": participant.court_id,
         "case_number": participant.case_number,
@@ -72,6 +76,9 @@ def participant_payload(participant: Participant) -> dict[str, Any]:
         "status": participant.status,
         "created_at": format_instant(participant.created_at),
     }
+    if not with_phone:
+        del payload["phone"]
+    return payload
 
 
 def contact_payload(contact: Contact) -> dict[str, Any]:

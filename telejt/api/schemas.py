@@ -139,6 +139,25 @@ PROTOCOL = Schema(
 # ---- participants ------------------------------------------------------------------------
 
 CONSENTS = _object({kind: {"type": "boolean"} for kind in CONSENT_KINDS})
+#: every field of a participant but the phone, which court users do not get
+PARTICIPANT_FIELDS_ALWAYS = (
+    "id",
+    "court_id",
+    "case_number",
+    "name",
+    "locale",
+    "timezone",
+    "therapist_id",
+    "protocol_id",
+    "protocol_version",
+    "phase_id",
+    "session_slots",
+    "consents",
+    "sms_opted_out_at",
+    "status",
+    "created_at",
+    "phone_shared",
+)
 PARTICIPANT = Schema(
     "Participant",
     _object(
@@ -147,7 +166,7 @@ PARTICIPANT = Schema(
             "court_id": ID,
             "case_number": {"type": "string"},
             "name": {"type": "string"},
-            "phone": {"type": "string", "description": "E.164"},
+            "phone": {"type": "string", "description": "E.164; not shown to court users"},
             "phone_shared": {"type": "boolean"},
             "locale": {"type": "string", "enum": list(LOCALES)},
             "timezone": {"type": "string"},
@@ -160,7 +179,8 @@ PARTICIPANT = Schema(
             "sms_opted_out_at": NULLABLE_INSTANT,
             "status": {"type": "string", "enum": list(PARTICIPANT_STATUSES)},
             "created_at": INSTANT,
-        }
+        },
+        required=[*PARTICIPANT_FIELDS_ALWAYS],
     ),
 )
 #: another participant uses the same phone, knowingly (a family phone); without it, a

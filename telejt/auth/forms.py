@@ -7,11 +7,20 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField, SelectField, SelectMultipleField, StringField
+from wtforms import (
+    BooleanField,
+    EmailField,
+    IntegerField,
+    PasswordField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+)
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, EqualTo, Length, Optional, Regexp
+from wtforms.validators import DataRequired, EqualTo, Length, NumberRange, Optional, Regexp
 
-from telejt.auth.services import EMAIL_PATTERN, MIN_PASSWORD_LENGTH
+from telejt.auth.passwords import MIN_PASSWORD_LENGTH
+from telejt.auth.services import EMAIL_PATTERN, AccountError
 
 
 def select_choices(pairs: Iterable[tuple[Any, Any]]) -> list[SelectChoice]:
@@ -86,3 +95,48 @@ class StaffForm(FlaskForm):
         _l("Contraseña inicial (opcional: puede enviar un enlace después)"),
         validators=[Optional(), Length(min=MIN_PASSWORD_LENGTH, max=200)],
     )
+
+
+class CodeForm(FlaskForm):
+    """The six digits of an authenticator app."""
+
+    code = StringField(
+        _l("Código de su aplicación de autenticación"),
+        validators=[DataRequired(), Length(max=12)],
+    )
+
+
+class ChangePasswordForm(NewPasswordForm):
+    """His own password: the current one first, then the new one twice."""
+
+    current = PasswordField(_l("Contraseña actual"), validators=[DataRequired(), Length(max=200)])
+
+
+class TotpOffForm(CodeForm):
+    """Turning the second factor off takes the password and a current code."""
+
+    password = PasswordField(_l("Contraseña"), validators=[DataRequired(), Length(max=200)])
+
+
+class TokenForm(FlaskForm):
+    """A new API token for a staff account."""
+
+    label = StringField(_l("Para qué es"), validators=[DataRequired(), Length(max=100)])
+    days = IntegerField(
+        _l("Días de vigencia"), default=90, validators=[DataRequired(), NumberRange(1, 730)]
+    )
+    read_only = BooleanField(_l("Solo lectura (consultas, sin cambios)"), default=True)
+
+
+PASSWORD_PROBLEM_MESSAGES = {
+    "too_short": _l("Use al menos %(n)d caracteres.", n=MIN_PASSWORD_LENGTH),
+    "too_long": _l("Use como máximo 200 caracteres."),
+    "common": _l("Es una de las contraseñas que se prueban primero: elija otra."),
+    "pattern": _l("Es una repetición o una secuencia del teclado: elija otra."),
+    "personal": _l("Contiene su nombre o su correo: elija otra."),
+}
+
+
+def password_error(exc: AccountError) -> str:
+    """An AccountError about a password, in the user's words."""
+    return str(PASSWORD_PROBLEM_MESSAGES.get(exc.code, _l("Contraseña no válida.")))

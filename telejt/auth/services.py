@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+from datetime import timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -12,23 +13,34 @@ from flask import current_app
 from itsdangerous import BadSignature, TimestampSigner, URLSafeTimedSerializer
 from sqlalchemy import select
 
-from telejt.auth.models import COURT_POSITIONS, ROLES, ApiToken, StaffUser
+from telejt.auth.models import COURT_POSITIONS, ROLES, TOKEN_SCOPES, ApiToken, StaffUser
+from telejt.auth.passwords import MIN_PASSWORD_LENGTH, password_problem
+from telejt.auth.sessions import end_all_sessions
 from telejt.clock import now
 from telejt.courts.models import Court
 from telejt.extensions import db
 
 _hasher = PasswordHasher()
 EMAIL_PATTERN = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
-MIN_PASSWORD_LENGTH = 10
+#: what each password_problem code means, for errors raised here (pages say it in words)
+PASSWORD_PROBLEMS = {
+    "too_short": f"at least {MIN_PASSWORD_LENGTH} characters",
+    "too_long": "at most 200 characters",
+    "common": "one of the passwords people try first",
+    "pattern": "a repetition or a keyboard sequence",
+    "personal": "contains the account's name or email",
+}
 
 
 class AccountError(ValueError):
     """A staff account request that cannot be carried out; the message says why."""
 
-    def __init__(self, field: str, message: str) -> None:
+    def __init__(self, field: str, message: str, code: str = "") -> None:
         super().__init__(f"{field}: {message}")
         self.field = field
         self.message = message
+        #: a machine-readable reason where pages say it in their own words
+        self.code = code
 
 
 def hash_password(password: str) -> str:
@@ -77,8 +89,8 @@ def create_staff_user(
         courts.append(court)
     if role != "admin" and not courts:
         raise AccountError("court", f"a {role} must belong to at least one court")
-    if password is not None and len(password) < MIN_PASSWORD_LENGTH:
-        raise AccountError("password", f"at least {MIN_PASSWORD_LENGTH} characters")
+    if password is not None:
+        check_password_policy(password, email=email, name=name or "")
     user = StaffUser(
         email=email,
         name=name or email.split("@")[0],
@@ -98,44 +110,85 @@ def token_digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def create_api_token(user: StaffUser) -> tuple[ApiToken, str]:
-    """A new API token for a staff member; the plain token is returned once, never stored."""
+def check_password_policy(password: str, *, email: str, name: str = "") -> None:
+    """Refuse a password that is short, common, a pattern or the account's own name."""
+    problem = password_problem(password, email=email, name=name)
+    if problem is not None:
+        raise AccountError("password", PASSWORD_PROBLEMS[problem], code=problem)
+
+
+def create_api_token(
+    user: StaffUser,
+    *,
+    days: int | None = None,
+    scope: str = "full",
+    label: str | None = None,
+) -> tuple[ApiToken, str]:
+    """A new API token for a staff member; the plain token is returned once, never stored.
+
+    It expires after ``days`` (default ``TELEJT_API_TOKEN_DAYS``); a ``read`` token
+    may only read (GET), whatever the staff member's role allows.
+    """
+    if scope not in TOKEN_SCOPES:
+        raise AccountError("scope", f"must be one of {', '.join(TOKEN_SCOPES)}")
+    limit = current_app.config["TELEJT_API_TOKEN_DAYS"]
+    days = limit if days is None else days
+    if not 1 <= days <= limit:
+        raise AccountError("days", f"from 1 to {limit} days")
     token = "tjt_" + secrets.token_urlsafe(32)
-    row = ApiToken(staff_id=user.id, token_hash=token_digest(token), prefix=token[:10])
+    moment = now()
+    row = ApiToken(
+        staff_id=user.id,
+        token_hash=token_digest(token),
+        prefix=token[:10],
+        created_at=moment,
+        expires_at=moment + timedelta(days=days),
+        scope=scope,
+        label=(label or "").strip()[:100] or None,
+    )
     db.session.add(row)
     db.session.flush()
     return row, token
 
 
-def user_for_token(token: str) -> StaffUser | None:
-    """The active staff member a bearer token belongs to, or None."""
-    row = db.session.scalar(
-        select(ApiToken).where(
-            ApiToken.token_hash == token_digest(token), ApiToken.revoked_at.is_(None)
-        )
-    )
-    if row is None or not row.staff.is_active:
+def token_for(token: str) -> ApiToken | None:
+    """The usable API token row of an active staff member for a bearer token, or None."""
+    row = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == token_digest(token)))
+    moment = now()
+    if row is None or not row.is_usable(moment) or not row.staff.is_active:
         return None
-    row.last_used_at = now()
-    return row.staff
+    row.last_used_at = moment
+    return row
 
 
-def set_password(user: StaffUser, password: str) -> None:
-    """Give a staff member a new password; clears a login lock (not committed)."""
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise AccountError("password", f"at least {MIN_PASSWORD_LENGTH} characters")
+def user_for_token(token: str) -> StaffUser | None:
+    """The active staff member a usable bearer token belongs to, or None."""
+    row = token_for(token)
+    return None if row is None else row.staff
+
+
+def set_password(user: StaffUser, password: str, *, keep_session: object = None) -> int:
+    """Give a staff member a new password (not committed).
+
+    Clears his login locks and ends every session of the account (but ``keep_session``,
+    the one he changed it from); returns how many sessions ended.
+    """
+    from telejt.auth.throttle import clear_locks
+
+    check_password_policy(password, email=user.email, name=user.name)
     user.password_hash = hash_password(password)
-    user.failed_logins = 0
-    user.locked_until = None
+    clear_locks(user)
+    return end_all_sessions(user, "password_change", keep=keep_session)  # type: ignore[arg-type]
 
 
 def deactivate_staff_user(user: StaffUser) -> None:
-    """Close an account: no more logins, and its API tokens stop working (not committed)."""
+    """Close an account: no more logins, its sessions end, its API tokens stop (not committed)."""
     user.is_active = False
     for token in db.session.scalars(
         select(ApiToken).where(ApiToken.staff_id == user.id, ApiToken.revoked_at.is_(None))
     ):
         token.revoked_at = now()
+    end_all_sessions(user, "deactivated")
 
 
 def revoke_api_token(token: ApiToken) -> None:

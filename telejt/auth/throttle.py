@@ -1,25 +1,30 @@
-"""Slowing down password guessing, per account and per remote address.
+"""Slowing down password guessing: per account and address, per address, per account.
 
-Per account, the count and the lock live on the staff row (``failed_logins``,
-``locked_until``): five failures lock the account for 15 minutes, and every
-further five double the lock, up to a day. A success clears both.
+Behind ``TELEJT_PROXY_HOPS`` proxies the address is the visitor's (ProxyFix), so
+one visitor's failures never count against everyone behind the same proxy.
 
-Per address, the window is in the database: every failed login is written to
-the audit log with its remote address, and an address with too many failures
-in the last 15 minutes is refused. Counting rows that must be written anyway
-needs no new table, is shared by every web process (several single-worker
-instances run behind the balancer), survives restarts and reads the one clock.
+- **Account from one address** (``login_throttles``): five failures in a row lock
+  that account *for that address* for 15 minutes, and every further five double
+  the lock, up to a day. Someone guessing the judge's password locks himself out,
+  not the judge. A success from that address, or a new password, clears it.
+- **One address**: every failed login is written to the audit log with its
+  address; an address with ``ADDRESS_MAX_FAILURES`` failures in the last 15
+  minutes is refused whatever the account (an office behind one NAT address has
+  many users: several accounts' worth of typos).
+- **One account from everywhere** (``failed_logins``, ``locked_until`` on the staff
+  row): guessing spread over many addresses locks the account everywhere after
+  ``ACCOUNT_MAX_FAILURES`` failures in a row without a success.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from telejt.audit.models import AuditEvent
 from telejt.audit.services import record_access
-from telejt.auth.models import StaffUser
+from telejt.auth.models import LoginThrottle, StaffUser
 from telejt.clock import now
 from telejt.extensions import db
 
@@ -29,12 +34,24 @@ LONGEST_LOCK = timedelta(hours=24)
 ADDRESS_WINDOW = timedelta(minutes=15)
 #: an office behind one NAT address has many users: allow several accounts' worth of typos
 ADDRESS_MAX_FAILURES = 20
+#: failures in a row from any addresses before the account locks everywhere
+ACCOUNT_MAX_FAILURES = 50
 FAILED_LOGIN = "auth.login_failed"
 
 
-def is_locked(user: StaffUser) -> bool:
-    """Whether the account is locked right now."""
-    return user.locked_until is not None and user.locked_until > now()
+def _throttle(user: StaffUser, remote_addr: str | None) -> LoginThrottle | None:
+    if not remote_addr:
+        return None
+    return db.session.get(LoginThrottle, (user.id, remote_addr))
+
+
+def is_locked(user: StaffUser, remote_addr: str | None = None) -> bool:
+    """Whether this account is locked right now, everywhere or for this address."""
+    moment = now()
+    if user.locked_until is not None and user.locked_until > moment:
+        return True
+    row = _throttle(user, remote_addr)
+    return row is not None and row.locked_until is not None and row.locked_until > moment
 
 
 def address_is_throttled(remote_addr: str | None) -> bool:
@@ -52,12 +69,14 @@ def address_is_throttled(remote_addr: str | None) -> bool:
 
 
 def lock_duration(failures: int) -> timedelta:
-    """How long the account stays locked after this many consecutive failures."""
+    """How long the lock lasts after this many consecutive failures."""
     doublings = failures // FAILURES_BEFORE_LOCK - 1
     return min(FIRST_LOCK * (2 ** max(doublings, 0)), LONGEST_LOCK)
 
 
-def record_failed_login(user: StaffUser | None, reason: str) -> datetime | None:
+def record_failed_login(
+    user: StaffUser | None, reason: str, remote_addr: str | None = None
+) -> datetime | None:
     """Count a failure (audited); returns the lock's end when this failure locks the account."""
     record_access(
         user.id if user else None,
@@ -68,22 +87,58 @@ def record_failed_login(user: StaffUser | None, reason: str) -> datetime | None:
     )
     if user is None or reason == "locked":
         return None
+    moment = now()
     user.failed_logins = (user.failed_logins or 0) + 1
-    if user.failed_logins % FAILURES_BEFORE_LOCK:
+    if user.failed_logins % ACCOUNT_MAX_FAILURES == 0:
+        user.locked_until = moment + FIRST_LOCK
+        record_access(
+            user.id,
+            "auth.account_locked",
+            "staff_user",
+            user.id,
+            detail={"failures": user.failed_logins, "until": user.locked_until.isoformat()},
+        )
+        return user.locked_until
+    if not remote_addr:
         return None
-    user.locked_until = now() + lock_duration(user.failed_logins)
+    row = _throttle(user, remote_addr)
+    if row is None:
+        row = LoginThrottle(staff_id=user.id, remote_addr=remote_addr, failures=0)
+        db.session.add(row)
+    row.failures = (row.failures or 0) + 1
+    row.updated_at = moment
+    if row.failures % FAILURES_BEFORE_LOCK:
+        return None
+    row.locked_until = moment + lock_duration(row.failures)
     record_access(
         user.id,
         "auth.account_locked",
         "staff_user",
         user.id,
-        detail={"failures": user.failed_logins, "until": user.locked_until.isoformat()},
+        detail={
+            "failures": row.failures,
+            "until": row.locked_until.isoformat(),
+            "address": remote_addr,
+        },
     )
-    return user.locked_until
+    return row.locked_until
 
 
-def record_successful_login(user: StaffUser) -> None:
-    """A good password: the failure count starts again (audited)."""
+def record_successful_login(user: StaffUser, remote_addr: str | None = None) -> None:
+    """A good password: the failure counts of the account and this address start again."""
     user.failed_logins = 0
     user.locked_until = None
+    if remote_addr:
+        db.session.execute(
+            delete(LoginThrottle).where(
+                LoginThrottle.staff_id == user.id, LoginThrottle.remote_addr == remote_addr
+            )
+        )
     record_access(user.id, "auth.login", "staff_user", user.id)
+
+
+def clear_locks(user: StaffUser) -> None:
+    """A new password: every lock of the account goes (not committed)."""
+    user.failed_logins = 0
+    user.locked_until = None
+    db.session.execute(delete(LoginThrottle).where(LoginThrottle.staff_id == user.id))

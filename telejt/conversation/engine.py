@@ -71,6 +71,7 @@ from telejt.conversation.reading import (
     read_reply,
 )
 from telejt.extensions import db
+from telejt.logmask import mask_phone
 from telejt.participants.models import Participant
 from telejt.participants.validation import InvalidInput, normalize_phone
 from telejt.planning.models import Contact
@@ -113,12 +114,6 @@ class Fit:
     is_strong: bool = False
     is_crisis: bool = False
     question: Question | None = None
-
-
-def mask_phone(phone: str) -> str:
-    """A phone number for the log: only its last four digits."""
-    digits = "".join(char for char in phone or "" if char.isdigit())
-    return "…" + digits[-4:] if len(digits) >= 4 else "…"
 
 
 def unknown_sender_reply() -> str:

@@ -64,7 +64,7 @@ def _parse_since(value: Any) -> datetime | None:
         return None
     try:
         return as_utc(datetime.fromisoformat(value))
-    except ValueError:
+    except (ValueError, OverflowError):  # year 1 or 9999 overflows once moved to UTC
         return None
 
 

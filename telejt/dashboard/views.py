@@ -34,6 +34,7 @@ from telejt.dashboard.queries import (
 )
 from telejt.dashboard.retry import retry_when_sqlite_locked
 from telejt.extensions import db
+from telejt.inputs import bounded_int
 from telejt.participants.timeline import participant_timeline
 from telejt.protocols.current import protocol_for
 from telejt.reports.formatting import template_helpers, viewer_locale
@@ -66,8 +67,8 @@ def phase_name(protocol_id: str, protocol_version: int, phase_id: str) -> str:
 def _filters_from_query() -> ComplianceFilters:
     args = request.args
     try:
-        min_misses = max(int(args.get("min_misses") or 0), 0)
-        page = max(int(args.get("page") or 1), 1)
+        min_misses = bounded_int(args.get("min_misses") or "0", low=0, high=10_000)
+        page = bounded_int(args.get("page") or "1", low=1, high=1_000_000)
     except ValueError:
         abort(400)
     sort = args.get("sort", "consecutive_misses")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -16,6 +16,7 @@ from telejt.alerts.services import acknowledge_alert
 from telejt.auth.access import participant_or_404, roles_required, visible_participants
 from telejt.clock import now
 from telejt.extensions import db
+from telejt.inputs import iso_day
 from telejt.participants import forms
 from telejt.participants.models import Participant
 from telejt.participants.validation import InvalidInput, parse_local_time
@@ -73,7 +74,7 @@ def reschedule(alert_id: int) -> Any:
     else:
         try:
             starts_at = datetime.combine(
-                date.fromisoformat((form.date.data or "").strip()),
+                iso_day(form.date.data),
                 parse_local_time((form.time.data or "").strip()),
                 tzinfo=ZoneInfo(participant.timezone),
             )

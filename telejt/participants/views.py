@@ -40,7 +40,7 @@ from telejt.sms.purposes import purpose_label
 
 bp = Blueprint("participants", __name__, template_folder="templates")
 
-READERS = ("coordinator", "therapist", "court", "admin")
+READERS = ("coordinator", "therapist", "court")
 
 
 def local_when(moment: datetime | None, timezone: str) -> str:

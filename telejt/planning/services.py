@@ -32,6 +32,7 @@ from telejt.planning.reminders import (
 from telejt.planning.tokens import new_join_token
 from telejt.protocols.current import protocol_for
 from telejt.protocols.model import WEEKDAYS, CheckinRule, Phase, Protocol, SessionRule
+from telejt.shutdown import stop_requested
 from telejt.sms.models import OutboundMessage
 
 #: statuses of a future contact the planner may still move or cancel
@@ -337,6 +338,8 @@ def plan_all(horizon_days: int | None = None) -> int:
     ).all()
     written = 0
     for start in range(0, len(ids), PLAN_GROUP):
+        if stop_requested():  # SIGTERM: the next pass plans the rest
+            break
         group = list(ids[start : start + PLAN_GROUP])
         try:
             written += _plan_group(group, horizon_days)

@@ -5,7 +5,8 @@ participant for the system's failure:
 
 - ``excused``: he declined ahead, or staff excused him;
 - ``system``: telejt could not reach him (no SMS consent, opted out, every reminder
-  undelivered or failed, nothing sent at all) or the session failed technically;
+  undelivered or failed, nothing sent at all, a reminder due before the deadline
+  never sent, say while the SMS provider was down) or the session failed technically;
 - ``participant``: he was reached (a reminder or the check-in was delivered, or
   accepted by the carrier with no failure reported for any of them) and did not
   come or answer.
@@ -38,6 +39,7 @@ from telejt.planning.outcomes import (
 from telejt.protocols.current import protocol_for
 from telejt.sms import purposes
 from telejt.sms.models import OutboundMessage
+from telejt.sms.provider import outage_between
 
 #: contacts the watcher settles when their deadline passes
 WATCHED_STATUSES = ("scheduled", "confirmed", "declined")
@@ -68,6 +70,16 @@ def attribute_miss(
         return "system", "opted_out"
     if messages is None:
         messages = reaching_messages([contact.id]).get(contact.id, [])
+    # the SMS provider was down when his time ran out, or a message due before then
+    # never went: the system could not reach him (nor answer what he wrote)
+    if outage_between(contact.deadline_at, contact.deadline_at):
+        return "system", "provider_outage"
+    unsent = [
+        m.due_at for m in messages if m.status == "pending" and m.due_at <= contact.deadline_at
+    ]
+    if unsent:
+        outage = outage_between(min(unsent), contact.deadline_at)
+        return "system", "provider_outage" if outage else "reminder_not_sent"
     statuses = {m.status for m in messages}
     if "delivered" in statuses:
         return "participant", "reminder_delivered"

@@ -63,6 +63,8 @@ REASON_LABELS = {
     "opted_out": _l("Se dio de baja de los SMS"),
     "send_interrupted": _l("El envío se interrumpió"),
     "not_reminded": _l("No se le envió ningún recordatorio"),
+    "reminder_not_sent": _l("Un recordatorio previsto no llegó a enviarse"),
+    "provider_outage": _l("El servicio de SMS no estaba disponible: un recordatorio no salió"),
     "declined_ahead": _l("Avisó con anticipación que no asistiría"),
     "joined_outcome_not_recorded": _l(
         "El participante entró a la sesión; el terapeuta aún no registra el resultado"

@@ -20,6 +20,7 @@ from sqlalchemy import select
 from telejt.checkins.models import CheckinAnswer
 from telejt.clock import now
 from telejt.extensions import db
+from telejt.inputs import iso_day
 from telejt.participants.models import Participant
 from telejt.planning.models import Contact
 from telejt.planning.outcomes import reported_status
@@ -133,8 +134,8 @@ class InvalidRange(ValueError):
 def parse_range(first: str | None, last: str | None, today: date) -> tuple[date, date]:
     """The report's days from ``?from=&to=`` (ISO dates); the last 30 days by default."""
     try:
-        last_day = date.fromisoformat(last) if last else today
-        first_day = date.fromisoformat(first) if first else last_day - timedelta(days=29)
+        last_day = iso_day(last) if last else today
+        first_day = iso_day(first) if first else last_day - timedelta(days=29)
     except ValueError as error:
         raise InvalidRange(str(error)) from None
     if first_day > last_day:

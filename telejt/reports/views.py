@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import io
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -21,6 +20,7 @@ from telejt.reports import labels
 from telejt.reports.formatting import local_when, template_helpers
 from telejt.reports.pdf import render_pdf
 from telejt.reports.report import InvalidRange, StatusReport, build_report, parse_range
+from telejt.spreadsheet import csv_writer
 
 bp = Blueprint("reports", __name__, url_prefix="/reports", template_folder="templates")
 
@@ -83,7 +83,7 @@ def participant_report_csv(participant_id: int) -> Response:
     report = _report_for(participant_id)
     zone = report.participant.timezone
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
+    writer = csv_writer(buffer)  # formula-like cells quoted
     writer.writerow(
         [
             _("Causa"),

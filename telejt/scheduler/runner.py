@@ -22,12 +22,18 @@ from flask import Flask, current_app
 from telejt.clock import now
 from telejt.extensions import db
 from telejt.scheduler.models import SchedulerHeartbeat
-from telejt.sms.dispatch import worker_name
+from telejt.shutdown import request_stop
+from telejt.sms.claims import worker_name
 
 log = logging.getLogger(__name__)
 
 HEARTBEAT_EVERY = timedelta(seconds=10)
+#: a dispatch step (one send, one commit) this much longer than a send may take is stuck
+STUCK_MARGIN = timedelta(seconds=30)
+#: SIGTERM to exit: the loops finish their step and give back what they hold well within it
+SHUTDOWN_LIMIT_SECONDS = 9.0
 PLAN_EVERY = timedelta(minutes=10)
+RETENTION_EVERY = timedelta(days=1)
 RECOVER_EVERY = timedelta(seconds=60)
 #: the longest the dispatcher and the watcher sleep without looking
 MAX_SLEEP = timedelta(seconds=15)
@@ -36,7 +42,23 @@ _SCHEDULER_KEY = "telejt.scheduler"
 
 
 def beat() -> None:
-    """Record that this scheduler process is alive (read by /readyz)."""
+    """Record that this scheduler process is alive and working (read by /readyz).
+
+    A process whose dispatch loop has been stuck on one step for longer than a send
+    may take does not beat: its heartbeat goes stale, readiness says so, and its
+    claims are settled by recovery (in another scheduler, or in this one's own
+    recovery job) once the lease has passed.
+    """
+    from telejt.sms.dispatch import stuck_dispatch_loops
+    from telejt.sockets.redis_queue import retry_owed_resync
+
+    retry_owed_resync()
+    stuck = stuck_dispatch_loops(
+        timedelta(seconds=current_app.config["TELEJT_SMS_SEND_TIMEOUT"]) + STUCK_MARGIN
+    )
+    if stuck:
+        log.error("dispatch loop(s) %s stuck: not beating, so recovery takes their claims", stuck)
+        return
     name = worker_name()
     row = db.session.get(SchedulerHeartbeat, name)
     if row is None:
@@ -65,6 +87,8 @@ def run_once() -> dict[str, int]:
         "skipped": report.skipped,
         "retried": report.retried,
         "failed": report.failed,
+        "review": report.unknown,
+        "provider_paused": int(report.paused),
     }
 
 
@@ -83,7 +107,7 @@ def _wake_time(next_at: datetime | None) -> datetime:
 
 
 def _dispatch_and_rearm() -> None:
-    from telejt.sms.dispatch import dispatch_in_threads, next_due_at
+    from telejt.sms.dispatch import dispatch_in_threads, dispatch_wake_at
 
     report = dispatch_in_threads()
     if report.handled:
@@ -94,7 +118,7 @@ def _dispatch_and_rearm() -> None:
             report.retried,
             report.failed,
         )
-    _rearm("dispatcher", next_due_at())
+    _rearm("dispatcher", dispatch_wake_at())
 
 
 def _watch_and_rearm() -> None:
@@ -120,6 +144,12 @@ def _plan() -> None:
     planned = plan_all()
     if planned:
         log.info("planner: %d participants planned", planned)
+
+
+def _purge_audit() -> None:
+    from telejt.audit.retention import purge_expired_audit_events
+
+    purge_expired_audit_events()
 
 
 def _recover() -> None:
@@ -169,6 +199,7 @@ def build_scheduler(app: Flask, scheduler: BaseScheduler | None = None) -> BaseS
         ("heartbeat", beat, heartbeat_every),
         ("recover", _recover, recover_every),
         ("planner", _plan, PLAN_EVERY),
+        ("audit_retention", _purge_audit, RETENTION_EVERY),
         ("watcher", _watch_and_rearm, MAX_SLEEP),
         ("dispatcher", _dispatch_and_rearm, MAX_SLEEP),
     ):
@@ -191,17 +222,46 @@ def start_background_scheduler(app: Flask) -> BaseScheduler:
     return scheduler
 
 
-def run_forever(app: Flask, stop: threading.Event | None = None) -> None:
-    """The ``telejt scheduler run`` process: run the loops until SIGTERM/SIGINT."""
+def run_forever(
+    app: Flask, stop: threading.Event | None = None, *, hard_exit: bool = False
+) -> None:
+    """The ``telejt scheduler run`` process: run the loops until SIGTERM/SIGINT.
+
+    On the signal every loop finishes the step it is in (a provider call waits a few
+    seconds at most), gives back what it claimed and never sent, and returns; the
+    process ends within SHUTDOWN_LIMIT_SECONDS. With ``hard_exit`` (the command, not
+    tests) a process still not done by then exits anyway: what it held is settled by
+    lease recovery, as after a crash.
+    """
+    import os
     import signal
 
     stop = stop or threading.Event()
     scheduler = build_scheduler(app)
+
+    def on_signal(*_: Any) -> None:
+        request_stop()
+        stop.set()
+
     for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: stop.set())
+        signal.signal(sig, on_signal)
     scheduler.start()
     log.info("scheduler %s running", worker_name())
     try:
         stop.wait()
     finally:
+        request_stop()
+        if hard_exit:
+            timer = threading.Timer(SHUTDOWN_LIMIT_SECONDS, _exit_now, args=(os.getpid(),))
+            timer.daemon = True
+            timer.start()
         scheduler.shutdown(wait=True)
+        log.info("scheduler %s stopped", worker_name())
+
+
+def _exit_now(pid: int) -> None:
+    import os
+
+    log.error("scheduler %s did not stop in %.0f s: exiting", pid, SHUTDOWN_LIMIT_SECONDS)
+    logging.shutdown()
+    os._exit(1)

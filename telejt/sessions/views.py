@@ -37,6 +37,7 @@ from telejt.sessions.ical import own_sessions
 from telejt.sessions.ice import ice_servers
 from telejt.sessions.signaling import register_room_handlers
 from telejt.sms.render import national_phone
+from telejt.sockets.gate import grant_room_pass
 
 bp = Blueprint("sessions", __name__, template_folder="templates")
 # the /room namespace comes with the blueprint, on the Socket.IO server of each app
@@ -119,6 +120,7 @@ def participant_page(token: str) -> Response:
             words=waiting.participant_words(line),
             locale=locale,
         )
+    grant_room_pass(contact.id, contact.ends_at)  # his browser may open the /room socket
     return _private(make_response(body, 200))
 
 
@@ -342,7 +344,7 @@ def therapist_day() -> str:
         }
         for c in contacts
     ]
-    return render_template(
+    page = render_template(
         "sessions/therapist_day.html",
         rows=rows,
         pending_rows=pending_rows,
@@ -351,6 +353,19 @@ def therapist_day() -> str:
         trouble_words=waiting.trouble_words(),
         zone=str(zone),
     )
+    # after rendering: the commit expires every loaded row
+    record_access(
+        current_user.id,
+        "therapist.day",
+        "staff_user",
+        current_user.id,
+        detail={
+            "contact_ids": [c.id for c in [*contacts, *pending]],
+            "participant_ids": sorted({c.participant_id for c in [*contacts, *pending]}),
+        },
+    )
+    db.session.commit()
+    return page
 
 
 def _locale_code() -> str:

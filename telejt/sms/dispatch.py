@@ -17,21 +17,16 @@ is sent again. Nothing is lost and nothing is sent twice silently.
 
 from __future__ import annotations
 
-import functools
 import logging
-import os
-import socket
 import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import Select, Update, bindparam, func, or_, select, update
-from sqlalchemy.orm import Session, joinedload
-from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from telejt.clock import now
 from telejt.conversation.crisis import escalation_skip_reason
@@ -41,20 +36,49 @@ from telejt.conversation.prompts import (
     prepare_checkin_start,
 )
 from telejt.extensions import db
-from telejt.participants.models import Consent, Participant
-from telejt.planning.models import Contact
 from telejt.planning.reminders import quiet_period_end, quiet_period_start
 from telejt.protocols.current import protocol_for
-from telejt.scheduler.models import SchedulerHeartbeat
-from telejt.sms.backends import SendResult, SmsSendError, sender_for
+from telejt.shutdown import stop_requested
+from telejt.sms import provider
+from telejt.sms.backends import (
+    ProviderUnreachable,
+    RateLimited,
+    SendOutcomeUnknown,
+    SmsSendError,
+    sender_for,
+)
+from telejt.sms.claims import (
+    BATCH_SIZE,
+    claim_due_messages,
+    pass_failed,
+    recover_interrupted_claims,
+    release_claim,
+    return_unsent,
+    settle_own_leftovers,
+    worker_name,
+)
+from telejt.sms.freshness import fresh, message_graph
 from telejt.sms.models import OutboundMessage
 from telejt.sms.outbox import skip_message
 from telejt.sms.purposes import ON_CALL, purpose
 from telejt.sms.render import render_message
+from telejt.sms.send_results import (
+    UNREACHABLE_RETRY,
+    record_not_sent,
+    record_sent,
+    record_unknown_outcome,
+)
 
 log = logging.getLogger(__name__)
 
-BATCH_SIZE = 200
+__all__ = [
+    "BATCH_SIZE",
+    "claim_due_messages",
+    "dispatch_due_messages",
+    "dispatch_in_threads",
+    "recover_interrupted_claims",
+    "worker_name",
+]
 #: a claimed batch is sent on what it was loaded with for this long, then re-read
 #: message by message (a slow provider: 200 Twilio calls take most of a minute)
 FRESH_FOR = timedelta(seconds=1)
@@ -63,13 +87,8 @@ MAX_ATTEMPTS = 5
 #: and never later than this before its session
 CHECKIN_DEFER_STEP = timedelta(minutes=3)
 CHECKIN_DEFER_MARGIN = timedelta(hours=1)
-#: waits after the 1st, 2nd, … transient failure
+#: waits after the 1st, 2nd, … refusal the provider said was transient (each ± 20 %)
 BACKOFF = (timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=15), timedelta(hours=1))
-
-
-def worker_name() -> str:
-    """host:pid, to know who claimed what."""
-    return f"{socket.gethostname()}:{os.getpid()}"
 
 
 @dataclass
@@ -80,50 +99,41 @@ class DispatchReport:
     skipped: int = 0
     retried: int = 0
     failed: int = 0
+    #: sends whose outcome is unknown (to review)
+    unknown: int = 0
+    #: whether the pass stopped because the provider is unreachable or asked to wait
+    paused: bool = False
 
     @property
     def handled(self) -> int:
         """All messages this pass took care of."""
-        return self.sent + self.skipped + self.retried + self.failed
+        return self.sent + self.skipped + self.retried + self.failed + self.unknown
 
 
-def claim_due_messages(limit: int = BATCH_SIZE, worker: str | None = None) -> list[int]:
-    """Mark up to ``limit`` due messages as being sent by this worker; commit; return their ids.
+class ProviderPaused(Exception):
+    """Dispatch must stop for now: the provider is unreachable or asked to wait."""
 
-    One transaction: a SELECT of the due ids, locking them (on PostgreSQL it skips
-    rows another dispatcher has locked; on SQLite the transaction holds the
-    database's write lock from its start), then one UPDATE of those ids. Either
-    way a message is claimed by one dispatcher only. (Not one UPDATE with the
-    SELECT as its subquery: PostgreSQL may run such a subquery more than once
-    and claim far more than ``limit``.)
-    """
-    moment = now()
-    due = (
-        select(OutboundMessage.id)
-        .where(OutboundMessage.status == "pending", OutboundMessage.due_at <= moment)
-        .order_by(OutboundMessage.due_at, OutboundMessage.id)
-        .limit(limit)
-    )
-    if db.session.get_bind().dialect.name == "postgresql":
-        due = due.with_for_update(skip_locked=True)
-    ids = db.session.scalars(due).all()
-    if not ids:
-        db.session.commit()
-        return []
-    claimed = db.session.scalars(
-        update(OutboundMessage)
-        .where(OutboundMessage.id.in_(ids), OutboundMessage.status == "pending")
-        .values(
-            status="sending",
-            claimed_by=worker or worker_name(),
-            claimed_at=moment,
-            attempts=OutboundMessage.attempts + 1,
-        )
-        .returning(OutboundMessage.id)
-        .execution_options(synchronize_session=False)
-    ).all()
-    db.session.commit()
-    return sorted(claimed)
+
+#: when each running dispatch loop of this process last moved on (monotonic seconds)
+_progress: dict[str, float] = {}
+_progress_lock = threading.Lock()
+
+
+def _mark_progress(worker: str) -> None:
+    with _progress_lock:
+        _progress[worker] = time.monotonic()
+
+
+def _end_progress(worker: str) -> None:
+    with _progress_lock:
+        _progress.pop(worker, None)
+
+
+def stuck_dispatch_loops(longer_than: timedelta) -> list[str]:
+    """Dispatch loops of this process that have been on one step longer than that."""
+    limit = time.monotonic() - longer_than.total_seconds()
+    with _progress_lock:
+        return sorted(worker for worker, at in _progress.items() if at < limit)
 
 
 def _skip_reason(message: OutboundMessage, moment: datetime) -> str | None:
@@ -219,9 +229,33 @@ def send_one(message: OutboundMessage, report: DispatchReport) -> None:
         prepare_checkin_start(message)
     body = render_message(message)
     phone = recipient_phone(message)
+    if db.session.get_bind().dialect.name == "sqlite":
+        # SQLite has one writer: do not hold its lock (taken by this transaction's first
+        # read) while waiting for the provider, or the web and other schedulers wait too
+        db.session.commit()
     try:
         result = sender_for(current_app).send(to=phone, body=body)
+    except SendOutcomeUnknown as exc:
+        record_unknown_outcome(message, body=body, phone=phone, error=exc)
+        report.unknown += 1
+        if provider.record_transport_failure(
+            str(exc), current_app.config["TELEJT_SMS_BREAKER_FAILURES"]
+        ):
+            raise ProviderPaused(str(exc)) from exc
+        return
+    except ProviderUnreachable as exc:
+        record_not_sent(message, exc)
+        report.retried += 1
+        if isinstance(exc, RateLimited):
+            provider.hold_for(exc.retry_after or UNREACHABLE_RETRY.total_seconds())
+            raise ProviderPaused(str(exc)) from exc
+        if provider.record_transport_failure(
+            str(exc), current_app.config["TELEJT_SMS_BREAKER_FAILURES"]
+        ):
+            raise ProviderPaused(str(exc)) from exc
+        return
     except SmsSendError as exc:
+        provider.record_success()  # it answered: the provider is there
         message.body = body
         message.to_phone = phone
         message.error_code = exc.code
@@ -233,11 +267,14 @@ def send_one(message: OutboundMessage, report: DispatchReport) -> None:
             report.failed += 1
         else:
             message.status = "pending"
-            message.due_at = now() + BACKOFF[min(message.attempts, len(BACKOFF)) - 1]
+            wait = BACKOFF[min(message.attempts, len(BACKOFF)) - 1]
+            message.due_at = now() + provider.backoff(1, wait, wait)
             message.status_reason = f"retry: {exc}"[:200]
             report.retried += 1
         return
-    _record_sent(message, body=body, phone=phone, result=result)
+    provider.record_success()
+    if not record_sent(message, body=body, phone=phone, result=result):
+        return  # settled meanwhile by recovery: the late result is on record
     report.sent += 1
     if purpose(message.purpose).asks:
         open_prompt_for_sent(message)
@@ -245,118 +282,6 @@ def send_one(message: OutboundMessage, report: DispatchReport) -> None:
         from telejt.sessions.services import record_nudge
 
         record_nudge(message.contact)
-
-
-@functools.cache
-def _sent_statement() -> Update:
-    """UPDATE of a sent message's result, built once (building it is most of its cost)."""
-    columns = ("body", "to_phone", "provider_sid", "status", "sent_at", "status_at")
-    return (
-        update(OutboundMessage)
-        .where(OutboundMessage.id == bindparam("message_id"))
-        .values({column: bindparam(column) for column in columns})
-        .execution_options(synchronize_session=False)
-    )
-
-
-def _record_sent(message: OutboundMessage, *, body: str, phone: str, result: SendResult) -> None:
-    """Write a sent message's result with one UPDATE (no unit of work: this is the hot path).
-
-    The loaded object gets the same values as committed ones, so it stays true.
-    """
-    moment = now()
-    values: dict[str, Any] = {
-        "body": body,
-        "to_phone": phone,
-        "provider_sid": result.provider_sid,
-        "status": result.status,
-        "sent_at": moment,
-        "status_at": moment,
-    }
-    # on the connection: the ORM's bulk-UPDATE path costs more than the statement itself
-    db.session.connection().execute(_sent_statement(), {"message_id": message.id, **values})
-    for key, value in values.items():
-        set_committed_value(message, key, value)
-
-
-def _message_graph() -> list[Any]:
-    """What sending one message reads, loaded with it in one query (not a lazy load each)."""
-    return [
-        joinedload(OutboundMessage.participant).joinedload(Participant.consents),
-        joinedload(OutboundMessage.contact),
-    ]
-
-
-#: what decides whether and what to send: checked afresh right before each send
-_WATCHED = (
-    OutboundMessage.status,
-    OutboundMessage.claimed_by,
-    Participant.status,
-    Participant.sms_opted_out_at,
-    Participant.phone,
-    Participant.locale,
-    Participant.timezone,
-    Participant.protocol_id,
-    Participant.protocol_version,
-    Contact.status,
-    Contact.starts_at,
-    Contact.ends_at,
-    Contact.deadline_at,
-    Contact.modality,
-    Contact.delivery,
-    Contact.pending_question_id,
-)
-
-
-@functools.cache
-def _watched_statement() -> Select[*tuple[Any, ...]]:
-    """The watched values of one message and whether SMS consent is on record, built once."""
-    sms_consent = (
-        select(Consent.id)
-        .where(
-            Consent.participant_id == Participant.id,
-            Consent.kind == "sms",
-            Consent.revoked_at.is_(None),
-        )
-        .exists()
-    )
-    return (
-        select(*_WATCHED, sms_consent)
-        .select_from(OutboundMessage)
-        .join(Participant, OutboundMessage.participant_id == Participant.id)
-        .outerjoin(Contact, OutboundMessage.contact_id == Contact.id)
-        .where(OutboundMessage.id == bindparam("message_id"))
-    )
-
-
-def _watched_now(message_id: int) -> tuple[Any, ...] | None:
-    """The watched values as committed now."""
-    row = db.session.execute(_watched_statement(), {"message_id": message_id}).first()
-    return None if row is None else tuple(row)
-
-
-def _watched_loaded(message: OutboundMessage) -> tuple[Any, ...]:
-    """The same values as the loaded objects hold them."""
-    objects: dict[Any, Any] = {
-        OutboundMessage: message,
-        Participant: message.participant,
-        Contact: message.contact,
-    }
-    values = [
-        None if objects[column.class_] is None else getattr(objects[column.class_], column.key)
-        for column in _WATCHED
-    ]
-    return (*values, message.participant.has_consent("sms"))
-
-
-def _fresh(message: OutboundMessage, graph: list[Any]) -> OutboundMessage | None:
-    """The message as committed now: reloaded when something it depends on changed."""
-    current = _watched_now(message.id)
-    if current is None:
-        return None
-    if current != _watched_loaded(message):
-        return db.session.get(OutboundMessage, message.id, options=graph, populate_existing=True)
-    return message
 
 
 def dispatch_due_messages(limit: int = BATCH_SIZE, worker: str | None = None) -> DispatchReport:
@@ -373,12 +298,16 @@ def dispatch_due_messages(limit: int = BATCH_SIZE, worker: str | None = None) ->
     """
     report = DispatchReport()
     worker = worker or worker_name()
-    graph = _message_graph()
+    graph = message_graph()
     session = db.session()
     expire_on_commit = session.expire_on_commit
     session.expire_on_commit = False
     try:
-        while True:
+        while not stop_requested():
+            _mark_progress(worker)
+            if not provider_ready():
+                report.paused = True
+                return report
             ids = claim_due_messages(limit, worker)
             if not ids:
                 return report
@@ -390,21 +319,61 @@ def dispatch_due_messages(limit: int = BATCH_SIZE, worker: str | None = None) ->
                 .order_by(OutboundMessage.id)
                 .execution_options(populate_existing=True)
             ).unique()
-            for loaded in list(batch):
+            for position, loaded in enumerate(list(batch)):
+                if stop_requested():  # SIGTERM: what was not handed over goes back
+                    return_unsent(ids[position:], worker)
+                    return report
+                _mark_progress(worker)
                 stale = time.monotonic() - loaded_at > FRESH_FOR.total_seconds()
-                message = _fresh(loaded, graph) if stale else loaded
+                message = fresh(loaded, graph) if stale else loaded
                 if message is None or message.status != "sending" or message.claimed_by != worker:
                     continue
                 try:
                     send_one(message, report)
                     db.session.commit()
+                except ProviderPaused:
+                    db.session.commit()  # this message's own outcome, and the outage
+                    return_unsent(ids[position + 1 :], worker)
+                    report.paused = True
+                    return report
                 except Exception:
                     db.session.rollback()
-                    _release_claim(message, worker)
+                    release_claim(message, worker)
                     raise
+        return report
     finally:
+        _end_progress(worker)
         session.expire_on_commit = expire_on_commit
         session.expire_all()
+
+
+def provider_ready() -> bool:
+    """Whether dispatch may send now: no 429 hold, and no outage (or a probe just ended it).
+
+    In an outage one scheduler at a time asks the provider, with a request that sends
+    nothing, whether it is back; when it is, the outage ends and dispatch resumes.
+    """
+    if provider.held():
+        return False
+    if provider.current_outage() is None:
+        return True
+    outage = provider.claim_probe()
+    if outage is None:
+        db.session.commit()
+        return False
+    sender = sender_for(current_app)
+    check = getattr(sender, "check", None)
+    try:
+        if check is not None:
+            check()
+    except Exception as exc:  # still down: the outage goes on, no message was touched
+        provider.probe_failed(outage, f"{exc.__class__.__name__}: {exc}")
+        db.session.commit()
+        log.info("SMS provider still unreachable: %s", exc)
+        return False
+    provider.close_outage(outage)
+    db.session.commit()
+    return True
 
 
 def dispatch_in_threads(threads: int | None = None, limit: int = BATCH_SIZE) -> DispatchReport:
@@ -419,14 +388,14 @@ def dispatch_in_threads(threads: int | None = None, limit: int = BATCH_SIZE) -> 
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     if threads is None:
         threads = app.config["TELEJT_DISPATCH_THREADS"]
-    if _pass_failed.is_set():
+    if pass_failed.is_set():
         settle_own_leftovers()
-        _pass_failed.clear()
+        pass_failed.clear()
     if threads <= 1 or db.engine.dialect.name == "sqlite":
         try:
             return dispatch_due_messages(limit)
         except BaseException:
-            _pass_failed.set()
+            pass_failed.set()
             raise
     reports: list[DispatchReport] = []
     errors: list[BaseException] = []
@@ -453,7 +422,7 @@ def dispatch_in_threads(threads: int | None = None, limit: int = BATCH_SIZE) -> 
     for thread in workers:
         thread.join()
     if errors:
-        _pass_failed.set()
+        pass_failed.set()
         raise errors[0]
     total = DispatchReport()
     for report in reports:
@@ -461,131 +430,9 @@ def dispatch_in_threads(threads: int | None = None, limit: int = BATCH_SIZE) -> 
         total.skipped += report.skipped
         total.retried += report.retried
         total.failed += report.failed
+        total.unknown += report.unknown
+        total.paused = total.paused or report.paused
     return total
-
-
-#: a dispatch pass of this process ended in an error: the next one first settles
-#: what it may have left claimed (looked for only then: there is no index for it)
-_pass_failed = threading.Event()
-
-
-def settle_own_leftovers() -> int:
-    """Settle what an earlier pass of this process left claimed; returns how many.
-
-    A loop that fails and cannot settle its claim (the database went away) leaves
-    it in ``sending``; the process lives on and beats, so recovery by lease never
-    takes it. The scheduler runs one dispatch pass at a time, so before a pass
-    starts nothing of this process is legitimately in flight: its leftovers are
-    settled as after a crash (the first of each claim to review, the rest back).
-    """
-    process = worker_name()
-    leftovers = db.session.scalars(
-        select(OutboundMessage)
-        .where(
-            OutboundMessage.status == "sending",
-            or_(
-                OutboundMessage.claimed_by == process,
-                OutboundMessage.claimed_by.startswith(f"{process}/", autoescape=True),
-            ),
-        )
-        .order_by(OutboundMessage.claimed_by, OutboundMessage.claimed_at, OutboundMessage.id)
-    ).all()
-    if leftovers:
-        log.warning("settling %d messages an earlier dispatch pass left claimed", len(leftovers))
-        _settle_claim(list(leftovers))
-    db.session.commit()
-    return len(leftovers)
-
-
-def _release_claim(failed: OutboundMessage, worker: str) -> None:
-    """After an error mid-batch, settle this worker's claim at once (best effort).
-
-    The message being sent may have reached the provider: it goes to review with a
-    team alert, as after a crash. The rest of the claim was never handed over and
-    goes back to the queue. If even that fails (database gone), the claim stays for
-    :func:`recover_interrupted_claims` once this worker stops.
-    """
-    log.exception("sending a message failed; its claim is settled")
-    try:
-        message_id, claimed_at = failed.id, failed.claimed_at
-        stuck = db.session.scalars(
-            select(OutboundMessage)
-            .where(
-                OutboundMessage.status == "sending",
-                OutboundMessage.claimed_by == worker,
-                OutboundMessage.claimed_at == claimed_at,
-            )
-            .order_by(OutboundMessage.id)
-        ).all()
-        _settle_claim([m for m in stuck if m.id >= message_id])
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        log.exception("could not release the claim of %s; recovery will", worker)
-
-
-def recover_interrupted_claims(lease: timedelta | None = None) -> int:
-    """Settle the claims of dispatchers that died mid-batch; returns messages touched."""
-    if lease is None:
-        lease = timedelta(seconds=current_app.config["TELEJT_CLAIM_LEASE_SECONDS"])
-    cutoff = now() - lease
-    # a worker that still beats is alive, only slow (say, waiting for SQLite's lock)
-    alive = set(
-        db.session.scalars(
-            select(SchedulerHeartbeat.worker).where(SchedulerHeartbeat.beat_at >= cutoff)
-        )
-    )
-    stale = [
-        message
-        for message in db.session.scalars(
-            select(OutboundMessage)
-            .where(OutboundMessage.status == "sending", OutboundMessage.claimed_at < cutoff)
-            .order_by(OutboundMessage.claimed_by, OutboundMessage.claimed_at, OutboundMessage.id)
-            .with_for_update(skip_locked=True)
-        )
-        if _process_of(message.claimed_by) not in alive
-    ]
-    _settle_claim(stale)
-    db.session.commit()
-    return len(stale)
-
-
-def _process_of(claimed_by: str | None) -> str | None:
-    """The process (as its heartbeat names it) of a dispatch loop ``host:pid/n``."""
-    return None if claimed_by is None else claimed_by.split("/", 1)[0]
-
-
-def _settle_claim(messages: list[OutboundMessage]) -> None:
-    """Interrupted claims, in claim then id order: the first of each to review, the rest back.
-
-    The first unsettled message of a claim may have left before the interruption:
-    a person checks the provider's log. The others were never handed over.
-    """
-    from telejt.alerts.services import raise_alert
-
-    seen_claims: set[tuple[str | None, datetime | None]] = set()
-    for message in messages:
-        claim = (message.claimed_by, message.claimed_at)
-        if claim not in seen_claims:
-            seen_claims.add(claim)
-            message.status = "needs_review"
-            message.status_reason = "send interrupted; check the provider log before resending"
-            message.status_at = now()
-            raise_alert(
-                participant=message.participant,
-                contact=message.contact,
-                kind="reachability",
-                severity="warning",
-                attribution="system",
-                audience="team",
-                dedupe_key=f"review:{message.id}",
-                reason="send_interrupted",
-            )
-        else:
-            message.status = "pending"
-            message.attempts = max(message.attempts - 1, 0)
-            message.claimed_by = None
-            message.claimed_at = None
 
 
 def next_due_at() -> datetime | None:
@@ -593,3 +440,9 @@ def next_due_at() -> datetime | None:
     return db.session.scalar(
         select(func.min(OutboundMessage.due_at)).where(OutboundMessage.status == "pending")
     )
+
+
+def dispatch_wake_at() -> datetime | None:
+    """When the dispatcher should look again: the next due message, or in an outage the
+    next probe (not every 100 ms for messages that cannot go)."""
+    return provider.wake_at(next_due_at())

@@ -9,7 +9,8 @@ sees is not the one Twilio signed. A bad or missing signature gets 403.
 With the console backend there is no auth token and so nothing a signature could
 be checked against: the webhooks then refuse every request (403). The console
 setup feeds inbound SMS through ``/dev/sms`` instead, which calls the same
-inbound service directly and exists only in development and testing.
+inbound service directly, exists only in development and testing, and needs a
+coordinator's login.
 
 Both webhooks are exempt from CSRF (Twilio posts no CSRF token; the signature is
 the proof of origin) and idempotent: a retried ``MessageSid`` answers 200 and does
@@ -35,6 +36,7 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from twilio.request_validator import RequestValidator
@@ -145,9 +147,16 @@ def _dev_page_allowed() -> bool:
 
 @bp.route("/dev/sms", methods=["GET", "POST"])
 def dev_sms() -> Any:
-    """The outbound SMS log and a form to reply as a participant (console backend only)."""
+    """The outbound SMS log and a form to reply as a participant (console backend only).
+
+    Even in development it shows every number and text: a coordinator's login only.
+    """
     if not _dev_page_allowed():
         abort(404)
+    if not current_user.is_authenticated:
+        return current_app.login_manager.unauthorized()  # type: ignore[attr-defined]
+    if current_user.role != "coordinator":
+        abort(403)
     participants = db.session.scalars(select(Participant).order_by(Participant.name)).all()
     form = DevInboundForm()
     form.participant_id.choices = [(0, "—")] + [

@@ -109,7 +109,9 @@
       });
   }
 
-  var socket = io("/live", { withCredentials: true });
+  // WebSocket first: one server thread for the page's life (long polling costs more), with
+  // polling kept for networks that block WebSockets
+  var socket = io("/live", { withCredentials: true, transports: ["websocket", "polling"] });
 
   function bindForm(scope) {
     scope.querySelectorAll(".ack-form").forEach(function (form) {
@@ -126,9 +128,9 @@
     });
   }
 
-  socket.on("connect", function () {
-    liveStatus.textContent = liveStatus.dataset.online;
-    liveStatus.classList.add("is-online");
+  // what happened while this page could not hear: after a reconnection, and when the
+  // server says live events were lost (Redis was away: "resync")
+  function catchUp() {
     var shown = complianceTable
       ? Array.prototype.map.call(complianceTable.querySelectorAll("tr[data-participant-id]"),
           function (tr) { return parseInt(tr.dataset.participantId, 10); })
@@ -148,6 +150,24 @@
         refreshComplianceRow(participantId);
       });
     });
+  }
+
+  socket.on("connect", function () {
+    liveStatus.textContent = liveStatus.dataset.online;
+    liveStatus.classList.add("is-online");
+    catchUp();
+  });
+  socket.on("resync", catchUp);
+  // the SMS provider is unreachable (one alert per outage) / reachable again
+  var systemAlert = document.getElementById("system-alert");
+  socket.on("system.alert", function () {
+    if (!systemAlert) { return; }
+    systemAlert.textContent = systemAlert.dataset.liveText;
+    systemAlert.hidden = false;
+    beep();
+  });
+  socket.on("system.resolved", function () {
+    if (systemAlert) { systemAlert.hidden = true; }
   });
   socket.on("disconnect", function () {
     liveStatus.textContent = liveStatus.dataset.offline;
