@@ -419,11 +419,20 @@ def protocols_dir(tmp_path: Path) -> Path:
     folder = tmp_path / "protocols"
     folder.mkdir()
     local = datetime.now(ZoneInfo("America/Monterrey"))
-    start, end = local + timedelta(hours=3), local + timedelta(hours=4)
     for source in (Path(__file__).parents[1] / "protocols").glob("*.yaml"):
         text = source.read_text(encoding="utf-8")
         quiet = re.compile(r"^quiet_hours: .*$", re.MULTILINE)
         assert quiet.search(text), f"{source.name} has no one-line quiet_hours"
+        # a check-in planned inside the quiet hours is a protocol error: the hour moves on
+        # past every check-in's time of day
+        times = {
+            int(hour) * 60 + int(minute)
+            for hour, minute in re.findall(r'^\s*at: "(\d\d):(\d\d)"', text, re.MULTILINE)
+        }
+        start = local + timedelta(hours=3)
+        while any((at - (start.hour * 60 + start.minute)) % 1440 <= 60 for at in times):
+            start += timedelta(minutes=30)
+        end = start + timedelta(hours=1)
         moved = f'quiet_hours: {{start: "{start:%H:%M}", end: "{end:%H:%M}"}}'
         (folder / source.name).write_text(quiet.sub(moved, text), encoding="utf-8")
     return folder

@@ -39,7 +39,7 @@ def test_nothing_personal_reaches_sentry() -> None:
         ]
         assert events
         text = repr(events)
-        assert phone not in text and "8112345678" not in text and "…5678" in text
+        assert phone not in text and "8112345678" not in text and "••78" in text
     finally:
         sentry_sdk.init(dsn=None)
 
@@ -61,7 +61,7 @@ def test_scrub_drops_bodies_headers_cookies_user_and_locals() -> None:
     scrubbed = scrub_event(event)
     assert "me quiero morir" not in repr(scrubbed) and "Eva" not in repr(scrubbed)
     assert "user" not in scrubbed and "headers" not in scrubbed["request"]
-    assert scrubbed["message"] == "SMS to …5678 failed"
+    assert scrubbed["message"] == "SMS to +••••••••••78 failed"
 
 
 def test_not_started_without_a_dsn() -> None:

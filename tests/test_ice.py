@@ -13,7 +13,12 @@ from telejt.config import ConfigError, load_config
 from telejt.sessions.ice import ice_servers, turn_credentials
 
 SECRET = "coturn-shared-secret-0123456789"
-BASE = {"SECRET_KEY": "x" * 32, "TELEJT_PUBLIC_URL": "https://telejt.example.mx"}
+BASE = {
+    "SECRET_KEY": "x" * 32,
+    "TELEJT_PUBLIC_URL": "https://telejt.example.mx",
+    "DATABASE_URL": "postgresql://telejt@db.example.mx/telejt",
+    "REDIS_URL": "redis://redis.example.mx:6379/0",
+}
 
 
 def test_turn_credentials_follow_coturns_rest_scheme_and_expire(frozen_clock) -> None:

@@ -40,7 +40,10 @@ def test_development_also_takes_this_machine_on_any_port() -> None:
     assert not allowed("https://evil.example", environ)
 
 
-def test_the_handshake_refuses_a_foreign_origin(client) -> None:
+def test_the_handshake_refuses_a_foreign_origin(client, make_staff) -> None:
+    from conftest import sign_in
+
+    sign_in(client, make_staff("coordinator"))  # the socket gate lets only staff through
     assert client.get(HANDSHAKE, headers={"Origin": "http://localhost:8123"}).status_code == 200
     assert client.get(HANDSHAKE, headers={"Origin": "https://evil.example"}).status_code == 400
 

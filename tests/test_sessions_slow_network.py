@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from test_sessions_browser import CHROMIUM, CHROMIUM_ARGS, live_server, people  # noqa: F401
-from test_sessions_waiting_browser import no_leftover_peers  # noqa: F401  (fixture)
+from test_sessions_waiting_browser import no_leftover_peers, wait_in_page  # noqa: F401
 
 from telejt.extensions import db
 
@@ -54,7 +54,7 @@ def _visit(context: Any, url: str) -> dict[str, Any]:
     page.goto(url, wait_until="commit")
     # he can read what to do and call: the status, the next step, the phone
     expect(page.locator("#help-line a[href^='tel:']")).to_be_visible(timeout=60_000)
-    page.wait_for_function("window.telejtStates !== undefined", timeout=60_000)
+    wait_in_page(page, "window.telejtStates !== undefined", timeout=60_000)
     scripted = page.evaluate("performance.now()")
     expect(page.locator("#status")).to_have_attribute("data-state", "waiting", timeout=60_000)
     waiting = page.evaluate("performance.now()")

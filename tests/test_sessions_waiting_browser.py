@@ -96,6 +96,19 @@ def wait_until(condition: Any, seconds: float = 10) -> None:
         time.sleep(0.05)
 
 
+def wait_in_page(page: Any, expression: str, timeout: int = 10_000) -> None:
+    """Wait until ``expression`` is truthy in the page.
+
+    Polled through ``evaluate`` (the DevTools protocol): ``wait_for_function`` evaluates its
+    predicate as a string inside the page, which the page's Content Security Policy rightly
+    refuses.
+    """
+    deadline = time.monotonic() + timeout / 1000
+    while not page.evaluate(f"Boolean({expression})"):
+        assert time.monotonic() < deadline, f"the page never got to {expression}"
+        page.wait_for_timeout(50)
+
+
 def open_console(room: dict[str, Any]) -> Any:
     """The therapist, logged in, at the session's console."""
     page = room["browser"].new_context(locale="es-MX").new_page()
@@ -255,7 +268,7 @@ def test_a_drop_of_the_room_alone_leaves_the_video_running(room) -> None:
     admit(console)
     expect_state(him, "connected", timeout=CONNECTED)
     him.evaluate("window.telejtRoom.socket.io.engine.close()")
-    him.wait_for_function("window.telejtStates.length && window.telejtRoom.socket.connected")
+    wait_in_page(him, "window.telejtStates.length && window.telejtRoom.socket.connected")
     him.wait_for_timeout(500)
     assert "reconnecting" not in him.evaluate("window.telejtStates")  # he noticed nothing
     assert him.evaluate("window.telejtPeer.connectionState") == "connected"

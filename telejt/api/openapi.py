@@ -77,6 +77,8 @@ def _operation_document(op: Operation) -> JsonSchema:
     if op.path_parameters or op.body is not None or op.query:
         statuses.append(404)
     statuses.append(422)  # unknown query parameters are refused on every call
+    if op.query:
+        statuses.append(400)  # a query that is not text at all (a NUL byte)
     if op.method == "POST":
         statuses += [400, 409]  # an unusable Idempotency-Key; one already used elsewhere
     if op.body is not None:
