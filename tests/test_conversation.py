@@ -611,8 +611,10 @@ def test_a_whole_conversation(
     assert recorded(checkin) == {"use": "no", "craving": "3"}
     run_until(checkin.deadline_at + timedelta(minutes=1))
     db.session.refresh(checkin)
-    assert checkin.status != "completed"  # answered in part: the two answers stay
+    # answered in part: incomplete with the two answers, no miss and nothing to the court
+    assert (checkin.status, checkin.attribution) == ("incomplete", None)
     assert recorded(checkin) == {"use": "no", "craving": "3"}
+    assert alerts("missed_contact") == []
 
     # the next morning, a cry for help in his own words
     frozen_clock.set(checkin.deadline_at + timedelta(hours=12))
@@ -636,6 +638,68 @@ def test_a_whole_conversation(
     from telejt.sms.purposes import purpose
 
     assert not any(purpose(p).is_court_visible for p in crisis_purposes)
+
+
+# ---- a check-in answered in part --------------------------------------------------------------
+
+
+def test_a_checkin_answered_in_part_is_incomplete_not_a_miss(
+    client, twilio, checkin_started, run_until, frozen_clock
+) -> None:
+    from telejt.planning.watcher import consecutive_misses
+    from telejt.reports.compliance import compliance_for
+
+    participant, checkin = checkin_started
+    answer(client, participant, "no", run_until, frozen_clock)
+    run_until(checkin.deadline_at + timedelta(minutes=1))
+    db.session.refresh(checkin)
+    assert (checkin.status, checkin.attribution) == ("incomplete", None)
+    assert checkin.attribution_reason == "checkin_incomplete"
+    assert checkin.pending_question_id is None
+    assert recorded(checkin) == {"use": "no"}
+    assert [a for a in alerts("missed_contact") if a.contact_id == checkin.id] == []
+    figures = compliance_for(participant, checkin.starts_at, checkin.starts_at + timedelta(hours=1))
+    assert figures["by_status"]["incomplete"] == 1
+    assert figures["by_status"]["missed"] == 0
+    assert figures["last_contact"].id == checkin.id
+    # it ends a run of misses: he answered
+    assert consecutive_misses(participant.id) == 0
+
+
+def test_a_protocol_may_count_a_checkin_answered_in_part_as_his_miss(
+    client, twilio, checkin_started, run_until, frozen_clock, monkeypatch
+) -> None:
+    from dataclasses import replace
+
+    from telejt.planning import watcher
+    from telejt.protocols.model import MissedRule
+
+    original = watcher.protocol_for
+
+    def strict(protocol_id: str, version: int) -> Any:
+        protocol = original(protocol_id, version)
+        rule = MissedRule(alert_after_consecutive=1, incomplete_is_missed=True)
+        return replace(protocol, phases=tuple(replace(p, missed=rule) for p in protocol.phases))
+
+    monkeypatch.setattr(watcher, "protocol_for", strict)
+    participant, checkin = checkin_started
+    answer(client, participant, "no", run_until, frozen_clock)
+    run_until(checkin.deadline_at + timedelta(minutes=1))
+    db.session.refresh(checkin)
+    assert (checkin.status, checkin.attribution) == ("missed", "participant")
+    assert checkin.attribution_reason == "checkin_incomplete"
+    assert recorded(checkin) == {"use": "no"}  # what he answered stays
+    assert [a.contact_id for a in alerts("missed_contact")].count(checkin.id) == 1
+
+
+def test_a_checkin_with_no_answer_at_all_is_still_a_miss(
+    client, twilio, checkin_started, run_until, frozen_clock
+) -> None:
+    _participant, checkin = checkin_started
+    run_until(checkin.deadline_at + timedelta(minutes=1))
+    db.session.refresh(checkin)
+    assert checkin.status == "missed"
+    assert recorded(checkin) == {}
 
 
 def test_a_confirm_reminder_waits_while_he_answers_a_checkin(

@@ -219,6 +219,23 @@ def test_anchors_and_aliases_are_allowed(write: Writer) -> None:
     assert protocol.phases[0].checkins[0].reminders == protocol.phases[0].sessions[0].reminders
 
 
+def test_a_phase_may_count_a_checkin_answered_in_part_as_missed(write: Writer) -> None:
+    assert load_protocol_file(write(VALID)).phases[0].missed.incomplete_is_missed is False
+    with_rule = variant(
+        (
+            "    min_weeks: 4\n",
+            "    min_weeks: 4\n"
+            "    missed: {alert_after_consecutive: 2, incomplete_is_missed: true}\n",
+        )
+    )
+    missed = load_protocol_file(write(with_rule)).phases[0].missed
+    assert (missed.alert_after_consecutive, missed.incomplete_is_missed) == (2, True)
+    wrong = with_rule.replace("incomplete_is_missed: true", 'incomplete_is_missed: "si"')
+    with pytest.raises(ProtocolError) as raised:
+        load_protocol_file(write(wrong))
+    assert "incomplete_is_missed" in str(raised.value)
+
+
 def test_choice_question(write: Writer) -> None:
     choice = (
         "  - id: place\n"

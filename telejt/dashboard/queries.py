@@ -30,7 +30,7 @@ from telejt.planning.outcomes import AWAITING_OUTCOME_STATUS
 
 KEPT_STATUSES = ("attended", "late", "completed")
 #: statuses of a contact whose window is over and whose outcome is known
-SETTLED_STATUSES = ("attended", "late", "completed", "missed", "excused")
+SETTLED_STATUSES = ("attended", "late", "completed", "missed", "excused", "incomplete")
 RATE_WINDOW = timedelta(days=30)
 SORT_KEYS = ("name", "case_number", "rate", "consecutive_misses", "last_kept_at", "open_alerts")
 PAGE_SIZE = 200
@@ -158,7 +158,7 @@ def _contact_stats(user: StaffUser, at: datetime) -> Any:
             # a session he joined ends a run of misses even before its outcome is recorded:
             # what it will be counted as is the therapist's to say, never presumed against him
             func.max(Contact.deadline_at)
-            .filter(Contact.status.in_((*KEPT_STATUSES, AWAITING_OUTCOME_STATUS)))
+            .filter(Contact.status.in_((*KEPT_STATUSES, "incomplete", AWAITING_OUTCOME_STATUS)))
             .label("run_broken_at"),
         )
         .where(

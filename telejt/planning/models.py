@@ -27,6 +27,8 @@ CONTACT_STATUSES = (
     "excused",
     "cancelled",
     "completed",
+    # a check-in answered in part by its deadline: neither kept nor missed
+    "incomplete",
 )
 #: statuses in which the contact's window is still open to the participant
 OPEN_STATUSES = ("scheduled", "confirmed", "in_progress")
@@ -41,7 +43,7 @@ class Contact(Base):
         CheckConstraint("kind IN ('session', 'checkin')", name="kind"),
         CheckConstraint(
             "status IN ('scheduled', 'confirmed', 'declined', 'in_progress', 'attended', "
-            "'late', 'missed', 'excused', 'cancelled', 'completed')",
+            "'late', 'missed', 'excused', 'cancelled', 'completed', 'incomplete')",
             name="status",
         ),
         CheckConstraint(

@@ -25,6 +25,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import selectinload
 
 from telejt.alerts.services import raise_alert
+from telejt.checkins.models import CheckinAnswer
 from telejt.clock import now
 from telejt.extensions import db
 from telejt.live import court_room, publish, team_room, therapist_room
@@ -123,7 +124,7 @@ def consecutive_misses(participant_id: int, attribution: str = "participant") ->
         .where(
             Contact.participant_id == participant_id,
             Contact.status.in_(
-                ("attended", "late", "missed", "excused", "completed", "in_progress")
+                ("attended", "late", "missed", "excused", "completed", "incomplete", "in_progress")
             ),
         )
         .order_by(Contact.deadline_at.desc(), Contact.id.desc())
@@ -160,10 +161,39 @@ def publish_contact(contact: Contact, participant: Participant) -> None:
     publish("contact.updated", contact_payload(contact), rooms)
 
 
+def answered_in_part(contact: Contact) -> bool:
+    """Whether a check-in got at least one answer (read when its deadline passes)."""
+    if contact.kind != "checkin":
+        return False
+    found = db.session.scalar(
+        select(CheckinAnswer.id).where(CheckinAnswer.contact_id == contact.id).limit(1)
+    )
+    return found is not None
+
+
 def settle_contact(contact: Contact, messages: Sequence[OutboundMessage] | None = None) -> None:
-    """Close one contact whose deadline passed: missed or excused, alert as the protocol says."""
+    """Close one contact whose deadline passed: missed or excused, alert as the protocol says.
+
+    A check-in answered in part is ``incomplete``, with the answers he gave: no miss,
+    no attribution and no alert, unless the phase's ``missed.incomplete_is_missed``
+    says it counts as his miss.
+    """
     participant = contact.participant
-    attribution, reason = attribute_miss(contact, participant, messages)
+    phase = protocol_for(contact.protocol_id, contact.protocol_version).phase(contact.phase_id)
+    if answered_in_part(contact):
+        contact.pending_question_id = None
+        if not phase.missed.incomplete_is_missed:
+            contact.status = "incomplete"
+            contact.attribution = None
+            contact.attribution_reason = "checkin_incomplete"
+            contact.closed_at = now()
+            db.session.flush()
+            publish_contact(contact, participant)
+            return
+        # he was reached (he answered): what is missing is his, as his protocol says
+        attribution, reason = "participant", "checkin_incomplete"
+    else:
+        attribution, reason = attribute_miss(contact, participant, messages)
     contact.status = "excused" if attribution == "excused" else "missed"
     contact.attribution = attribution
     contact.attribution_reason = reason
@@ -172,7 +202,6 @@ def settle_contact(contact: Contact, messages: Sequence[OutboundMessage] | None 
     publish_contact(contact, participant)
     if attribution == "excused":
         return
-    phase = protocol_for(contact.protocol_id, contact.protocol_version).phase(contact.phase_id)
     if attribution == "system" or consecutive_misses(participant.id) >= (
         phase.missed.alert_after_consecutive
     ):

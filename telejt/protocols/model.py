@@ -123,6 +123,9 @@ class MissedRule:
     """When missed contacts raise an alert to the judicial team."""
 
     alert_after_consecutive: int = 1
+    #: a check-in answered in part by its deadline counts as his miss (by default it is
+    #: recorded as incomplete, with the answers given, and is no miss for the court)
+    incomplete_is_missed: bool = False
 
 
 @dataclass(frozen=True)

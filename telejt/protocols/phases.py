@@ -118,11 +118,14 @@ class _PhaseReader:
         return all_or_none([reader((*f.at(key), index), item) for index, item in enumerate(items)])
 
     def missed(self, path: FieldPath, value: Any) -> MissedRule | None:
-        f = self.ck.mapping(path, value, (), ("alert_after_consecutive",))
+        f = self.ck.mapping(path, value, (), ("alert_after_consecutive", "incomplete_is_missed"))
         if f is None:
             return None
         count = f.integer("alert_after_consecutive", 1, default=1)
-        return None if count is None else MissedRule(alert_after_consecutive=count)
+        incomplete = f.boolean("incomplete_is_missed", False)
+        if count is None or incomplete is None:
+            return None
+        return MissedRule(alert_after_consecutive=count, incomplete_is_missed=incomplete)
 
     # -- sessions --------------------------------------------------------------------
 

@@ -27,7 +27,7 @@ from telejt.planning.watcher import consecutive_misses
 
 KEPT_STATUSES = ("attended", "late", "completed")
 #: statuses of a contact whose outcome is known
-SETTLED_STATUSES = ("attended", "late", "completed", "missed", "excused")
+SETTLED_STATUSES = ("attended", "late", "completed", "missed", "excused", "incomplete")
 
 
 def compliance_for(participant: Participant, start: datetime, end: datetime) -> dict[str, Any]:

@@ -22,6 +22,7 @@ CONTACT_STATUS_LABELS = {
     "excused": _l("Justificado"),
     "cancelled": _l("Cancelado"),
     "completed": _l("Respondido"),
+    "incomplete": _l("Respondido en parte"),
     # not a stored status: a session he joined, over, that nobody has marked yet
     "outcome_pending": _l("Resultado pendiente de registrar"),
 }
@@ -66,6 +67,7 @@ REASON_LABELS = {
     "reminder_not_sent": _l("Un recordatorio previsto no llegó a enviarse"),
     "provider_outage": _l("El servicio de SMS no estaba disponible: un recordatorio no salió"),
     "declined_ahead": _l("Avisó con anticipación que no asistiría"),
+    "checkin_incomplete": _l("Respondió una parte de las preguntas antes del cierre"),
     "joined_outcome_not_recorded": _l(
         "El participante entró a la sesión; el terapeuta aún no registra el resultado"
     ),
