@@ -24,12 +24,8 @@ from urllib.parse import urlsplit
 import pytest
 import redis
 import socketio as socketio_client
-from test_live_redis import LiveServer, free_port, session_cookie
+from test_live_redis import LiveServer, app_of_its_own, free_port, seed_judge, session_cookie
 
-from telejt import create_app
-from telejt.auth.services import create_staff_user
-from telejt.courts.services import create_court
-from telejt.extensions import db, socketio
 from telejt.live import NAMESPACE
 from telejt.sockets.redis_queue import RESYNC_EVENT, LiveRedisManager
 
@@ -107,41 +103,18 @@ def relay() -> Iterator[tuple[CuttableRelay, str]]:
 def web(app, app_config, relay) -> Iterator[Any]:  # type: ignore[no-untyped-def]
     """The web app bound to Redis through the relay (the shared Socket.IO object restored)."""
     _relay, url = relay
-    saved_server, saved_options = socketio.server, dict(socketio.server_options)
-    saved_middleware = getattr(socketio, "sockio_mw", None)
-    application = create_app(
-        {
-            **app_config,
-            "REDIS_URL": url,
-            "TELEJT_LIVE_CHANNEL": f"telejt-outage-{uuid.uuid4().hex[:8]}",
-            "TELEJT_PUBLIC_URL": f"http://127.0.0.1:{free_port()}",
-        }
-    )
-    try:
+    settings = {
+        **app_config,
+        "REDIS_URL": url,
+        "TELEJT_LIVE_CHANNEL": f"telejt-outage-{uuid.uuid4().hex[:8]}",
+        "TELEJT_PUBLIC_URL": f"http://127.0.0.1:{free_port()}",
+    }
+    with app_of_its_own(settings) as application:
         yield application
-    finally:
-        with application.app_context():
-            db.engine.dispose()
-        socketio.server = saved_server
-        socketio.server_options.clear()
-        socketio.server_options.update(saved_options)
-        socketio.sockio_mw = saved_middleware
 
 
 def _judge(app: Any) -> int:
-    with app.app_context():
-        court = create_court(name="Juzgado", state="Nuevo León", timezone="America/Monterrey")
-        db.session.flush()
-        judge = create_staff_user(
-            email="jueza@outage.example.mx",
-            role="court",
-            court_ids=[court.id],
-            court_position="judge",
-        )
-        db.session.commit()
-        judge_id = judge.id
-        db.session.remove()
-    return judge_id
+    return seed_judge(app, "jueza@outage.example.mx")
 
 
 def test_publishing_while_redis_is_away_owes_a_resync_sent_when_it_is_back(relay) -> None:  # type: ignore[no-untyped-def]

@@ -14,6 +14,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -105,26 +106,18 @@ class Listener:
         self.client.disconnect()
 
 
-@pytest.fixture
-def redis_app(app, app_config, database_url) -> Iterator[Any]:  # type: ignore[no-untyped-def]
-    """A second app bound to Redis; the shared Socket.IO object is put back afterwards.
+@contextmanager
+def app_of_its_own(settings: dict[str, Any]) -> Iterator[Any]:
+    """A second app with these settings; the shared Socket.IO object is put back afterwards.
 
-    ``create_app`` rebinds the one ``socketio`` object to a new server with a Redis
-    client manager; the suite's app keeps its own server (its middleware holds it),
-    so putting the object's server and options back restores every handler.
+    ``create_app`` rebinds the one ``socketio`` object to a new server (with a Redis
+    client manager when ``REDIS_URL`` is set); the suite's app keeps its own server (its
+    middleware holds it), so putting the object's server and options back restores
+    every handler.
     """
     saved_server, saved_options = socketio.server, dict(socketio.server_options)
     saved_middleware = getattr(socketio, "sockio_mw", None)
-    public_url = f"http://127.0.0.1:{free_port()}"
-    application = create_app(
-        {
-            **app_config,
-            "REDIS_URL": REDIS_URL,
-            "TELEJT_LIVE_CHANNEL": CHANNEL,
-            "SECRET_KEY": SECRET_KEY,
-            "TELEJT_PUBLIC_URL": public_url,
-        }
-    )
+    application = create_app(settings)
     try:
         yield application
     finally:
@@ -134,6 +127,34 @@ def redis_app(app, app_config, database_url) -> Iterator[Any]:  # type: ignore[n
         socketio.server_options.clear()
         socketio.server_options.update(saved_options)
         socketio.sockio_mw = saved_middleware
+
+
+def seed_judge(app: Any, email: str) -> int:
+    """A court and its judge, committed; the judge's id."""
+    with app.app_context():
+        court = create_court(name="Juzgado", state="Nuevo León", timezone="America/Monterrey")
+        db.session.flush()
+        judge = create_staff_user(
+            email=email, role="court", court_ids=[court.id], court_position="judge"
+        )
+        db.session.commit()
+        judge_id = judge.id
+        db.session.remove()
+    return judge_id
+
+
+@pytest.fixture
+def redis_app(app, app_config, database_url) -> Iterator[Any]:  # type: ignore[no-untyped-def]
+    """A second app bound to Redis (see :func:`app_of_its_own`)."""
+    settings = {
+        **app_config,
+        "REDIS_URL": REDIS_URL,
+        "TELEJT_LIVE_CHANNEL": CHANNEL,
+        "SECRET_KEY": SECRET_KEY,
+        "TELEJT_PUBLIC_URL": f"http://127.0.0.1:{free_port()}",
+    }
+    with app_of_its_own(settings) as application:
+        yield application
 
 
 def _seed() -> dict[str, int]:

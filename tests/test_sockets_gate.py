@@ -21,13 +21,11 @@ import socketio as socketio_client
 from conftest import sign_in
 from engineio_client import Tally, engineio_socket
 from sqlalchemy import select
-from test_live_redis import LiveServer, free_port, session_cookie
+from test_live_redis import LiveServer, app_of_its_own, free_port, seed_judge, session_cookie
 
-from telejt import create_app
 from telejt.auth.models import StaffSession, StaffUser
-from telejt.auth.services import create_staff_user, deactivate_staff_user
+from telejt.auth.services import deactivate_staff_user
 from telejt.auth.sessions import end_session
-from telejt.courts.services import create_court
 from telejt.extensions import db, socketio
 from telejt.live import NAMESPACE
 from telejt.sockets.sweeper import sweep
@@ -37,41 +35,18 @@ from telejt.sockets.sweeper import sweep
 def served_app(app, app_config) -> Iterator[Any]:  # type: ignore[no-untyped-def]
     """An app of its own (small socket caps), served over HTTP by the test; the shared
     Socket.IO object is put back afterwards (see test_live_redis.redis_app)."""
-    saved_server, saved_options = socketio.server, dict(socketio.server_options)
-    saved_middleware = getattr(socketio, "sockio_mw", None)
-    application = create_app(
-        {
-            **app_config,
-            "TELEJT_PUBLIC_URL": f"http://127.0.0.1:{free_port()}",
-            "TELEJT_SOCKETS_PER_ADDRESS": 3,
-            "TELEJT_SOCKETS_MAX": 4,
-        }
-    )
-    try:
+    settings = {
+        **app_config,
+        "TELEJT_PUBLIC_URL": f"http://127.0.0.1:{free_port()}",
+        "TELEJT_SOCKETS_PER_ADDRESS": 3,
+        "TELEJT_SOCKETS_MAX": 4,
+    }
+    with app_of_its_own(settings) as application:
         yield application
-    finally:
-        with application.app_context():
-            db.engine.dispose()
-        socketio.server = saved_server
-        socketio.server_options.clear()
-        socketio.server_options.update(saved_options)
-        socketio.sockio_mw = saved_middleware
 
 
 def _judge(app: Any) -> int:
-    with app.app_context():
-        court = create_court(name="Juzgado", state="Nuevo León", timezone="America/Monterrey")
-        db.session.flush()
-        judge = create_staff_user(
-            email="jueza@gate.example.mx",
-            role="court",
-            court_ids=[court.id],
-            court_position="judge",
-        )
-        db.session.commit()
-        judge_id = judge.id
-        db.session.remove()
-    return judge_id
+    return seed_judge(app, "jueza@gate.example.mx")
 
 
 def _connect(url: str, cookie: str | None) -> Any:

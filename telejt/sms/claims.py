@@ -195,26 +195,14 @@ def _settle_claim(messages: list[OutboundMessage]) -> None:
     The first unsettled message of a claim may have left before the interruption:
     a person checks the provider's log. The others were never handed over.
     """
-    from telejt.alerts.services import raise_alert
+    from telejt.sms.send_results import send_to_review
 
     seen_claims: set[tuple[str | None, datetime | None]] = set()
     for message in messages:
         claim = (message.claimed_by, message.claimed_at)
         if claim not in seen_claims:
             seen_claims.add(claim)
-            message.status = "needs_review"
-            message.status_reason = "send interrupted; check the provider log before resending"
-            message.status_at = now()
-            raise_alert(
-                participant=message.participant,
-                contact=message.contact,
-                kind="reachability",
-                severity="warning",
-                attribution="system",
-                audience="team",
-                dedupe_key=f"review:{message.id}",
-                reason="send_interrupted",
-            )
+            send_to_review(message, "send interrupted; check the provider log before resending")
         else:
             message.status = "pending"
             message.attempts = max(message.attempts - 1, 0)

@@ -44,23 +44,12 @@ def record_not_sent(message: OutboundMessage, exc: ProviderUnreachable) -> None:
     message.status_at = now()
 
 
-def record_unknown_outcome(
-    message: OutboundMessage, *, body: str, phone: str, error: SendOutcomeUnknown
-) -> None:
-    """The request may have reached the provider: to review, never resent silently.
-
-    If the call finishes after all (its deadline passed, its thread lives on), the
-    provider's id it returns is written on the message, so the delivery callback that
-    follows settles the review by itself.
-    """
+def send_to_review(message: OutboundMessage, reason: str) -> None:
+    """A message that may or may not have left: to review by the team, never resent silently."""
     from telejt.alerts.services import raise_alert
 
-    message.body = body
-    message.to_phone = phone
     message.status = "needs_review"
-    message.status_reason = f"provider outcome unknown ({error}); check its log before resending"[
-        :200
-    ]
+    message.status_reason = reason[:200]
     message.status_at = now()
     raise_alert(
         participant=message.participant,
@@ -72,6 +61,20 @@ def record_unknown_outcome(
         dedupe_key=f"review:{message.id}",
         reason="send_interrupted",
     )
+
+
+def record_unknown_outcome(
+    message: OutboundMessage, *, body: str, phone: str, error: SendOutcomeUnknown
+) -> None:
+    """The request may have reached the provider: to review, never resent silently.
+
+    If the call finishes after all (its deadline passed, its thread lives on), the
+    provider's id it returns is written on the message, so the delivery callback that
+    follows settles the review by itself.
+    """
+    message.body = body
+    message.to_phone = phone
+    send_to_review(message, f"provider outcome unknown ({error}); check its log before resending")
     if error.late is not None:
         app = current_app._get_current_object()  # type: ignore[attr-defined]
         message_id = message.id
