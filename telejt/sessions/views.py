@@ -26,11 +26,13 @@ from werkzeug.wrappers import Response
 from telejt.audit.services import record_access
 from telejt.auth.access import roles_required
 from telejt.clock import now
+from telejt.dashboard.crisis import open_crisis_alerts
 from telejt.extensions import csrf, db
 from telejt.i18n import local_datetime, local_time, participant_locale
 from telejt.participants.validation import InvalidInput
 from telejt.planning.models import Contact
 from telejt.planning.outcomes import awaiting_outcome, is_outcome_pending, reported_status
+from telejt.reports.formatting import template_helpers
 from telejt.reports.labels import ATTRIBUTION_LABELS, CONTACT_STATUS_LABELS, OUTCOME_LABELS
 from telejt.sessions import ical, services, waiting
 from telejt.sessions.ical import own_sessions
@@ -329,6 +331,7 @@ def therapist_day() -> str:
         .where(awaiting_outcome(), Contact.ends_at <= moment)
         .order_by(Contact.starts_at, Contact.id)
     ).all()
+    crisis_alerts = open_crisis_alerts(current_user)
     pending_rows = [
         {"contact": c, "when": local_datetime(c.starts_at, str(zone), _locale_code())}
         for c in pending
@@ -352,6 +355,8 @@ def therapist_day() -> str:
         status_labels=CONTACT_STATUS_LABELS,
         trouble_words=waiting.trouble_words(),
         zone=str(zone),
+        crisis_alerts=crisis_alerts,
+        **template_helpers(),
     )
     # after rendering: the commit expires every loaded row
     record_access(
@@ -362,6 +367,7 @@ def therapist_day() -> str:
         detail={
             "contact_ids": [c.id for c in [*contacts, *pending]],
             "participant_ids": sorted({c.participant_id for c in [*contacts, *pending]}),
+            "alert_ids": [a.id for a in crisis_alerts],
         },
     )
     db.session.commit()

@@ -1,0 +1,134 @@
+"""In headless Chromium, keyboard only: the skip link, a crisis alert acknowledged without a
+mouse with the focus kept where the person was, a new crisis said in words by the page's
+live region, and the alert sound switched on once and remembered.
+
+Uses Debian's Chromium; never downloads a browser.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import expect
+from test_dashboard_browser import (  # noqa: F401  (fixture)
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    browser_app,
+)
+from test_live_redis import LiveServer, session_cookie
+
+from telejt.auth.services import create_staff_user
+from telejt.conversation.crisis import raise_crisis
+from telejt.courts.services import create_court
+from telejt.extensions import db
+from telejt.participants.models import Participant
+from telejt.participants.services import enroll_participant
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"no Chromium at {CHROMIUM}"),
+]
+sync_api = pytest.importorskip("playwright.sync_api")
+
+
+def _seed() -> dict[str, int]:
+    court = create_court(name="Juzgado de Prueba", state="Nuevo León", timezone="America/Monterrey")
+    db.session.flush()
+    therapist = create_staff_user(
+        email="t@prueba.example.mx", role="therapist", court_ids=[court.id]
+    )
+    coordinator = create_staff_user(
+        email="enlace@prueba.example.mx", role="coordinator", court_ids=[court.id]
+    )
+    db.session.flush()
+    people = [
+        enroll_participant(
+            court_id=court.id,
+            case_number=f"CP-00{n}/2026",
+            name=name,
+            phone=f"+52 81 5555 004{n}",
+            therapist_id=therapist.id,
+            protocol_id="remote-outpatient",
+            phase_id="2",
+            session_slots=[{"weekday": "tue", "time": "10:00"}],
+            consents={"sms": True, "telehealth": True, "share_with_court": True},
+        )
+        for n, name in ((1, "Eva Sintética"), (2, "Iker Sintético"))
+    ]
+    alert = raise_crisis(
+        people[0], dedupe_key="crisis:browser:1", reason="risk_words", reply_key=None
+    )
+    db.session.commit()
+    return {"coordinator": coordinator.id, "alert": alert.id, "second": people[1].id}
+
+
+def _tab_until(page: Any, selector: str, most: int = 15) -> None:
+    for _ in range(most):
+        page.keyboard.press("Tab")
+        if page.evaluate(f"document.activeElement.matches({selector!r})"):
+            return
+    raise AssertionError(f"Tab never reached {selector}")
+
+
+def test_keyboard_only_crisis_acknowledgement_keeps_the_focus(committed_db, browser_app) -> None:  # noqa: F811
+    with browser_app.app_context():
+        ids = _seed()
+    server = LiveServer(browser_app)
+    try:
+        with sync_api.sync_playwright() as playwright:
+            browser = playwright.chromium.launch(
+                executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
+            )
+            try:
+                context = browser.new_context(
+                    locale="es-MX", viewport={"width": 1280, "height": 900}
+                )
+                name, value = session_cookie(browser_app, ids["coordinator"]).split("=", 1)
+                context.add_cookies([{"name": name, "value": value, "url": server.url}])
+                page = context.new_page()
+                page.goto(f"{server.url}/dashboard")
+                page.wait_for_selector("#live-status.is-online", timeout=10_000)
+
+                # the first Tab reaches the skip link; Enter moves past the navigation
+                page.keyboard.press("Tab")
+                assert page.evaluate("document.activeElement.className") == "skip-link"
+                page.keyboard.press("Enter")
+                assert page.evaluate("document.activeElement.id") == "main"
+
+                # the sound: one key press turns it on; the browser remembers it
+                _tab_until(page, "#alert-sound")
+                page.keyboard.press("Enter")
+                expect(page.locator("#alert-sound")).to_have_attribute("aria-pressed", "true")
+
+                # the crisis comes first: its phone link, then its note
+                alert_id = ids["alert"]
+                _tab_until(page, f"#crisis-{alert_id} a[href^='tel:']")
+                _tab_until(page, f"#crisis-note-{alert_id}")
+                page.keyboard.type("Lo llamé: está a salvo, mañana lo ve su terapeuta")
+                page.keyboard.press("Enter")
+                status = page.locator(f"#crisis-{alert_id} .crisis-status")
+                expect(status).to_contain_text("Lo llamé: está a salvo", timeout=10_000)
+                expect(status).to_be_focused(timeout=5_000)
+                # and the same alert's row below says so too, without a reload
+                expect(page.locator(f"#alert-{alert_id}.is-acknowledged")).to_have_count(1)
+
+                # a new crisis is said in words, assertively, not just counted
+                with browser_app.app_context():
+                    person = db.session.get(Participant, ids["second"])
+                    raise_crisis(
+                        person, dedupe_key="crisis:browser:2", reason="risk_words", reply_key=None
+                    )
+                    db.session.commit()
+                urgent = page.locator("#live-announcer-urgent")
+                expect(urgent).to_contain_text("Alerta de crisis: Iker Sintético", timeout=10_000)
+                expect(urgent).to_contain_text("Escribió palabras de riesgo")
+                expect(page.locator(".crisis-card:not(.is-acknowledged)")).to_have_count(1)
+
+                page.reload()
+                expect(page.locator("#alert-sound")).to_have_attribute("aria-pressed", "true")
+            finally:
+                browser.close()
+    finally:
+        server.stop()
