@@ -8,9 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from babel.dates import format_datetime
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
@@ -36,6 +34,7 @@ from telejt.participants.services import (
 from telejt.participants.timeline import participant_timeline
 from telejt.participants.validation import InvalidInput
 from telejt.protocols.current import protocol_for, registry
+from telejt.reports import formatting
 from telejt.sms.purposes import purpose_label
 
 bp = Blueprint("participants", __name__, template_folder="templates")
@@ -44,20 +43,19 @@ READERS = ("coordinator", "therapist", "court")
 
 
 def local_when(moment: datetime | None, timezone: str) -> str:
-    """An instant in a participant's zone, in the viewer's language."""
-    if moment is None:
-        return "—"
-    return format_datetime(moment, "medium", tzinfo=ZoneInfo(timezone), locale=str(get_locale()))
+    """An instant in the viewer's zone (else the participant's), labelled, in his language."""
+    return formatting.local_when(moment, timezone)
 
 
 @bp.app_context_processor
 def participant_page_helpers() -> dict[str, Any]:
     """Labels and local times for participant templates."""
     return {
-        "local_when": local_when,
         "status_labels": forms.STATUS_LABELS,
         "consent_labels": forms.CONSENT_LABELS,
         "purpose_label": purpose_label,
+        **formatting.template_helpers(),
+        "local_when": local_when,
     }
 
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_date, format_datetime
-from flask_babel import get_locale
+from babel.dates import format_date, format_datetime, get_timezone_location
+from flask import has_request_context
+from flask_babel import get_locale, gettext
+from flask_login import current_user
 
 from telejt.clock import now
 from telejt.i18n import babel_locale
@@ -15,20 +18,69 @@ from telejt.planning.models import Contact
 from telejt.planning.outcomes import reported_status
 from telejt.reports import labels
 
+#: the zone of a time shown with nobody's zone to follow
+DEFAULT_ZONE = "America/Mexico_City"
+
 
 def viewer_locale() -> str:
     """The staff member's interface locale as a string ("es_MX" or "en")."""
     return str(get_locale() or "es_MX")
 
 
-def local_when(moment: datetime | None, timezone: str, with_weekday: bool = True) -> str:
-    """An instant as the participant's clock showed it: "mar 3 mar 2026, 10:00"."""
+def viewer_zone(subject_zone: str | None = None) -> str:
+    """The zone a staff page shows times in: the viewer's own, else his first court's.
+
+    Outside a staff request (a report built for a file, a job), or for an admin with
+    no court, the zone of what is shown (the participant's).
+    """
+    user = current_user if has_request_context() else None
+    if user is not None and getattr(user, "is_authenticated", False):
+        own = getattr(user, "timezone", None)
+        if own:
+            return str(own)
+        courts = sorted(getattr(user, "courts", None) or (), key=lambda court: court.id)
+        if courts:
+            return str(courts[0].timezone)
+    return subject_zone or DEFAULT_ZONE
+
+
+@functools.lru_cache(maxsize=64)
+def _zone_city(zone: str, locale: str) -> str:
+    return str(get_timezone_location(ZoneInfo(zone), locale=babel_locale(locale), return_city=True))
+
+
+def zone_city(zone: str) -> str:
+    """The city that names a zone, in the viewer's language ("Ciudad de México")."""
+    return _zone_city(zone, viewer_locale())
+
+
+def zone_label(zone: str) -> str:
+    """A zone as people name it: "hora de Monterrey" (CLDR's Mexican names speak of a
+    summer time Mexico no longer keeps, so the city alone)."""
+    return gettext("hora de %(city)s", city=zone_city(zone))
+
+
+def local_when(
+    moment: datetime | None,
+    timezone: str,
+    with_weekday: bool = True,
+    *,
+    in_viewer_zone: bool = True,
+    labelled: bool = True,
+) -> str:
+    """An instant with its zone: "mar 3 mar 2026, 10:00 (hora de Monterrey)".
+
+    In the viewer's zone by default (``timezone``, the participant's, when the viewer
+    has none); a report made in one stated zone passes ``in_viewer_zone=False``.
+    """
     if moment is None:
         return "—"
+    zone = viewer_zone(timezone) if in_viewer_zone else timezone
     pattern = "EEE d MMM y, HH:mm" if with_weekday else "d MMM y, HH:mm"
-    return format_datetime(
-        moment, pattern, tzinfo=ZoneInfo(timezone), locale=babel_locale(viewer_locale())
+    text = format_datetime(
+        moment, pattern, tzinfo=ZoneInfo(zone), locale=babel_locale(viewer_locale())
     )
+    return f"{text} ({zone_label(zone)})" if labelled else text
 
 
 def long_day(day: date) -> str:
@@ -50,12 +102,15 @@ def template_helpers() -> dict[str, Any]:
     """What the dashboard and report templates use."""
     return {
         "local_when": local_when,
+        "zone_city": zone_city,
         "long_day": long_day,
         "percent": percent,
         "label": labels.label,
         "shown_status": shown_status,
         "outcome_pending_note": labels.outcome_pending_note,
         "reason_label": labels.reason_label,
+        "outbound_heading": labels.outbound_heading,
+        "meaning_labels": labels.MEANING_LABELS,
         "kind_labels": labels.CONTACT_KIND_LABELS,
         "contact_status_labels": labels.CONTACT_STATUS_LABELS,
         "attribution_labels": labels.ATTRIBUTION_LABELS,

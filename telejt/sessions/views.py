@@ -32,7 +32,7 @@ from telejt.i18n import local_datetime, local_time, participant_locale
 from telejt.participants.validation import InvalidInput
 from telejt.planning.models import Contact
 from telejt.planning.outcomes import awaiting_outcome, is_outcome_pending, reported_status
-from telejt.reports.formatting import template_helpers
+from telejt.reports.formatting import template_helpers, viewer_zone, zone_label
 from telejt.reports.labels import ATTRIBUTION_LABELS, CONTACT_STATUS_LABELS, OUTCOME_LABELS
 from telejt.sessions import ical, services, waiting
 from telejt.sessions.ical import own_sessions
@@ -354,7 +354,7 @@ def therapist_day() -> str:
         state_labels=STATE_LABELS,
         status_labels=CONTACT_STATUS_LABELS,
         trouble_words=waiting.trouble_words(),
-        zone=str(zone),
+        zone=zone_label(str(zone)),
         crisis_alerts=crisis_alerts,
         **template_helpers(),
     )
@@ -381,9 +381,8 @@ def _locale_code() -> str:
 
 
 def _staff_zone() -> ZoneInfo:
-    """The therapist's first court's time zone (staff have no zone of their own)."""
-    courts = sorted(current_user.courts, key=lambda c: c.id)
-    return ZoneInfo(courts[0].timezone if courts else "America/Mexico_City")
+    """The zone the therapist chose for his pages, else his first court's."""
+    return ZoneInfo(viewer_zone())
 
 
 @bp.route("/therapist/calendar", methods=["GET", "POST"])
