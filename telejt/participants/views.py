@@ -33,13 +33,17 @@ from telejt.participants.services import (
 )
 from telejt.participants.timeline import participant_timeline
 from telejt.participants.validation import InvalidInput
+from telejt.participants.warnings import lead_words, unreminded_contacts
 from telejt.protocols.current import protocol_for, registry
 from telejt.reports import formatting
+from telejt.reports.labels import CONTACT_KIND_LABELS, label
 from telejt.sms.purposes import purpose_label
 
 bp = Blueprint("participants", __name__, template_folder="templates")
 
 READERS = ("coordinator", "therapist", "court")
+#: contacts too soon to be reminded, named one by one after an enrolment
+UNREMINDED_SHOWN = 3
 
 
 def local_when(moment: datetime | None, timezone: str) -> str:
@@ -172,8 +176,33 @@ def enroll() -> Any:
             audit_participant("participant.create", participant)
             db.session.commit()
             flash(_("Participante inscrito: %(name)s.", name=participant.name), "info")
+            _warn_unreminded(participant)
             return redirect(url_for("participants.show", participant_id=participant.id))
     return render_template("participants/enroll.html", form=form), 400 if form.errors else 200
+
+
+def _warn_unreminded(participant: Participant) -> None:
+    """Tell the coordinator which of his first contacts come too soon to be reminded."""
+    for item in unreminded_contacts(participant)[:UNREMINDED_SHOWN]:
+        contact = item.contact
+        kind = label(CONTACT_KIND_LABELS, contact.kind)
+        when = local_when(contact.starts_at, participant.timezone)
+        if item.is_unreminded:
+            message = _(
+                "%(kind)s del %(when)s: es demasiado pronto para recordárselo por SMS; no "
+                "recibirá ningún recordatorio. Avísele por otro medio.",
+                kind=kind,
+                when=when,
+            )
+        else:
+            message = _(
+                "%(kind)s del %(when)s: su recordatorio de %(leads)s antes ya no puede "
+                "enviarse a tiempo.",
+                kind=kind,
+                when=when,
+                leads=", ".join(lead_words(m) for m in item.missing_min),
+            )
+        flash(message, "warning")
 
 
 @bp.get("/participants/<int:participant_id>")
