@@ -102,3 +102,12 @@ def test_the_language_switch_is_saved_on_the_account(client, world) -> None:
     response = client.post("/account/language", data={"locale": "es_MX", "next": "//evil.example"})
     assert response.headers["Location"] == "/account"
     assert db.session.get(StaffUser, coordinator.id).locale == "es_MX"
+
+
+def test_the_audit_log_says_what_was_done(client, world, make_staff) -> None:
+    sign_in(client, world["coordinator"])
+    _get(client, "/dashboard")
+    sign_in(client, make_staff("admin"))
+    page = _get(client, "/audit")
+    assert ">Vio el tablero</td>" in page and "· página</td>" in page
+    assert ">dashboard.view<" not in page

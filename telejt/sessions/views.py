@@ -32,7 +32,7 @@ from telejt.i18n import local_datetime, local_time, participant_locale
 from telejt.participants.validation import InvalidInput
 from telejt.planning.models import Contact
 from telejt.planning.outcomes import awaiting_outcome, is_outcome_pending, reported_status
-from telejt.reports.formatting import template_helpers, viewer_zone, zone_label
+from telejt.reports.formatting import template_helpers, viewer_zone, zone_city, zone_label
 from telejt.reports.labels import ATTRIBUTION_LABELS, CONTACT_STATUS_LABELS, OUTCOME_LABELS
 from telejt.sessions import ical, services, waiting
 from telejt.sessions.ical import own_sessions
@@ -201,6 +201,7 @@ def _render_console(contact: Contact, typed: dict[str, Any] | None = None) -> st
         callback_display=national_phone(participant.phone) or participant.phone,
         trouble_words=waiting.trouble_words(),
         when=_staff_when,
+        his_when=_his_when,
         outcome_labels=OUTCOME_LABELS,
         status_labels=CONTACT_STATUS_LABELS,
         attribution_labels=ATTRIBUTION_LABELS,
@@ -211,7 +212,16 @@ def _render_console(contact: Contact, typed: dict[str, Any] | None = None) -> st
 
 
 def _staff_when(moment: datetime, zone: str) -> str:
-    return local_datetime(moment, zone, _locale_code())
+    """An instant in the therapist's zone (else the participant's ``zone``), labelled."""
+    shown = viewer_zone(zone)
+    return f"{local_datetime(moment, shown, _locale_code())} ({zone_label(shown)})"
+
+
+def _his_when(moment: datetime, zone: str) -> str:
+    """The same instant on the participant's clock, when his zone is not the therapist's."""
+    if viewer_zone(zone) == zone:
+        return ""
+    return f"{local_datetime(moment, zone, _locale_code())} ({zone_label(zone)})"
 
 
 def _wants_json() -> bool:
@@ -354,7 +364,7 @@ def therapist_day() -> str:
         state_labels=STATE_LABELS,
         status_labels=CONTACT_STATUS_LABELS,
         trouble_words=waiting.trouble_words(),
-        zone=zone_label(str(zone)),
+        zone=zone_city(str(zone)),
         crisis_alerts=crisis_alerts,
         **template_helpers(),
     )
