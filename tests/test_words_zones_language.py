@@ -111,3 +111,34 @@ def test_the_audit_log_says_what_was_done(client, world, make_staff) -> None:
     page = _get(client, "/audit")
     assert ">Vio el tablero</td>" in page and "· página</td>" in page
     assert ">dashboard.view<" not in page
+
+
+def test_check_in_answers_read_as_words(client, world) -> None:
+    from telejt.checkins.models import CheckinAnswer
+    from telejt.planning.models import Contact
+
+    person = world["participant"]
+    checkin = db.session.scalars(
+        select(Contact).where(Contact.participant_id == person.id, Contact.kind == "checkin")
+    ).first()
+    db.session.add_all(
+        [
+            CheckinAnswer(
+                contact_id=checkin.id,
+                question_id=question,
+                value=value,
+                raw_text=raw,
+                is_crisis=False,
+                is_shared_with_court=True,
+                via="sms",
+                answered_at=checkin.starts_at,
+            )
+            for question, value, raw in (("use", "no", "2"), ("craving", "7", "7"))
+        ]
+    )
+    db.session.commit()
+    sign_in(client, world["coordinator"])
+    for path in (f"/participants/{person.id}", f"/dashboard/participants/{person.id}"):
+        page = _get(client, path)
+        assert "<strong>No</strong>" in page and "<strong>7 de 10</strong>" in page, path
+        assert "<strong>no</strong>" not in page, path

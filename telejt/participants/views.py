@@ -6,7 +6,6 @@ every read or change of a participant's record is written to the audit log.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -46,9 +45,8 @@ READERS = ("coordinator", "therapist", "court")
 UNREMINDED_SHOWN = 3
 
 
-def local_when(moment: datetime | None, timezone: str) -> str:
-    """An instant in the viewer's zone (else the participant's), labelled, in his language."""
-    return formatting.local_when(moment, timezone)
+#: an instant in the viewer's zone (else the participant's), labelled, in his language
+local_when = formatting.local_when
 
 
 @bp.app_context_processor
