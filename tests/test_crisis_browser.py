@@ -19,6 +19,7 @@ from test_dashboard_browser import (  # noqa: F401  (fixture)
 )
 from test_live_redis import LiveServer, session_cookie
 
+from telejt.alerts.services import raise_alert
 from telejt.auth.services import create_staff_user
 from telejt.conversation.crisis import raise_crisis
 from telejt.courts.services import create_court
@@ -128,6 +129,94 @@ def test_keyboard_only_crisis_acknowledgement_keeps_the_focus(committed_db, brow
 
                 page.reload()
                 expect(page.locator("#alert-sound")).to_have_attribute("aria-pressed", "true")
+            finally:
+                browser.close()
+    finally:
+        server.stop()
+
+
+def test_a_judge_acknowledges_a_missed_contact_by_keyboard(committed_db, browser_app) -> None:  # noqa: F811
+    with browser_app.app_context():
+        court = create_court(
+            name="Juzgado de Prueba", state="Nuevo León", timezone="America/Monterrey"
+        )
+        db.session.flush()
+        therapist = create_staff_user(
+            email="t@prueba.example.mx", role="therapist", court_ids=[court.id]
+        )
+        judge = create_staff_user(
+            email="juez@prueba.example.mx",
+            role="court",
+            court_ids=[court.id],
+            court_position="judge",
+        )
+        db.session.flush()
+        people = [
+            enroll_participant(
+                court_id=court.id,
+                case_number=f"CP-01{n}/2026",
+                name=name,
+                phone=f"+52 81 5555 006{n}",
+                therapist_id=therapist.id,
+                protocol_id="remote-outpatient",
+                phase_id="2",
+                session_slots=[{"weekday": "tue", "time": "10:00"}],
+                consents={"sms": True, "telehealth": True, "share_with_court": True},
+            )
+            for n, name in ((1, "Eva Sintética"), (2, "Iker Sintético"))
+        ]
+        first = raise_alert(
+            participant=people[0],
+            kind="missed_contact",
+            severity="warning",
+            attribution="participant",
+            dedupe_key="missed:browser:1",
+            reason="reminder_delivered",
+        )
+        db.session.commit()
+        ids = {"judge": judge.id, "alert": first.id, "second": people[1].id}
+    server = LiveServer(browser_app)
+    try:
+        with sync_api.sync_playwright() as playwright:
+            browser = playwright.chromium.launch(
+                executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
+            )
+            try:
+                context = browser.new_context(
+                    locale="es-MX", viewport={"width": 1280, "height": 900}
+                )
+                name, value = session_cookie(browser_app, ids["judge"]).split("=", 1)
+                context.add_cookies([{"name": name, "value": value, "url": server.url}])
+                page = context.new_page()
+                page.goto(f"{server.url}/dashboard")
+                page.wait_for_selector("#live-status.is-online", timeout=10_000)
+                assert page.locator("#crisis-alerts").count() == 0  # never for the court
+
+                _tab_until(page, f"#note-{ids['alert']}", most=25)
+                page.keyboard.type("Se verá en la audiencia")
+                page.keyboard.press("Enter")
+                row = page.locator(f"#alert-{ids['alert']}.is-acknowledged")
+                expect(row).to_have_count(1, timeout=10_000)
+                expect(row.locator(".acknowledged")).to_be_focused(timeout=5_000)
+
+                # a new alert is said politely, with its words
+                with browser_app.app_context():
+                    raise_alert(
+                        participant=db.session.get(Participant, ids["second"]),
+                        kind="missed_contact",
+                        severity="warning",
+                        attribution="system",
+                        dedupe_key="missed:browser:2",
+                        reason="sms_undelivered:30006",
+                    )
+                    db.session.commit()
+                polite = page.locator("#live-announcer")
+                expect(polite).to_contain_text(
+                    "Nueva alerta: Contacto no cumplido, Iker Sintético.", timeout=10_000
+                )
+                expect(polite).to_contain_text("Falla del sistema")
+                # the focus stayed where it was
+                expect(row.locator(".acknowledged")).to_be_focused()
             finally:
                 browser.close()
     finally:
