@@ -29,7 +29,7 @@ from telejt.participants.models import Participant
 from telejt.planning.models import Contact
 from telejt.planning.services import add_session, plan_all
 from telejt.planning.watcher import settle_contact
-from telejt.sessions.services import mark_outcome, participant_joined
+from telejt.sessions.services import admit, mark_outcome, participant_joined, participant_left
 from telejt.sms.models import OutboundMessage
 
 HISTORY_WEEKS = 8
@@ -113,27 +113,52 @@ def _answer_checkin(contact: Contact) -> None:
 
 def _settle(contact: Contact, fate: str, therapist: StaffUser) -> None:
     """Play one contact's fate at its deadline, through the services that record it."""
-    with clock.frozen_at(contact.starts_at - timedelta(days=1)):
-        if fate == "declined":
+    if fate == "declined":
+        with clock.frozen_at(contact.starts_at - timedelta(days=1)):
             decline_session(contact, f"demo:{contact.id}:decline")
+    if contact.kind == "session" and fate in ("kept", "late", "technical"):
+        _attend(contact, fate, therapist)
+        return
     _finish_messages(
         contact.id, contact.deadline_at, "undelivered" if fate == "system" else "delivered"
     )
-    if fate in ("kept", "late") and contact.kind == "session":
-        with clock.frozen_at(contact.ends_at):
-            mark_outcome(contact, "attended" if fate == "kept" else "late", therapist)
-    elif fate == "kept":
+    if fate == "kept":
         with clock.frozen_at(contact.starts_at + timedelta(minutes=40)):
             _answer_checkin(contact)
     elif fate == "excused":
         with clock.frozen_at(contact.ends_at):
             mark_outcome(contact, "excused", therapist, note=EXCUSE_NOTE)
-    elif fate == "technical":
-        with clock.frozen_at(contact.ends_at):
-            mark_outcome(contact, "technical_failure", therapist, note="Se cortó el video")
     else:  # his miss, the system's, or declined ahead: the watcher decides and alerts
         with clock.frozen_at(contact.deadline_at + timedelta(seconds=5)):
             settle_contact(contact)
+
+
+def _attend(contact: Contact, fate: str, therapist: StaffUser) -> None:
+    """He joins (two minutes early, or eight late), is admitted, leaves at the end; marked."""
+    joined_at = contact.starts_at + timedelta(minutes=8 if fate == "late" else -2)
+    _finish_messages(contact.id, joined_at, "delivered")  # what went out before he came
+    with clock.frozen_at(joined_at):
+        participant_joined(contact, detail="demo")
+        admit(contact, therapist)
+    # the nudge to come in, not sent yet, is dropped as the dispatcher would
+    for message in db.session.scalars(
+        select(OutboundMessage).where(
+            OutboundMessage.contact_id == contact.id,
+            OutboundMessage.purpose == "nudge",
+            OutboundMessage.status == "pending",
+        )
+    ):
+        message.status, message.status_reason, message.status_at = (
+            "skipped",
+            "already_joined",
+            joined_at,
+        )
+    outcome = {"kept": "attended", "late": "late", "technical": "technical_failure"}[fate]
+    left_at = contact.starts_at + timedelta(minutes=12 if fate == "technical" else 48)
+    with clock.frozen_at(left_at):
+        participant_left(contact, detail="demo")
+        note = "Se cortó el video y no volvió a conectarse" if fate == "technical" else None
+        mark_outcome(contact, outcome, therapist, note=note)
 
 
 def replay_history(

@@ -59,6 +59,12 @@ def test_eight_weeks_of_history_with_every_attribution(demo, frozen_clock) -> No
     # check-ins answered and missed, sessions kept and missed
     assert ("checkin", "participant", "reminder_delivered") in misses
     assert ("session", "participant", "reminder_delivered") in misses
+    # each attended session has its evidence: his join, the therapist's admission
+    attended = select(Contact.id).where(Contact.status.in_(("attended", "late")))
+    joined = select(func.count(func.distinct(PresenceEvent.contact_id))).where(
+        PresenceEvent.event == "join", PresenceEvent.contact_id.in_(attended)
+    )
+    assert db.session.scalar(joined) == settled["attended"] + settled["late"]
     # nothing from the past is left for the dispatcher to send now
     stale = select(func.count()).where(
         OutboundMessage.status == "pending",
