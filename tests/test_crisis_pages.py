@@ -64,6 +64,22 @@ def test_the_court_never_sees_a_crisis(client, crisis) -> None:
     assert client.get(f"/crisis/{crisis['alert'].id}").status_code == 403
 
 
+def test_the_team_reads_what_he_wrote(client, make_court, make_staff, make_participant) -> None:
+    from telejt.conversation.engine import receive_sms
+
+    court = make_court()
+    person = make_participant(court=court, phone="+52 81 5555 0108")
+    receive_sms(
+        provider_sid="SMtest0001", from_phone=person.phone, body="ya no aguanto, me quiero morir"
+    )
+    db.session.commit()
+    page = _page(client, make_staff("coordinator", courts=[court]), "/dashboard")
+    assert (
+        '<blockquote class="crisis-words" lang="es-MX"><p>ya no aguanto, me quiero morir</p>'
+        in page
+    )
+
+
 def test_the_therapist_acknowledges_without_javascript(client, crisis) -> None:
     sign_in(client, crisis["therapist"])
     alert_id = crisis["alert"].id

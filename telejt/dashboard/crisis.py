@@ -14,6 +14,7 @@ from typing import Any
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 from werkzeug.wrappers import Response
 
@@ -28,6 +29,7 @@ from telejt.extensions import db
 from telejt.participants.models import Participant
 from telejt.protocols.current import protocol_for
 from telejt.reports.formatting import template_helpers, viewer_locale
+from telejt.sms.models import InboundMessage
 from telejt.sms.render import national_phone
 
 bp = Blueprint("crisis", __name__, url_prefix="/crisis", template_folder="templates")
@@ -41,7 +43,7 @@ CRISIS_SHOWN = 20
 @bp.app_context_processor
 def crisis_helpers() -> dict[str, Any]:
     """What a crisis card needs on any page that includes it."""
-    return {"crisis_line": crisis_line, "phone_words": phone_words}
+    return {"crisis_line": crisis_line, "crisis_words": crisis_words, "phone_words": phone_words}
 
 
 def open_crisis_alerts(user: StaffUser) -> list[Alert]:
@@ -56,6 +58,24 @@ def open_crisis_alerts(user: StaffUser) -> list[Alert]:
         .options(selectinload(Alert.participant).selectinload(Participant.court))
     )
     return list(db.session.scalars(query))
+
+
+def crisis_words(alert: Alert) -> str | None:
+    """What he wrote, when risk words in an SMS raised the alert: the team reads it first.
+
+    The alert names its SMS in its key (``crisis:sms:<MessageSid>:<participant>``, see
+    telejt.conversation.engine); a crisis answer to a check-in has its reason instead.
+    """
+    prefix = "crisis:sms:"
+    if not alert.dedupe_key.startswith(prefix):
+        return None
+    sid = alert.dedupe_key.removeprefix(prefix).rsplit(":", 1)[0]
+    return db.session.scalar(
+        select(InboundMessage.body).where(
+            InboundMessage.provider_sid == sid,
+            InboundMessage.participant_id == alert.participant_id,
+        )
+    )
 
 
 def crisis_line(participant: Participant) -> tuple[str, str]:
