@@ -142,3 +142,29 @@ def test_check_in_answers_read_as_words(client, world) -> None:
         page = _get(client, path)
         assert "<strong>No</strong>" in page and "<strong>7 de 10</strong>" in page, path
         assert "<strong>no</strong>" not in page, path
+
+
+def test_a_new_time_is_asked_in_his_zone_and_says_so(client, world) -> None:
+    from telejt.planning.models import Contact
+
+    person = world["participant"]
+    session = db.session.scalars(
+        select(Contact).where(Contact.participant_id == person.id, Contact.kind == "session")
+    ).first()
+    raise_alert(
+        participant=person,
+        contact=session,
+        kind="reschedule_request",
+        severity="info",
+        dedupe_key="declined:test",
+        audience="team",
+        reason="declined_by_sms",
+    )
+    db.session.commit()
+    sign_in(client, world["coordinator"])
+    page = _get(client, "/queues/reschedule")
+    assert "(hora de Monterrey)" in page  # the session, in the coordinator's zone
+    assert "Para él: " in page and "(hora de Tijuana)</small>" in page  # and on his clock
+    assert "<small>hora de Tijuana</small>" in page  # beside the new date and time
+    page = _get(client, f"/participants/{person.id}/edit")
+    assert "Los horarios son en la hora del participante: hora de Tijuana." in page

@@ -134,6 +134,7 @@ def template_helpers() -> dict[str, Any]:
         "answer_words": answer_words,
         "zone_city": zone_city,
         "viewer_zone": viewer_zone,
+        "zone_label": zone_label,
         "long_day": long_day,
         "percent": percent,
         "label": labels.label,
