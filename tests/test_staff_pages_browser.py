@@ -1,6 +1,6 @@
-"""Every staff page, on the demo's data, in headless Chromium: axe-core finds no serious or
-critical violation, and at 683 and 320 CSS px (200 % and 400 % zoom, a phone) nothing
-scrolls sideways.
+"""Every staff page, on the demo's data, in headless Chromium, in Spanish and in English:
+axe-core finds no serious or critical violation, and at 683 and 320 CSS px (200 % and
+400 % zoom, a phone) nothing scrolls sideways.
 
 Uses Debian's Chromium; never downloads a browser.
 """
@@ -78,9 +78,17 @@ def _sideways_overflow(page: Any) -> list[str]:
     )
 
 
-def test_every_staff_page_is_accessible_and_reflows(committed_db, browser_app) -> None:  # noqa: F811
+@pytest.mark.parametrize("language", ["es_MX", "en"])
+def test_every_staff_page_is_accessible_and_reflows(
+    committed_db,
+    browser_app,  # noqa: F811  (fixture)
+    language: str,
+) -> None:
     with browser_app.app_context():
         load_demo()
+        for user in db.session.scalars(select(StaffUser)):
+            user.locale = language  # as the header's switch saves it
+        db.session.commit()
         pages = _pages()
     ids = pages.pop("_ids")
     server = LiveServer(browser_app)
@@ -102,6 +110,8 @@ def test_every_staff_page_is_accessible_and_reflows(committed_db, browser_app) -
                         page.set_viewport_size({"width": 1280, "height": 900})
                         response = page.goto(f"{server.url}{path}")
                         assert response is not None and response.status == 200, (account, path)
+                        lang = page.evaluate("document.documentElement.lang")
+                        assert lang == ("en" if language == "en" else "es-MX"), (account, path)
                         found = serious_violations(page)
                         if found:
                             problems[f"{account} {path} axe"] = found
