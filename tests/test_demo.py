@@ -132,3 +132,17 @@ def test_reset_refuses_in_production_and_beside_real_courts(demo, app) -> None:
     refused = demo.invoke(cli, ["demo", "--reset"])
     assert refused.exit_code != 0 and "no se borra nada" in refused.output
     assert _count(Participant) == participants
+
+
+def test_the_readme_lists_every_demo_account_with_its_role() -> None:
+    from pathlib import Path
+
+    from telejt.demo import DEMO_PASSWORD, DEMO_STAFF
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    for email, role, _name, _position in DEMO_STAFF:
+        row = next((line for line in readme.splitlines() if f"| `{email}` |" in line), None)
+        assert row is not None, f"README: no row for {email}"
+        assert role in row or (role == "court" and "court:" in row), row
+    assert DEMO_PASSWORD in readme and "Authorization: Bearer" in readme
+    assert "telejt demo --reset" in readme and "Redis" in readme
