@@ -8,6 +8,7 @@ from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import func, select, text
 
+from telejt.auth.models import StaffUser
 from telejt.auth.services import create_staff_user
 from telejt.clock import frozen_at, now
 from telejt.courts.models import Court
@@ -125,9 +126,10 @@ def load_demo() -> str:
 def wipe_demo() -> None:
     """Delete every row of the database, which must hold the demo court and nothing else.
 
-    Refused in production, and when any other court exists: a reset must never reach a
-    real participant's record. The audit log goes too (on PostgreSQL by declaring the
-    transaction the retention job, the one thing its trigger lets delete).
+    Refused in production, and when any other court or staff account exists: a reset
+    must never reach a real participant's record or a real account. The audit log goes
+    too (on PostgreSQL by declaring the transaction the retention job, the one thing its
+    trigger lets delete).
     """
     if current_app.config["TELEJT_ENV"] == "production":
         raise DemoRefused(_("No se reinicia la demostración en producción (TELEJT_ENV)."))
@@ -140,6 +142,19 @@ def wipe_demo() -> None:
                 "La base de datos tiene %(count)d juzgado(s) además del de demostración: "
                 "no se borra nada.",
                 count=others,
+            )
+        )
+    accounts = db.session.scalar(
+        select(func.count())
+        .select_from(StaffUser)
+        .where(StaffUser.email.not_in([email for email, *_rest in DEMO_STAFF]))
+    )
+    if accounts:
+        raise DemoRefused(
+            _(
+                "La base de datos tiene %(count)d cuenta(s) de personal además de las de "
+                "demostración: no se borra nada.",
+                count=accounts,
             )
         )
     if db.engine.dialect.name == "postgresql":

@@ -119,6 +119,15 @@ def test_reset_wipes_and_loads_again(demo) -> None:
     assert crisis.acknowledged_at is None and crisis.ack_note is None  # what was done is gone
 
 
+def test_reset_refuses_beside_a_real_account(demo) -> None:
+    from telejt.auth.services import create_staff_user
+
+    create_staff_user(email="admin@juzgado.example.mx", role="admin", court_ids=[])
+    db.session.commit()
+    refused = demo.invoke(cli, ["demo", "--reset"])
+    assert refused.exit_code != 0 and "1 cuenta(s) de personal" in refused.output
+
+
 def test_reset_refuses_in_production_and_beside_real_courts(demo, app) -> None:
     participants = _count(Participant)
     app.config["TELEJT_ENV"] = "production"
