@@ -62,7 +62,12 @@ def _seed() -> dict[str, int]:
         people[0], dedupe_key="crisis:browser:1", reason="risk_words", reply_key=None
     )
     db.session.commit()
-    return {"coordinator": coordinator.id, "alert": alert.id, "second": people[1].id}
+    return {
+        "coordinator": coordinator.id,
+        "therapist": therapist.id,
+        "alert": alert.id,
+        "second": people[1].id,
+    }
 
 
 def _tab_until(page: Any, selector: str, most: int = 15) -> None:
@@ -89,8 +94,12 @@ def test_keyboard_only_crisis_acknowledgement_keeps_the_focus(committed_db, brow
                 name, value = session_cookie(browser_app, ids["coordinator"]).split("=", 1)
                 context.add_cookies([{"name": name, "value": value, "url": server.url}])
                 page = context.new_page()
+                sockets: list[str] = []
+                page.on("websocket", lambda ws: sockets.append(ws.url))
                 page.goto(f"{server.url}/dashboard")
                 page.wait_for_selector("#live-status.is-online", timeout=10_000)
+                # the crisis panel and the dashboard share the page's one connection
+                assert len(sockets) == 1, sockets
 
                 # the first Tab reaches the skip link; Enter moves past the navigation
                 page.keyboard.press("Tab")
@@ -217,6 +226,48 @@ def test_a_judge_acknowledges_a_missed_contact_by_keyboard(committed_db, browser
                 expect(polite).to_contain_text("Falla del sistema")
                 # the focus stayed where it was
                 expect(row.locator(".acknowledged")).to_be_focused()
+            finally:
+                browser.close()
+    finally:
+        server.stop()
+
+
+def test_the_therapist_agenda_gets_a_new_crisis_live(committed_db, browser_app) -> None:  # noqa: F811
+    with browser_app.app_context():
+        ids = _seed()
+    server = LiveServer(browser_app)
+    try:
+        with sync_api.sync_playwright() as playwright:
+            browser = playwright.chromium.launch(
+                executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
+            )
+            try:
+                context = browser.new_context(
+                    locale="es-MX", viewport={"width": 1280, "height": 900}
+                )
+                name, value = session_cookie(browser_app, ids["therapist"]).split("=", 1)
+                context.add_cookies([{"name": name, "value": value, "url": server.url}])
+                page = context.new_page()
+                sockets: list[str] = []
+                page.on("websocket", lambda ws: sockets.append(ws.url))
+                page.goto(f"{server.url}/therapist")
+                expect(page.locator(f"#crisis-{ids['alert']}")).to_be_visible()
+                page.wait_for_timeout(1000)  # let the page connect
+                assert len(sockets) == 1, sockets  # day.js and alerts.js share it
+
+                with browser_app.app_context():
+                    person = db.session.get(Participant, ids["second"])
+                    raise_crisis(
+                        person, dedupe_key="crisis:browser:3", reason="risk_words", reply_key=None
+                    )
+                    db.session.commit()
+                expect(page.locator(".crisis-card")).to_have_count(2, timeout=10_000)
+                first_card = page.locator(".crisis-card").first
+                expect(first_card).to_contain_text("Iker Sintético")
+                expect(first_card.locator("a[href='tel:+528155550042']")).to_have_count(1)
+                expect(page.locator("#live-announcer-urgent")).to_contain_text(
+                    "Alerta de crisis: Iker Sintético"
+                )
             finally:
                 browser.close()
     finally:

@@ -70,14 +70,25 @@
     window.setTimeout(function () { region.textContent = text; }, 50);
   }
 
-  window.telejtAlerts = { beep: beep, announce: announce };
+  // One /live connection per page, shared by this script and the page's own: a second
+  // io("/live") would open a second WebSocket (and hold a second server thread).
+  var shared = null;
+  function liveSocket() {
+    if (!shared && typeof io !== "undefined") {
+      // WebSocket first, polling kept for networks that block WebSockets
+      shared = io("/live", { withCredentials: true, transports: ["websocket", "polling"] });
+    }
+    return shared;
+  }
+
+  window.telejtAlerts = { beep: beep, announce: announce, socket: liveSocket };
 
   // ---- crisis alerts pinned on top -------------------------------------------------------
   var panel = document.getElementById("crisis-alerts");
   if (!panel || typeof io === "undefined") { return; }
   var list = document.getElementById("crisis-list");
   var cardUrl = panel.dataset.cardUrl;
-  var socket = io("/live", { withCredentials: true, transports: ["websocket", "polling"] });
+  var socket = liveSocket();
 
   function fetchCard(alertId, then, attempt) {
     attempt = attempt || 1;

@@ -108,8 +108,9 @@
   }
 
   // WebSocket first: one server thread for the page's life (long polling costs more), with
-  // polling kept for networks that block WebSockets
-  var socket = io("/live", { withCredentials: true, transports: ["websocket", "polling"] });
+  // polling kept for networks that block WebSockets; shared with alerts.js when loaded
+  var socket = alerts.socket ? alerts.socket()
+    : io("/live", { withCredentials: true, transports: ["websocket", "polling"] });
 
   function bindForm(scope) {
     scope.querySelectorAll(".ack-form").forEach(function (form) {
