@@ -67,11 +67,17 @@ def serve_command(host: str, port: int) -> None:
 
 
 @cli.command("demo")
+@click.option("--reset", is_flag=True, help="Wipe the demo database and load the demo again.")
 @with_appcontext
-def demo_command() -> None:
-    """Load a synthetic demo court, staff and participants (no real people)."""
-    from telejt.demo import load_demo
+def demo_command(reset: bool) -> None:
+    """Load a synthetic demo court, staff, participants and eight weeks of history."""
+    from telejt.demo import DemoRefused, load_demo, wipe_demo
 
+    if reset:
+        try:
+            wipe_demo()
+        except DemoRefused as refused:
+            raise click.ClickException(str(refused)) from None
     summary = load_demo()
     click.echo(summary)
 

@@ -2,13 +2,26 @@
 
 from __future__ import annotations
 
-from flask_babel import gettext as _
-from sqlalchemy import select
+from datetime import timedelta
 
+from flask import current_app
+from flask_babel import gettext as _
+from sqlalchemy import func, select, text
+
+from telejt.auth.models import StaffUser
 from telejt.auth.services import create_staff_user
+from telejt.clock import frozen_at, now
 from telejt.courts.models import Court
 from telejt.courts.services import create_court
+from telejt.demo_history import (
+    HISTORY_WEEKS,
+    replay_history,
+    stage_the_present,
+    verify_old_alerts,
+)
 from telejt.extensions import db
+from telejt.live import discard_pending
+from telejt.participants.models import Participant
 from telejt.participants.services import enroll_participant
 
 DEMO_COURT_NAME = "Juzgado de Tratamiento de Adicciones de Monterrey (demostración)"
@@ -43,10 +56,19 @@ DEMO_PARTICIPANTS = (
 )
 
 
+#: who, by number above, plays the present: a crisis, a reschedule request, the waiting room
+CRISIS_NUMBER, RESCHEDULE_NUMBER, WAITING_NUMBER = 6, 7, 8
+
+
+class DemoRefused(Exception):
+    """The demo may not be reset here (production, or a database holding real courts)."""
+
+
 def load_demo() -> str:
-    """Create the demo court once; running it again changes nothing."""
+    """Create the demo court with eight weeks of history once; running it again changes nothing."""
     if db.session.scalar(select(Court.id).where(Court.name == DEMO_COURT_NAME)):
         return _("La demostración ya estaba cargada.")
+    until = now()
     court = create_court(
         name=DEMO_COURT_NAME,
         state="Nuevo León",
@@ -66,25 +88,77 @@ def load_demo() -> str:
         )
     therapists = [staff["terapia1@demo.telejt.mx"], staff["terapia2@demo.telejt.mx"]]
     coordinator = staff["coordinacion@demo.telejt.mx"]
-    for n, (name, zone, locale, phase, slots) in enumerate(DEMO_PARTICIPANTS, start=1):
-        enroll_participant(
-            court_id=court.id,
-            case_number=f"DEMO-{n:03d}/2026",
-            name=name,
-            phone=f"+52 81 5550 01{n:02d}",
-            therapist_id=therapists[n % 2].id,
-            protocol_id="remote-outpatient",
-            phase_id=phase,
-            session_slots=[{"weekday": d, "time": t} for d, t in slots],
-            consents={"sms": True, "telehealth": True, "share_with_court": n % 3 != 0},
-            locale=locale,
-            timezone=zone,
-            by=coordinator,
-        )
-    db.session.commit()
+    people: dict[int, Participant] = {}
+    with frozen_at(until - timedelta(weeks=HISTORY_WEEKS)):
+        for n, (name, zone, locale, phase, slots) in enumerate(DEMO_PARTICIPANTS, start=1):
+            people[n] = enroll_participant(
+                court_id=court.id,
+                case_number=f"DEMO-{n:03d}/2026",
+                name=name,
+                phone=f"+52 81 5550 01{n:02d}",
+                therapist_id=therapists[n % 2].id,
+                protocol_id="remote-outpatient",
+                phase_id=phase,
+                session_slots=[{"weekday": d, "time": t} for d, t in slots],
+                consents={"sms": True, "telehealth": True, "share_with_court": n % 3 != 0},
+                locale=locale,
+                timezone=zone,
+                by=coordinator,
+            )
+        discard_pending()
+        db.session.commit()
+    numbers = {person.id: n for n, person in people.items()}
+    replay_history(list(people.values()), numbers, until)
+    verify_old_alerts(coordinator, until)
+    stage_the_present(
+        people[CRISIS_NUMBER], people[RESCHEDULE_NUMBER], people[WAITING_NUMBER], until
+    )
     return _(
-        "Demostración cargada: %(staff)d cuentas (contraseña %(password)s) y %(n)d participantes.",
+        "Demostración cargada: %(staff)d cuentas (contraseña %(password)s) y %(n)d "
+        "participantes con %(weeks)d semanas de historial.",
         staff=len(DEMO_STAFF),
         password=DEMO_PASSWORD,
         n=len(DEMO_PARTICIPANTS),
+        weeks=HISTORY_WEEKS,
     )
+
+
+def wipe_demo() -> None:
+    """Delete every row of the database, which must hold the demo court and nothing else.
+
+    Refused in production, and when any other court or staff account exists: a reset
+    must never reach a real participant's record or a real account. The audit log goes
+    too (on PostgreSQL by declaring the transaction the retention job, the one thing its
+    trigger lets delete).
+    """
+    if current_app.config["TELEJT_ENV"] == "production":
+        raise DemoRefused(_("No se reinicia la demostración en producción (TELEJT_ENV)."))
+    others = db.session.scalar(
+        select(func.count()).select_from(Court).where(Court.name != DEMO_COURT_NAME)
+    )
+    if others:
+        raise DemoRefused(
+            _(
+                "La base de datos tiene %(count)d juzgado(s) además del de demostración: "
+                "no se borra nada.",
+                count=others,
+            )
+        )
+    accounts = db.session.scalar(
+        select(func.count())
+        .select_from(StaffUser)
+        .where(StaffUser.email.not_in([email for email, *_rest in DEMO_STAFF]))
+    )
+    if accounts:
+        raise DemoRefused(
+            _(
+                "La base de datos tiene %(count)d cuenta(s) de personal además de las de "
+                "demostración: no se borra nada.",
+                count=accounts,
+            )
+        )
+    if db.engine.dialect.name == "postgresql":
+        db.session.execute(text("SET LOCAL telejt.audit_retention = 'on'"))
+    for table in reversed(db.metadata.sorted_tables):
+        db.session.execute(table.delete())
+    db.session.commit()

@@ -75,3 +75,8 @@ def _after_commit(session: Session) -> None:
 @event.listens_for(Session, "after_rollback")
 def _after_rollback(session: Session) -> None:
     session.info.pop(_PENDING_KEY, None)
+
+
+def discard_pending() -> None:
+    """Forget the events the current transaction queued: a replayed past is not news."""
+    db.session().info.pop(_PENDING_KEY, None)

@@ -459,7 +459,10 @@ def test_reachability_alert_fixes_the_phone_with_a_note(client, world):
     )
     db.session.commit()
     login(client, world.coordinator)
-    assert "sms_undelivered:30006" in client.get("/queues/reachability").get_data(as_text=True)
+    # the reason in words, keeping the carrier's error code
+    assert "Los SMS no le llegaron (30006)" in client.get("/queues/reachability").get_data(
+        as_text=True
+    )
     missing_note = client.post(f"/queues/reachability/{alert.id}", data={"phone": "", "note": ""})
     assert missing_note.status_code == 302
     db.session.refresh(alert)

@@ -134,7 +134,9 @@ def test_report_figures_equal_the_stored_statuses(client, history):  # type: ign
     assert "Los SMS no le llegaron (30006)" in page
     assert "No entregado" in page and "código 30006" in page
     assert "Nota reservada" not in page
-    assert "<td>use</td><td>no</td>" in page and "<td>craving</td>" not in page
+    # the shared answer in words (question and answer), never the unshared one
+    assert "¿tuviste algún tropiezo? 1=Sí 2=No</td><td>No</td>" in page
+    assert "qué tan fuertes fueron tus ganas" not in page
     assert db.session.scalar(
         select(AuditEvent).where(
             AuditEvent.action == "participant.report", AuditEvent.participant_id == person.id

@@ -13,6 +13,7 @@ from flask_login import current_user
 from sqlalchemy import Select, select
 from werkzeug.wrappers import Response as BaseResponse
 
+from telejt.audit.labels import ACTION_LABELS, CHANNEL_LABELS, OBJECT_LABELS
 from telejt.audit.models import AuditEvent
 from telejt.audit.services import record_access
 from telejt.auth.access import participant_or_404, roles_required
@@ -104,6 +105,9 @@ def audit_log() -> str:
     staff = db.session.scalars(select(StaffUser).order_by(StaffUser.name)).all()
     return render_template(
         "audit/log.html",
+        action_labels=ACTION_LABELS,
+        object_labels=OBJECT_LABELS,
+        channel_labels=CHANNEL_LABELS,
         rows=rows[:PAGE_SIZE],
         has_more=len(rows) > PAGE_SIZE,
         page=page,

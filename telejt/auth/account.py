@@ -4,14 +4,24 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, flash, redirect, render_template, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
 from telejt.audit.services import record_access
 from telejt.auth.blueprint import bp
-from telejt.auth.forms import ChangePasswordForm, CodeForm, ConfirmForm, TotpOffForm, password_error
+from telejt.auth.forms import (
+    MEXICAN_ZONES,
+    ChangePasswordForm,
+    CodeForm,
+    ConfirmForm,
+    LanguageSwitchForm,
+    PreferencesForm,
+    TotpOffForm,
+    password_error,
+    select_choices,
+)
 from telejt.auth.models import StaffSession
 from telejt.auth.services import AccountError, set_password, verify_password
 from telejt.auth.sessions import current_staff_session, end_all_sessions, end_session, open_sessions
@@ -26,11 +36,27 @@ from telejt.auth.totp import (
 )
 from telejt.clock import now
 from telejt.extensions import db
+from telejt.reports.formatting import zone_city
 
 
-def _account_page(password_form: ChangePasswordForm | None = None) -> str:
+def preferences_form(formdata: Any = None) -> PreferencesForm:
+    """His language and zone, the zone's options named by their cities."""
+    form = PreferencesForm(formdata=formdata)
+    form.timezone.choices = select_choices(
+        [("", _("La de mi juzgado"))] + [(zone, zone_city(zone)) for zone in MEXICAN_ZONES]
+    )
+    if formdata is None:
+        form.locale.data = current_user.locale or ""
+        form.timezone.data = current_user.timezone or ""
+    return form
+
+
+def _account_page(
+    password_form: ChangePasswordForm | None = None, prefs: PreferencesForm | None = None
+) -> str:
     return render_template(
         "auth/account.html",
+        preferences_form=prefs or preferences_form(),
         password_form=password_form or ChangePasswordForm(formdata=None),
         sessions=open_sessions(current_user),
         current=current_staff_session(),
@@ -46,6 +72,37 @@ def _account_page(password_form: ChangePasswordForm | None = None) -> str:
 def account() -> str:
     """Password, second factor and open sessions of the logged-in staff member."""
     return _account_page()
+
+
+@bp.post("/account/preferences")
+@login_required
+def account_preferences() -> Any:
+    """Save his language and zone: every staff page follows them from the next one on."""
+    form = preferences_form(request.form)
+    if not form.validate_on_submit():
+        return _account_page(prefs=form), 400
+    current_user.locale = form.locale.data or None
+    current_user.timezone = form.timezone.data or None
+    record_access(current_user.id, "account.preferences", "staff_user", current_user.id)
+    db.session.commit()
+    flash(_("Preferencias guardadas."), "info")
+    return redirect(url_for("auth.account"))
+
+
+@bp.post("/account/language")
+@login_required
+def account_language() -> Response:
+    """The header's language switch: saved on his account, back to the page he was on."""
+    form = LanguageSwitchForm(request.form)
+    if form.validate_on_submit():
+        current_user.locale = form.locale.data
+        record_access(current_user.id, "account.language", "staff_user", current_user.id)
+        db.session.commit()
+    target = form.next.data or ""
+    # only a path of this site: never an address elsewhere ("//host", "https://…")
+    if not target.startswith("/") or target.startswith("//") or "\\" in target:
+        target = url_for("auth.account")
+    return redirect(target)
 
 
 @bp.post("/account/password")

@@ -140,3 +140,39 @@ PASSWORD_PROBLEM_MESSAGES = {
 def password_error(exc: AccountError) -> str:
     """An AccountError about a password, in the user's words."""
     return str(PASSWORD_PROBLEM_MESSAGES.get(exc.code, _l("Contraseña no válida.")))
+
+
+#: the zones of Mexico's courts, west to east (IANA names; labels are their cities)
+MEXICAN_ZONES = (
+    "America/Tijuana",
+    "America/Hermosillo",
+    "America/Mazatlan",
+    "America/Chihuahua",
+    "America/Ciudad_Juarez",
+    "America/Ojinaga",
+    "America/Mexico_City",
+    "America/Monterrey",
+    "America/Matamoros",
+    "America/Merida",
+    "America/Bahia_Banderas",
+    "America/Cancun",
+)
+LANGUAGE_CHOICES = [
+    ("", _l("El del navegador")),
+    ("es_MX", _l("Español (México)")),
+    ("en", _l("English")),
+]
+
+
+class PreferencesForm(FlaskForm):
+    """His interface language and the zone his pages show times in."""
+
+    locale = SelectField(_l("Idioma"), choices=select_choices(LANGUAGE_CHOICES))
+    timezone = SelectField(_l("Zona horaria de las horas que ve"))
+
+
+class LanguageSwitchForm(FlaskForm):
+    """The one-click language switch of the page header."""
+
+    locale = SelectField(choices=select_choices(LANGUAGE_CHOICES[1:]))
+    next = StringField(validators=[Optional(), Length(max=500)])

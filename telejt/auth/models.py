@@ -43,6 +43,7 @@ class StaffUser(Base):
     __tablename__ = "staff_users"
     __table_args__ = (
         CheckConstraint("role IN ('admin', 'coordinator', 'therapist', 'court')", name="role"),
+        CheckConstraint("locale IS NULL OR locale IN ('es_MX', 'en')", name="locale"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -55,6 +56,8 @@ class StaffUser(Base):
     password_hash: Mapped[str | None] = mapped_column(String(255))
     #: preferred interface language; None follows the browser
     locale: Mapped[str | None] = mapped_column(String(10))
+    #: the time zone his pages show times in; None: his first court's
+    timezone: Mapped[str | None] = mapped_column(String(64))
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -25,7 +25,15 @@ from werkzeug.wrappers import Response
 from telejt.audit.services import record_access
 from telejt.auth import account, admin, throttle  # noqa: F401  (their routes)
 from telejt.auth.blueprint import bp
-from telejt.auth.forms import CodeForm, ConfirmForm, LoginForm, NewPasswordForm, password_error
+from telejt.auth.forms import (
+    POSITION_CHOICES,
+    CodeForm,
+    ConfirmForm,
+    LanguageSwitchForm,
+    LoginForm,
+    NewPasswordForm,
+    password_error,
+)
 from telejt.auth.models import StaffUser
 from telejt.auth.services import (
     AccountError,
@@ -67,10 +75,20 @@ ROLE_NAMES = {
 }
 
 
+#: a court user's position in the proceedings, in words
+POSITION_NAMES = dict(POSITION_CHOICES[1:])
+
+
 @bp.app_context_processor
 def staff_page_helpers() -> dict[str, Any]:
     """Role names, the clock and the language for every staff template (base.html needs it)."""
-    return {"role_names": ROLE_NAMES, "now": now, "get_locale": get_locale}
+    return {
+        "role_names": ROLE_NAMES,
+        "position_names": POSITION_NAMES,
+        "now": now,
+        "get_locale": get_locale,
+        "language_switch": LanguageSwitchForm,
+    }
 
 
 @login_manager.user_loader

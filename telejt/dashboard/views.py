@@ -22,6 +22,7 @@ from telejt.audit.services import record_access
 from telejt.auth.access import participant_or_404, roles_required
 from telejt.clock import now
 from telejt.dashboard.calendar import attendance_calendar
+from telejt.dashboard.crisis import open_crisis_alerts
 from telejt.dashboard.live import NOTE_MAX_LENGTH, alerts_for_live, register_live_namespace
 from telejt.dashboard.queries import (
     PAGE_SIZE,
@@ -93,6 +94,7 @@ def index() -> str:
     at = now()
     rows, total = compliance_rows(current_user, at, filters)
     alerts = open_alerts(current_user, limit=OPEN_ALERTS_SHOWN)
+    crisis_alerts = open_crisis_alerts(current_user)
     alert_total = (
         open_alert_count(current_user) if len(alerts) >= OPEN_ALERTS_SHOWN else len(alerts)
     )
@@ -102,6 +104,7 @@ def index() -> str:
         rows=rows,
         total=total,
         alerts=alerts,
+        crisis_alerts=crisis_alerts,
         alert_total=alert_total,
         filters=filters,
         page_size=PAGE_SIZE,
@@ -115,7 +118,7 @@ def index() -> str:
         ",".join(str(c) for c in current_user.court_ids)[:60] or None,
         detail={
             "participant_ids": [r.participant_id for r in rows],
-            "alert_ids": [a.id for a in alerts],
+            "alert_ids": sorted({a.id for a in [*alerts, *crisis_alerts]}),
         },
     )
     db.session.commit()

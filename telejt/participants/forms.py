@@ -155,7 +155,8 @@ class ConsentForm(FlaskForm):
         _l("Consentimiento"), choices=select_choices((k, CONSENT_LABELS[k]) for k in CONSENT_KINDS)
     )
     action = SelectField(
-        choices=select_choices([("record", _l("Registrar")), ("revoke", _l("Revocar"))])
+        _l("Acción"),
+        choices=select_choices([("record", _l("Registrar")), ("revoke", _l("Revocar"))]),
     )
 
 

@@ -6,11 +6,8 @@ every read or change of a participant's record is written to the audit log.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from babel.dates import format_datetime
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
@@ -35,29 +32,32 @@ from telejt.participants.services import (
 )
 from telejt.participants.timeline import participant_timeline
 from telejt.participants.validation import InvalidInput
+from telejt.participants.warnings import lead_words, unreminded_contacts
 from telejt.protocols.current import protocol_for, registry
+from telejt.reports import formatting
+from telejt.reports.labels import CONTACT_KIND_LABELS, label
 from telejt.sms.purposes import purpose_label
 
 bp = Blueprint("participants", __name__, template_folder="templates")
 
 READERS = ("coordinator", "therapist", "court")
+#: contacts too soon to be reminded, named one by one after an enrolment
+UNREMINDED_SHOWN = 3
 
 
-def local_when(moment: datetime | None, timezone: str) -> str:
-    """An instant in a participant's zone, in the viewer's language."""
-    if moment is None:
-        return "—"
-    return format_datetime(moment, "medium", tzinfo=ZoneInfo(timezone), locale=str(get_locale()))
+#: an instant in the viewer's zone (else the participant's), labelled, in his language
+local_when = formatting.local_when
 
 
 @bp.app_context_processor
 def participant_page_helpers() -> dict[str, Any]:
     """Labels and local times for participant templates."""
     return {
-        "local_when": local_when,
         "status_labels": forms.STATUS_LABELS,
         "consent_labels": forms.CONSENT_LABELS,
         "purpose_label": purpose_label,
+        **formatting.template_helpers(),
+        "local_when": local_when,
     }
 
 
@@ -174,8 +174,33 @@ def enroll() -> Any:
             audit_participant("participant.create", participant)
             db.session.commit()
             flash(_("Participante inscrito: %(name)s.", name=participant.name), "info")
+            _warn_unreminded(participant)
             return redirect(url_for("participants.show", participant_id=participant.id))
     return render_template("participants/enroll.html", form=form), 400 if form.errors else 200
+
+
+def _warn_unreminded(participant: Participant) -> None:
+    """Tell the coordinator which of his first contacts come too soon to be reminded."""
+    for item in unreminded_contacts(participant)[:UNREMINDED_SHOWN]:
+        contact = item.contact
+        kind = label(CONTACT_KIND_LABELS, contact.kind)
+        when = local_when(contact.starts_at, participant.timezone)
+        if item.is_unreminded:
+            message = _(
+                "%(kind)s del %(when)s: es demasiado pronto para recordárselo por SMS; no "
+                "recibirá ningún recordatorio. Avísele por otro medio.",
+                kind=kind,
+                when=when,
+            )
+        else:
+            message = _(
+                "%(kind)s del %(when)s: su recordatorio de %(leads)s antes ya no puede "
+                "enviarse a tiempo.",
+                kind=kind,
+                when=when,
+                leads=", ".join(lead_words(m) for m in item.missing_min),
+            )
+        flash(message, "warning")
 
 
 @bp.get("/participants/<int:participant_id>")

@@ -2,18 +2,27 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_date, format_datetime
-from flask_babel import get_locale
+from babel.dates import format_date, format_datetime, get_timezone_location
+from flask import has_request_context
+from flask_babel import get_locale, gettext
+from flask_login import current_user
 
+from telejt.checkins.models import CheckinAnswer
 from telejt.clock import now
 from telejt.i18n import babel_locale
+from telejt.participants.models import Participant
 from telejt.planning.models import Contact
 from telejt.planning.outcomes import reported_status
+from telejt.protocols.current import protocol_for
 from telejt.reports import labels
+
+#: the zone of a time shown with nobody's zone to follow
+DEFAULT_ZONE = "America/Mexico_City"
 
 
 def viewer_locale() -> str:
@@ -21,14 +30,60 @@ def viewer_locale() -> str:
     return str(get_locale() or "es_MX")
 
 
-def local_when(moment: datetime | None, timezone: str, with_weekday: bool = True) -> str:
-    """An instant as the participant's clock showed it: "mar 3 mar 2026, 10:00"."""
+def viewer_zone(subject_zone: str | None = None) -> str:
+    """The zone a staff page shows times in: the viewer's own, else his first court's.
+
+    Outside a staff request (a report built for a file, a job), or for an admin with
+    no court, the zone of what is shown (the participant's).
+    """
+    user = current_user if has_request_context() else None
+    if user is not None and getattr(user, "is_authenticated", False):
+        own = getattr(user, "timezone", None)
+        if own:
+            return str(own)
+        courts = sorted(getattr(user, "courts", None) or (), key=lambda court: court.id)
+        if courts:
+            return str(courts[0].timezone)
+    return subject_zone or DEFAULT_ZONE
+
+
+@functools.lru_cache(maxsize=64)
+def _zone_city(zone: str, locale: str) -> str:
+    return str(get_timezone_location(ZoneInfo(zone), locale=babel_locale(locale), return_city=True))
+
+
+def zone_city(zone: str) -> str:
+    """The city that names a zone, in the viewer's language ("Ciudad de México")."""
+    return _zone_city(zone, viewer_locale())
+
+
+def zone_label(zone: str) -> str:
+    """A zone as people name it: "hora de Monterrey" (CLDR's Mexican names speak of a
+    summer time Mexico no longer keeps, so the city alone)."""
+    return gettext("hora de %(city)s", city=zone_city(zone))
+
+
+def local_when(
+    moment: datetime | None,
+    timezone: str,
+    with_weekday: bool = True,
+    *,
+    in_viewer_zone: bool = True,
+    labelled: bool = True,
+) -> str:
+    """An instant with its zone: "mar 3 mar 2026, 10:00 (hora de Monterrey)".
+
+    In the viewer's zone by default (``timezone``, the participant's, when the viewer
+    has none); a report made in one stated zone passes ``in_viewer_zone=False``.
+    """
     if moment is None:
         return "—"
+    zone = viewer_zone(timezone) if in_viewer_zone else timezone
     pattern = "EEE d MMM y, HH:mm" if with_weekday else "d MMM y, HH:mm"
-    return format_datetime(
-        moment, pattern, tzinfo=ZoneInfo(timezone), locale=babel_locale(viewer_locale())
+    text = format_datetime(
+        moment, pattern, tzinfo=ZoneInfo(zone), locale=babel_locale(viewer_locale())
     )
+    return f"{text} ({zone_label(zone)})" if labelled else text
 
 
 def long_day(day: date) -> str:
@@ -46,16 +101,48 @@ def shown_status(contact: Contact) -> str:
     return reported_status(contact, now())
 
 
+def answer_words(source: Contact | Participant, answer: CheckinAnswer) -> tuple[str, str]:
+    """A check-in answer for a staff reader: the question and the answer in his language.
+
+    The question as the protocol version of ``source`` (the check-in, else the
+    participant) words it, the answer as words ("No", "7 de 10", a choice's label).
+    """
+    try:
+        question = protocol_for(source.protocol_id, source.protocol_version).question(
+            answer.question_id
+        )
+    except KeyError:
+        return answer.question_id, answer.value
+    locale = viewer_locale()
+    text = question.text.for_locale(locale)
+    if question.type == "yesno":
+        value = {"yes": gettext("Sí"), "no": gettext("No")}.get(answer.value, answer.value)
+    elif question.type == "scale" and question.range:
+        value = gettext("%(value)s de %(high)s", value=answer.value, high=question.range[1])
+    else:
+        value = next(
+            (label.for_locale(locale) for code, label in question.choices if code == answer.value),
+            answer.value,
+        )
+    return text, value
+
+
 def template_helpers() -> dict[str, Any]:
     """What the dashboard and report templates use."""
     return {
         "local_when": local_when,
+        "answer_words": answer_words,
+        "zone_city": zone_city,
+        "viewer_zone": viewer_zone,
+        "zone_label": zone_label,
         "long_day": long_day,
         "percent": percent,
         "label": labels.label,
         "shown_status": shown_status,
         "outcome_pending_note": labels.outcome_pending_note,
         "reason_label": labels.reason_label,
+        "outbound_heading": labels.outbound_heading,
+        "meaning_labels": labels.MEANING_LABELS,
         "kind_labels": labels.CONTACT_KIND_LABELS,
         "contact_status_labels": labels.CONTACT_STATUS_LABELS,
         "attribution_labels": labels.ATTRIBUTION_LABELS,

@@ -99,6 +99,30 @@ MESSAGE_STATUS_LABELS = {
     "needs_review": _l("Por revisar"),
 }
 
+#: what telejt understood of an SMS he sent (telejt.sms.models.InboundMessage.meaning)
+MEANING_LABELS = {
+    "confirm": _l("confirmó"),
+    "decline": _l("avisó que no podrá"),
+    "answer": _l("respuesta a su reporte"),
+    "stop": _l("pidió no recibir más SMS"),
+    "start": _l("pidió volver a recibir SMS"),
+    "help": _l("pidió ayuda"),
+    "crisis": _l("palabras de riesgo: llegó al equipo"),
+    "acknowledgement": _l("acuse («ok», «gracias»)"),
+    "ask_back": _l("no quedó claro: se le preguntó qué quiso decir"),
+    "unknown": _l("no se entendió"),
+}
+
+#: the heading of an outbound SMS in a timeline: "sent" only for one that left
+OUTBOUND_HEADINGS = {
+    "pending": _l("SMS programado"),
+    "sending": _l("SMS enviándose"),
+    "skipped": _l("SMS no enviado"),
+    "cancelled": _l("SMS cancelado"),
+    "needs_review": _l("SMS por revisar (no se sabe si salió)"),
+}
+SENT_HEADING = _l("SMS enviado")
+
 #: every message purpose in words (declared with the purpose)
 MESSAGE_PURPOSE_LABELS = {name: declared.label for name, declared in PURPOSES.items()}
 
@@ -124,6 +148,11 @@ def label(labels: Mapping[str, object], key: str | None) -> str:
     if key is None:
         return ""
     return str(labels.get(key, key))
+
+
+def outbound_heading(status: str) -> str:
+    """How a timeline names an outbound SMS: "SMS enviado" only once it left."""
+    return str(OUTBOUND_HEADINGS.get(status, SENT_HEADING))
 
 
 def reason_label(reason: str | None) -> str:

@@ -124,7 +124,7 @@ def render_pdf(report: StatusReport, court_name: str) -> bytes:
     for item in report.contacts:
         contact = item.contact
         head = (
-            f"{local_when(contact.starts_at, zone)} · "
+            f"{local_when(contact.starts_at, zone, in_viewer_zone=False, labelled=False)} · "
             f"{labels.label(labels.CONTACT_KIND_LABELS, contact.kind)} · "
             f"{labels.label(labels.CONTACT_STATUS_LABELS, item.status)}"
         )
@@ -144,14 +144,27 @@ def render_pdf(report: StatusReport, court_name: str) -> bytes:
         )
         if contact.kind == "session":
             joins = ", ".join(
-                local_when(p.at, zone, with_weekday=False) for p in item.participant_joins
+                local_when(p.at, zone, False, in_viewer_zone=False, labelled=False)
+                for p in item.participant_joins
             )
             details.append(_("Entradas del participante: %(joins)s", joins=joins or _("ninguna")))
         if contact.confirmed_at:
-            details.append(_("Confirmó: %(when)s", when=local_when(contact.confirmed_at, zone)))
+            details.append(
+                _(
+                    "Confirmó: %(when)s",
+                    when=local_when(
+                        contact.confirmed_at, zone, in_viewer_zone=False, labelled=False
+                    ),
+                )
+            )
         if contact.declined_at:
             details.append(
-                _("Avisó que no asistiría: %(when)s", when=local_when(contact.declined_at, zone))
+                _(
+                    "Avisó que no asistiría: %(when)s",
+                    when=local_when(
+                        contact.declined_at, zone, in_viewer_zone=False, labelled=False
+                    ),
+                )
             )
         for answer in item.answers:
             details.append(

@@ -108,7 +108,7 @@ def participant_report_csv(participant_id: int) -> Response:
             [
                 report.participant.case_number,
                 report.participant.name,
-                local_when(contact.starts_at, zone, with_weekday=False),
+                local_when(contact.starts_at, zone, False, in_viewer_zone=False, labelled=False),
                 labels.label(labels.CONTACT_KIND_LABELS, contact.kind),
                 labels.label(labels.CONTACT_STATUS_LABELS, item.status),
                 labels.label(labels.ATTRIBUTION_LABELS, contact.attribution),
@@ -117,10 +117,15 @@ def participant_report_csv(participant_id: int) -> Response:
                 item.reminders_delivered,
                 item.reminders_failed,
                 "; ".join(
-                    local_when(p.at, zone, with_weekday=False) for p in item.participant_joins
+                    local_when(p.at, zone, False, in_viewer_zone=False, labelled=False)
+                    for p in item.participant_joins
                 ),
-                local_when(contact.confirmed_at, zone) if contact.confirmed_at else "",
-                local_when(contact.declined_at, zone) if contact.declined_at else "",
+                local_when(contact.confirmed_at, zone, in_viewer_zone=False, labelled=False)
+                if contact.confirmed_at
+                else "",
+                local_when(contact.declined_at, zone, in_viewer_zone=False, labelled=False)
+                if contact.declined_at
+                else "",
                 "; ".join(f"{a.question_id}={a.value}" for a in item.answers),
             ]
         )

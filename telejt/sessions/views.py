@@ -26,11 +26,13 @@ from werkzeug.wrappers import Response
 from telejt.audit.services import record_access
 from telejt.auth.access import roles_required
 from telejt.clock import now
+from telejt.dashboard.crisis import open_crisis_alerts
 from telejt.extensions import csrf, db
 from telejt.i18n import local_datetime, local_time, participant_locale
 from telejt.participants.validation import InvalidInput
 from telejt.planning.models import Contact
 from telejt.planning.outcomes import awaiting_outcome, is_outcome_pending, reported_status
+from telejt.reports.formatting import template_helpers, viewer_zone, zone_city, zone_label
 from telejt.reports.labels import ATTRIBUTION_LABELS, CONTACT_STATUS_LABELS, OUTCOME_LABELS
 from telejt.sessions import ical, services, waiting
 from telejt.sessions.ical import own_sessions
@@ -199,6 +201,7 @@ def _render_console(contact: Contact, typed: dict[str, Any] | None = None) -> st
         callback_display=national_phone(participant.phone) or participant.phone,
         trouble_words=waiting.trouble_words(),
         when=_staff_when,
+        his_when=_his_when,
         outcome_labels=OUTCOME_LABELS,
         status_labels=CONTACT_STATUS_LABELS,
         attribution_labels=ATTRIBUTION_LABELS,
@@ -209,7 +212,16 @@ def _render_console(contact: Contact, typed: dict[str, Any] | None = None) -> st
 
 
 def _staff_when(moment: datetime, zone: str) -> str:
-    return local_datetime(moment, zone, _locale_code())
+    """An instant in the therapist's zone (else the participant's ``zone``), labelled."""
+    shown = viewer_zone(zone)
+    return f"{local_datetime(moment, shown, _locale_code())} ({zone_label(shown)})"
+
+
+def _his_when(moment: datetime, zone: str) -> str:
+    """The same instant on the participant's clock, when his zone is not the therapist's."""
+    if viewer_zone(zone) == zone:
+        return ""
+    return f"{local_datetime(moment, zone, _locale_code())} ({zone_label(zone)})"
 
 
 def _wants_json() -> bool:
@@ -329,6 +341,7 @@ def therapist_day() -> str:
         .where(awaiting_outcome(), Contact.ends_at <= moment)
         .order_by(Contact.starts_at, Contact.id)
     ).all()
+    crisis_alerts = open_crisis_alerts(current_user)
     pending_rows = [
         {"contact": c, "when": local_datetime(c.starts_at, str(zone), _locale_code())}
         for c in pending
@@ -351,7 +364,9 @@ def therapist_day() -> str:
         state_labels=STATE_LABELS,
         status_labels=CONTACT_STATUS_LABELS,
         trouble_words=waiting.trouble_words(),
-        zone=str(zone),
+        zone=zone_city(str(zone)),
+        crisis_alerts=crisis_alerts,
+        **template_helpers(),
     )
     # after rendering: the commit expires every loaded row
     record_access(
@@ -362,6 +377,7 @@ def therapist_day() -> str:
         detail={
             "contact_ids": [c.id for c in [*contacts, *pending]],
             "participant_ids": sorted({c.participant_id for c in [*contacts, *pending]}),
+            "alert_ids": [a.id for a in crisis_alerts],
         },
     )
     db.session.commit()
@@ -375,9 +391,8 @@ def _locale_code() -> str:
 
 
 def _staff_zone() -> ZoneInfo:
-    """The therapist's first court's time zone (staff have no zone of their own)."""
-    courts = sorted(current_user.courts, key=lambda c: c.id)
-    return ZoneInfo(courts[0].timezone if courts else "America/Mexico_City")
+    """The zone the therapist chose for his pages, else his first court's."""
+    return ZoneInfo(viewer_zone())
 
 
 @bp.route("/therapist/calendar", methods=["GET", "POST"])

@@ -27,6 +27,30 @@
     }, 5000);
   }
 
+  // Each cell carries its column's header, which a narrow screen shows beside it (the
+  // table reflows into one card per row); rows added later (live alerts) get it too.
+  function labelCells(table) {
+    var headers = Array.prototype.map.call(table.querySelectorAll("thead th"), function (th) {
+      return th.textContent.replace(/[▲▼]/g, "").trim();
+    });
+    if (!headers.length) { return; }
+    table.querySelectorAll("tbody tr").forEach(function (row) {
+      Array.prototype.forEach.call(row.children, function (cell, index) {
+        if (headers[index] && !cell.hasAttribute("data-label") && !cell.hasAttribute("colspan")) {
+          cell.setAttribute("data-label", headers[index]);
+        }
+      });
+    });
+  }
+  document.querySelectorAll("table").forEach(function (table) {
+    if (table.classList.contains("attendance-calendar")) { return; }
+    labelCells(table);
+    if (window.MutationObserver) {
+      new MutationObserver(function () { labelCells(table); })
+        .observe(table, { childList: true, subtree: true });
+    }
+  });
+
   document.querySelectorAll("[data-action=print]").forEach(function (button) {
     button.addEventListener("click", function () { window.print(); });
   });

@@ -25,22 +25,13 @@
     emptyNote.hidden = rows.querySelectorAll(".alert-row").length > 0;
   }
 
-  function beep() {
-    try {  // a short tone; browsers may refuse sound before any click, the flash still shows
-      var Context = window.AudioContext || window.webkitAudioContext;
-      var context = new Context();
-      var tone = context.createOscillator();
-      tone.frequency.value = 880;
-      tone.connect(context.destination);
-      tone.start();
-      tone.stop(context.currentTime + 0.15);
-    } catch (ignored) { /* no sound available */ }
-  }
+  var alerts = window.telejtAlerts || { beep: function () {}, announce: function () {} };
 
-  function showRow(alertId, isNew, attempt) {
+  // isNew: announce it (a crisis is said by alerts.js, on top); then: called with the row
+  function showRow(alertId, isNew, then, attempt) {
     attempt = attempt || 1;
     function retryLater() {  // a busy server or a dropped request must not lose an alert
-      if (attempt < 5) { setTimeout(function () { showRow(alertId, isNew, attempt + 1); }, 1000 * attempt); }
+      if (attempt < 5) { setTimeout(function () { showRow(alertId, isNew, then, attempt + 1); }, 1000 * attempt); }
     }
     return fetch(rowUrl.replace("/0/", "/" + alertId + "/"), { credentials: "same-origin" })
       .then(function (response) {
@@ -53,6 +44,7 @@
         template.innerHTML = html.trim();
         var row = template.content.firstElementChild;
         var existing = document.getElementById("alert-" + alertId);
+        var heldFocus = existing && existing.contains(document.activeElement);
         if (existing) {
           existing.replaceWith(row);
         } else {
@@ -60,10 +52,16 @@
         }
         if (isNew) {
           row.classList.add("is-new");
-          beep();
+          if (row.dataset.kind !== "crisis") {
+            alerts.announce(row.dataset.announce, false);
+            alerts.beep();
+          }
         }
         bindForm(row);
         updateCount();
+        // acknowledged from another screen while he was typing in it: keep his place
+        if (heldFocus) { (row.querySelector(".acknowledged") || row).focus(); }
+        if (then) { then(row); }
       });
   }
 
@@ -110,8 +108,9 @@
   }
 
   // WebSocket first: one server thread for the page's life (long polling costs more), with
-  // polling kept for networks that block WebSockets
-  var socket = io("/live", { withCredentials: true, transports: ["websocket", "polling"] });
+  // polling kept for networks that block WebSockets; shared with alerts.js when loaded
+  var socket = alerts.socket ? alerts.socket()
+    : io("/live", { withCredentials: true, transports: ["websocket", "polling"] });
 
   function bindForm(scope) {
     scope.querySelectorAll(".ack-form").forEach(function (form) {
@@ -122,7 +121,13 @@
         var note = form.elements.note.value.trim();
         if (!note) { form.elements.note.focus(); return; }
         socket.emit("acknowledge", { alert_id: alertId, note: note }, function (reply) {
-          if (reply && reply.alert) { showRow(alertId, false); } else { form.submit(); }
+          if (!reply || !reply.alert) { form.submit(); return; }
+          showRow(alertId, false, function (row) {
+            // the form is gone: the focus goes to what replaced it, not to the page's top
+            var status = row.querySelector(".acknowledged") || row;
+            status.focus();
+            alerts.announce(status.textContent.trim(), false);
+          });
         });
       });
     });
@@ -164,7 +169,7 @@
     if (!systemAlert) { return; }
     systemAlert.textContent = systemAlert.dataset.liveText;
     systemAlert.hidden = false;
-    beep();
+    alerts.beep();
   });
   socket.on("system.resolved", function () {
     if (systemAlert) { systemAlert.hidden = true; }

@@ -5,7 +5,9 @@
   var labels = JSON.parse(document.getElementById("state-labels").textContent);
   var statusLabels = JSON.parse(document.getElementById("status-labels").textContent);
   var troubleWords = JSON.parse(document.getElementById("trouble-words").textContent);
-  var socket = io("/live", { transports: ["websocket", "polling"] });
+  // the page's one /live connection, shared with alerts.js (crisis alerts) when loaded
+  var socket = window.telejtAlerts && window.telejtAlerts.socket ? window.telejtAlerts.socket()
+    : io("/live", { transports: ["websocket", "polling"] });
   socket.on("session.presence", function (data) {
     var row = document.querySelector('tr[data-contact-id="' + data.contact_id + '"]');
     if (!row) { return; }

@@ -1,0 +1,75 @@
+"""The audit log in words: what each recorded action, object and channel means."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+
+ACTION_LABELS = {
+    "account.language": _l("Cambió su idioma"),
+    "account.preferences": _l("Cambió su idioma o zona horaria"),
+    "add_session": _l("Agregó una sesión"),
+    "alert.acknowledge": _l("Dio por enterada una alerta"),
+    "alert.view": _l("Vio una alerta"),
+    "alerts.catch_up": _l("Recibió alertas pendientes al reconectarse"),
+    "alerts.list": _l("Consultó alertas"),
+    "api_token.create": _l("Creó un token de API"),
+    "api_token.revoke": _l("Revocó un token de API"),
+    "audit.export": _l("Descargó la bitácora"),
+    "audit.read": _l("Consultó la bitácora"),
+    "audit.retention_purge": _l("Depuró registros vencidos de la bitácora"),
+    "auth.account_locked": _l("Cuenta bloqueada por intentos fallidos"),
+    "auth.login": _l("Inició sesión"),
+    "auth.logout": _l("Cerró sesión"),
+    "calendar.issue": _l("Creó la dirección de su calendario"),
+    "calendar.revoke": _l("Revocó la dirección de su calendario"),
+    "contact.reschedule": _l("Reprogramó un contacto"),
+    "dashboard.view": _l("Vio el tablero"),
+    "enroll": _l("Inscribió a un participante"),
+    "mark_attendance": _l("Registró asistencia"),
+    "participant.anonymize": _l("Anonimizó un expediente"),
+    "participant.compliance_row": _l("Vio el cumplimiento de un participante"),
+    "participant.create": _l("Inscribió a un participante"),
+    "participant.dashboard_view": _l("Vio la página de cumplimiento de un participante"),
+    "participant.export": _l("Exportó los datos de un participante"),
+    "participant.list": _l("Consultó la lista de participantes"),
+    "participant.read": _l("Vio el expediente de un participante"),
+    "participant.report": _l("Generó un informe para audiencia"),
+    "participant.update": _l("Modificó los datos de un participante"),
+    "queue.reachability.read": _l("Vio la cola de localización"),
+    "queue.reschedule.read": _l("Vio la cola de reprogramaciones"),
+    "read": _l("Consultó datos"),
+    "session.console": _l("Abrió la consola de una sesión"),
+    "session.outcome": _l("Registró el resultado de una sesión"),
+    "staff.create": _l("Creó una cuenta de personal"),
+    "staff.deactivate": _l("Desactivó una cuenta de personal"),
+    "staff.password_change": _l("Cambió una contraseña"),
+    "staff.password_reset_link_used": _l("Usó un enlace para restablecer la contraseña"),
+    "staff.password_set": _l("Estableció una contraseña"),
+    "staff.reset_link_created": _l("Creó un enlace para restablecer la contraseña"),
+    "staff.second_factor_off": _l("Desactivó el segundo factor"),
+    "staff.second_factor_on": _l("Activó el segundo factor"),
+    "staff.second_factor_reset": _l("Restableció el segundo factor"),
+    "staff.session_end": _l("Cerró una sesión abierta"),
+    "staff.sessions_end": _l("Cerró las sesiones abiertas"),
+    "therapist.day": _l("Vio su agenda"),
+    "update": _l("Modificó datos"),
+}
+
+OBJECT_LABELS = {
+    "alert": _l("alerta"),
+    "api_token": _l("token de API"),
+    "audit_log": _l("bitácora"),
+    "contact": _l("contacto"),
+    "court": _l("juzgado"),
+    "participant": _l("participante"),
+    "staff_session": _l("sesión de personal"),
+    "staff_user": _l("cuenta de personal"),
+}
+
+CHANNEL_LABELS = {
+    "page": _l("página"),
+    "api": _l("API"),
+    "cli": _l("línea de comandos"),
+    "job": _l("proceso programado"),
+    "live": _l("tablero en vivo"),
+}
