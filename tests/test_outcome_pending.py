@@ -204,7 +204,12 @@ def test_figures_count_it_apart_never_as_kept_or_missed(world, run_until) -> Non
     figures = compliance_for(participant, MONDAY, MONDAY + timedelta(days=7))
     assert figures["outcome_pending"] == 1
     assert figures["by_status"]["in_progress"] == 1
-    assert figures["by_attribution"] == {"participant": 0, "system": 0, "excused": 0}
+    assert figures["by_attribution"] == {
+        "participant": 0,
+        "system": 0,
+        "unconfirmed": 0,
+        "excused": 0,
+    }
     assert figures["last_contact"] is None or figures["last_contact"].id != session.id
 
     [row], _ = compliance_rows(

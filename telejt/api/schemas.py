@@ -318,6 +318,20 @@ ALERT_ACK = Schema(
     _object({"note": {"type": "string", "minLength": 1, "maxLength": 2000}}),
 )
 COUNTS = {"type": "object", "additionalProperties": {"type": "integer", "minimum": 0}}
+_COUNT = {"type": "integer", "minimum": 0}
+#: one kind of contact's figures (telejt.reports.figures), as the dashboard and report count
+KIND_FIGURES = _object(
+    {
+        "kept": _COUNT,
+        "missed_participant": _COUNT,
+        "missed_system": _COUNT,
+        "missed_unconfirmed": _COUNT,
+        "excused": _COUNT,
+        "outcome_pending": _COUNT,
+        "missed": _COUNT,
+        "attendance_rate": {"type": ["number", "null"], "minimum": 0, "maximum": 1},
+    }
+)
 COMPLIANCE = Schema(
     "Compliance",
     _object(
@@ -331,6 +345,9 @@ COMPLIANCE = Schema(
             "sessions_by_status": COUNTS,
             "attendance_rate": {"type": ["number", "null"], "minimum": 0, "maximum": 1},
             "outcome_pending": {"type": "integer", "minimum": 0},
+            "figures": _object(
+                {"sessions": KIND_FIGURES, "checkins": KIND_FIGURES, "total": KIND_FIGURES}
+            ),
             "consecutive_misses": {"type": "integer", "minimum": 0},
             "consecutive_system_misses": {"type": "integer", "minimum": 0},
             "last_contact": {"anyOf": [CONTACT.ref(), {"type": "null"}]},

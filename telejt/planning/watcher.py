@@ -37,6 +37,7 @@ from telejt.planning.outcomes import (
     next_outcome_deadline_at,
 )
 from telejt.protocols.current import protocol_for
+from telejt.reports.figures import consecutive_misses
 from telejt.sms import purposes
 from telejt.sms.models import OutboundMessage
 from telejt.sms.provider import outage_between
@@ -110,33 +111,6 @@ def reaching_messages(contact_ids: Sequence[int]) -> dict[int, list[OutboundMess
         assert message.contact_id is not None
         found.setdefault(message.contact_id, []).append(message)
     return found
-
-
-def consecutive_misses(participant_id: int, attribution: str = "participant") -> int:
-    """How many of his latest settled contacts in a row were missed (with that attribution).
-
-    A session he joined ends the run even while its outcome is unrecorded: it may yet
-    be marked a no-show, but a run of misses is never presumed against him.
-    """
-    settled = db.session.execute(
-        select(Contact.status, Contact.attribution)
-        .where(
-            Contact.participant_id == participant_id,
-            Contact.status.in_(
-                ("attended", "late", "missed", "excused", "completed", "in_progress")
-            ),
-        )
-        .order_by(Contact.deadline_at.desc(), Contact.id.desc())
-        .limit(100)
-    ).all()
-    count = 0
-    for status, who in settled:
-        if status == "excused" or (status == "missed" and who != attribution):
-            continue  # neither breaks nor extends the run
-        if status != "missed":
-            break
-        count += 1
-    return count
 
 
 def contact_payload(contact: Contact) -> dict[str, object]:

@@ -3,7 +3,9 @@
 The report is a court document whatever the viewer's role: it never carries
 clinical notes, and a check-in answer appears only where the protocol shares
 that question with the court and the participant currently consents to it.
-Every figure is read from the contacts' stored statuses; nothing is inferred. A
+Every figure is read from the contacts' stored statuses, through
+:mod:`telejt.reports.figures` (the dashboard and the API count with it too);
+nothing is inferred. A
 session he joined whose outcome the therapist has not recorded is shown as what it
 is, "outcome pending": neither kept nor missed, never guessed either way.
 """
@@ -24,13 +26,13 @@ from telejt.inputs import iso_day
 from telejt.participants.models import Participant
 from telejt.planning.models import Contact
 from telejt.planning.outcomes import reported_status
+from telejt.reports.figures import MISS_ATTRIBUTIONS, Figures, figures_of
 from telejt.sessions.models import PresenceEvent
 from telejt.sms.models import OutboundMessage
 from telejt.sms.purposes import names
 
 #: the longest range one report covers (a year and a bit: hearings are months apart)
 MAX_RANGE_DAYS = 400
-KEPT_STATUSES = ("attended", "late", "completed")
 #: message statuses that mean the participant's phone got it, or the carrier took it
 DELIVERED_STATUSES = ("delivered",)
 SENT_STATUSES = ("queued", "sent", "delivered", "undelivered", "failed")
@@ -83,7 +85,15 @@ class StatusReport:
     end: datetime
     contacts: list[ContactEvidence]
     by_status: Counter[str]
-    misses_by_attribution: Counter[str]
+    #: sessions and check-ins apart, as the dashboard and the API count them
+    figures: Figures
+
+    @property
+    def misses_by_attribution(self) -> Counter[str]:
+        """Misses in the range by whom they are attributed to (only those with any)."""
+        total = self.figures.total
+        counts = {who: getattr(total, f"missed_{who}") for who in MISS_ATTRIBUTIONS}
+        return Counter({who: count for who, count in counts.items() if count})
 
     @property
     def misses(self) -> list[ContactEvidence]:
@@ -118,13 +128,12 @@ class StatusReport:
     @property
     def kept(self) -> int:
         """Contacts kept (attended, late, answered)."""
-        return sum(self.by_status[s] for s in KEPT_STATUSES)
+        return self.figures.total.kept
 
     @property
     def attendance_rate(self) -> float | None:
         """Kept over kept plus the participant's own misses; system misses do not count."""
-        counted = self.kept + self.misses_by_attribution["participant"]
-        return None if counted == 0 else self.kept / counted
+        return self.figures.attendance_rate
 
 
 class InvalidRange(ValueError):
@@ -166,7 +175,7 @@ def court_visible_answers(
 
 
 def build_report(participant: Participant, first_day: date, last_day: date) -> StatusReport:
-    """Gather the contacts of the days (in his time zone) with their evidence: four queries."""
+    """Gather the contacts of the days (in his time zone) with their evidence: five queries."""
     zone = ZoneInfo(participant.timezone)
     start = datetime.combine(first_day, time(0), zone)
     end = datetime.combine(last_day + timedelta(days=1), time(0), zone)
@@ -211,7 +220,5 @@ def build_report(participant: Participant, first_day: date, last_day: date) -> S
         end=end,
         contacts=list(evidence.values()),
         by_status=Counter(item.status for item in evidence.values()),
-        misses_by_attribution=Counter(
-            c.attribution or "unattributed" for c in contacts if c.status == "missed"
-        ),
+        figures=figures_of(participant.id, start, end, moment),
     )

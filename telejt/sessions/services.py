@@ -34,9 +34,10 @@ from telejt.participants.models import Participant
 from telejt.participants.validation import InvalidInput
 from telejt.planning.models import Contact
 from telejt.planning.outcomes import resolve_outcome_alert
-from telejt.planning.watcher import consecutive_misses, publish_contact
+from telejt.planning.watcher import publish_contact
 from telejt.protocols.current import protocol_for
 from telejt.protocols.model import SessionRule
+from telejt.reports.figures import consecutive_misses
 from telejt.reports.labels import OUTCOME_LABELS
 from telejt.sessions.models import ClinicalNote, PresenceEvent
 from telejt.sessions.rooms import ROOM_NAMESPACE, participant_room
