@@ -13,6 +13,7 @@ from telejt.extensions import Base
 from telejt.sqltypes import UTCDateTime
 
 if TYPE_CHECKING:
+    from telejt.auth.models import StaffUser
     from telejt.participants.models import Participant
     from telejt.planning.models import Contact
 
@@ -69,3 +70,5 @@ class Alert(Base):
 
     participant: Mapped[Participant] = relationship()
     contact: Mapped[Contact | None] = relationship()
+    #: who acknowledged it: whether a court user may read the note depends on his role
+    acknowledged_by: Mapped[StaffUser | None] = relationship()

@@ -15,12 +15,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Float, Select, cast, func, or_, select
+from sqlalchemy import Float, Select, and_, cast, func, or_, select
 from sqlalchemy.orm import selectinload
 
 from telejt.alerts.models import Alert
 from telejt.auth.access import visible_participants
 from telejt.auth.models import StaffUser
+from telejt.courts import visibility
+from telejt.courts.visibility import viewer_of
 from telejt.extensions import db
 from telejt.participants.models import Participant
 from telejt.planning.models import Contact
@@ -112,15 +114,23 @@ class ComplianceRow:
 
 def alert_audiences(user: StaffUser) -> tuple[str, ...]:
     """Which alert audiences a staff member may see: court users never see team matters."""
-    return ("court",) if user.role == "court" else ("court", "team")
+    return visibility.alert_audiences(viewer_of(user))
+
+
+def alert_scope(user: StaffUser) -> Any:
+    """The condition on alerts this user may see by kind and audience (telejt.courts.visibility)."""
+    viewer = viewer_of(user)
+    return and_(
+        Alert.audience.in_(visibility.alert_audiences(viewer)),
+        Alert.kind.in_(visibility.visible_alert_kinds(viewer)),
+    )
 
 
 def visible_alerts(user: StaffUser) -> Select[Any]:
-    """Alerts of the participants this user may see, in audiences he may see."""
+    """Alerts of the participants this user may see, of kinds and audiences he may see."""
     participant_ids = visible_participants(user).with_only_columns(Participant.id)
     return select(Alert).where(
-        Alert.participant_id.in_(participant_ids.scalar_subquery()),
-        Alert.audience.in_(alert_audiences(user)),
+        Alert.participant_id.in_(participant_ids.scalar_subquery()), alert_scope(user)
     )
 
 
@@ -180,7 +190,7 @@ def _total(stats: Any, name: str) -> Any:
 def _alert_counts(user: StaffUser) -> Any:
     return (
         select(Alert.participant_id, func.count(Alert.id).label("open_alerts"))
-        .where(Alert.acknowledged_at.is_(None), Alert.audience.in_(alert_audiences(user)))
+        .where(Alert.acknowledged_at.is_(None), alert_scope(user))
         .group_by(Alert.participant_id)
         .subquery("open_alert_counts")
     )

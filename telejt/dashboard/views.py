@@ -17,10 +17,11 @@ from sqlalchemy.orm import selectinload
 from werkzeug.wrappers import Response
 
 from telejt.alerts.models import Alert
-from telejt.alerts.services import acknowledge_alert
+from telejt.alerts.services import acknowledge_alert, shown_ack_note
 from telejt.audit.services import record_access
 from telejt.auth.access import participant_or_404, roles_required
 from telejt.clock import now
+from telejt.courts.visibility import viewer_of
 from telejt.dashboard.calendar import attendance_calendar
 from telejt.dashboard.live import NOTE_MAX_LENGTH, alerts_for_live, register_live_namespace
 from telejt.dashboard.queries import (
@@ -52,7 +53,12 @@ bp.record(lambda state: register_live_namespace())
 @bp.context_processor
 def dashboard_helpers() -> dict[str, Any]:
     """Labels and local times for the dashboard templates."""
-    return {**template_helpers(), "phase_name": phase_name}
+    return {**template_helpers(), "phase_name": phase_name, "ack_note": ack_note}
+
+
+def ack_note(alert: Alert) -> str | None:
+    """An alert's acknowledgement note as the viewer may read it (telejt.courts.visibility)."""
+    return shown_ack_note(alert, viewer_of(current_user))
 
 
 def phase_name(protocol_id: str, protocol_version: int, phase_id: str) -> str:

@@ -21,6 +21,7 @@ from sqlalchemy import select
 
 from telejt.checkins.models import CheckinAnswer
 from telejt.clock import now
+from telejt.courts.visibility import COURT_DOCUMENT, visible_purposes
 from telejt.extensions import db
 from telejt.inputs import iso_day
 from telejt.participants.models import Participant
@@ -29,7 +30,6 @@ from telejt.planning.outcomes import reported_status
 from telejt.reports.figures import MISS_ATTRIBUTIONS, Figures, figures_of
 from telejt.sessions.models import PresenceEvent
 from telejt.sms.models import OutboundMessage
-from telejt.sms.purposes import names
 
 #: the longest range one report covers (a year and a bit: hearings are months apart)
 MAX_RANGE_DAYS = 400
@@ -199,7 +199,7 @@ def build_report(participant: Participant, first_day: date, last_day: date) -> S
             .where(
                 OutboundMessage.contact_id.in_(ids),
                 # a court document: never the crisis line or conversation replies
-                OutboundMessage.purpose.in_(names(is_court_visible=True)),
+                OutboundMessage.purpose.in_(visible_purposes(COURT_DOCUMENT)),
             )
             .order_by(OutboundMessage.due_at, OutboundMessage.id)
         ):
