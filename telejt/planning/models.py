@@ -88,6 +88,10 @@ class Contact(Base):
     protocol_id: Mapped[str] = mapped_column(String(60))
     protocol_version: Mapped[int] = mapped_column(Integer)
     phase_id: Mapped[str] = mapped_column(String(20))
+    #: the rule of the protocol version that planned it, as a path in that protocol:
+    #: "<phase id>/sessions/<index>" or "<phase id>/checkins/<index>" (a one-off session
+    #: names the rule it borrowed); None for contacts planned before rules were stored
+    protocol_rule: Mapped[str | None] = mapped_column(String(60))
     #: random part of the participant's signed link (/s/… or /c/…)
     join_token: Mapped[str] = mapped_column(String(64), unique=True)
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

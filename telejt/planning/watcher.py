@@ -24,20 +24,18 @@ from datetime import datetime
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import selectinload
 
-from telejt.alerts.services import raise_alert
 from telejt.clock import now
 from telejt.extensions import db
 from telejt.live import court_room, publish, team_room, therapist_room
 from telejt.participants.models import Participant
 from telejt.planning.batches import in_claimed_batches
+from telejt.planning.missed import alert_missed_contact
 from telejt.planning.models import Contact
 from telejt.planning.outcomes import (
     alert_unrecorded_outcomes,
     awaiting_call,
     next_outcome_deadline_at,
 )
-from telejt.protocols.current import protocol_for
-from telejt.reports.figures import consecutive_misses
 from telejt.sms import purposes
 from telejt.sms.models import OutboundMessage
 from telejt.sms.provider import outage_between
@@ -144,22 +142,7 @@ def settle_contact(contact: Contact, messages: Sequence[OutboundMessage] | None 
     contact.closed_at = now()
     db.session.flush()
     publish_contact(contact, participant)
-    if attribution == "excused":
-        return
-    phase = protocol_for(contact.protocol_id, contact.protocol_version).phase(contact.phase_id)
-    if attribution == "system" or consecutive_misses(participant.id) >= (
-        phase.missed.alert_after_consecutive
-    ):
-        raise_alert(
-            participant=participant,
-            contact=contact,
-            kind="missed_contact",
-            severity="warning",
-            attribution=attribution,
-            audience="court",
-            dedupe_key=f"missed:{contact.id}",
-            reason=reason,
-        )
+    alert_missed_contact(contact, participant, attribution, reason)
 
 
 def watch_deadlines(limit: int = WATCH_BATCH) -> int:
