@@ -21,8 +21,9 @@ from telejt.extensions import db
 from telejt.live import court_room, team_room, therapist_room
 from telejt.planning.models import Contact
 from telejt.planning.outcomes import alert_unrecorded_outcomes, next_outcome_deadline_at
-from telejt.planning.watcher import consecutive_misses, next_deadline_at, watch_deadlines
+from telejt.planning.watcher import next_deadline_at, watch_deadlines
 from telejt.reports.compliance import compliance_for
+from telejt.reports.figures import consecutive_misses
 from telejt.reports.report import build_report
 from telejt.sessions import services
 
