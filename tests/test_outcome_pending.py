@@ -209,6 +209,7 @@ def test_figures_count_it_apart_never_as_kept_or_missed(world, run_until) -> Non
         "participant": 0,
         "system": 0,
         "unconfirmed": 0,
+        "opted_out": 0,
         "excused": 0,
     }
     assert figures["last_contact"] is None or figures["last_contact"].id != session.id

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from telejt.clock import now
 from telejt.extensions import Base
+from telejt.planning.models import ATTRIBUTION_CHECK
 from telejt.sqltypes import UTCDateTime
 
 if TYPE_CHECKING:
@@ -42,10 +43,7 @@ class Alert(Base):
         ),
         CheckConstraint("severity IN ('info', 'warning', 'urgent')", name="severity"),
         CheckConstraint("audience IN ('court', 'team')", name="audience"),
-        CheckConstraint(
-            "attribution IS NULL OR attribution IN ('participant', 'system', 'excused')",
-            name="attribution",
-        ),
+        CheckConstraint(ATTRIBUTION_CHECK, name="attribution"),
         Index("ix_alerts_court_open", "court_id", "acknowledged_at"),
     )
 

@@ -249,6 +249,8 @@ CONTACT = Schema(
             "status": {"type": "string", "enum": list(CONTACT_STATUSES)},
             "attribution": {"type": ["string", "null"], "enum": [*ATTRIBUTIONS, None]},
             "attribution_reason": {"type": ["string", "null"]},
+            "justification": {"type": ["string", "null"]},
+            "justified_at": NULLABLE_INSTANT,
             "modality": {"type": ["string", "null"]},
             "closed_at": NULLABLE_INSTANT,
         }
@@ -275,6 +277,11 @@ ATTENDANCE = Schema(
         },
         required=["outcome"],
     ),
+)
+
+JUSTIFICATION = Schema(
+    "Justification",
+    _object({"reason": {"type": "string", "minLength": 1, "maxLength": 1000}}),
 )
 
 # ---- messages, alerts, compliance --------------------------------------------------------
@@ -326,6 +333,7 @@ KIND_FIGURES = _object(
         "missed_participant": _COUNT,
         "missed_system": _COUNT,
         "missed_unconfirmed": _COUNT,
+        "missed_opted_out": _COUNT,
         "excused": _COUNT,
         "outcome_pending": _COUNT,
         "missed": _COUNT,
@@ -369,6 +377,7 @@ ALL_SCHEMAS = (
     CONTACT,
     SESSION_CREATE,
     ATTENDANCE,
+    JUSTIFICATION,
     MESSAGE,
     ALERT,
     ALERT_ACK,

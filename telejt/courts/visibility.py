@@ -148,6 +148,16 @@ def may_read_message_text(viewer: Viewer) -> bool:
     return viewer.is_clinical
 
 
+#: who verifies a miss and may justify it afterwards (DESIGN: the coordinator or the
+#: supervision officer)
+JUSTIFIERS = frozenset({Viewer("coordinator"), Viewer("court", "supervision_officer")})
+
+
+def may_justify(viewer: Viewer) -> bool:
+    """Whether this viewer may justify a past miss."""
+    return viewer in JUSTIFIERS
+
+
 #: whom a court document (the status-hearing report, its CSV and PDF) is written for,
 #: whoever prints it; and whom the court's live room speaks to
 COURT_DOCUMENT = Viewer("court")

@@ -2,10 +2,12 @@
 
 The deadline watcher (a window closed without him) and the therapist's marking
 (no-show, technical failure) both end here, so a miss alerts the same way however
-it was found: at once when it was the system's (the team must fix it, the court
-must know it was not his), and after the number of his own misses in a row that
-his phase's protocol names otherwise. One alert per miss (its dedupe key), so a
-miss found twice alerts once.
+it was found: at once when it was not plainly his (the system's, unconfirmed, or
+after he opted out of SMS: the court must know the contact was not made, and that
+it is not counted against him), and after the number of his own misses in a row
+that his phase's protocol names otherwise. One alert per miss (its dedupe key), so
+a miss found twice alerts once. A miss after an opt-out also gives the team a task:
+reach him another way (one reachability alert per opt-out, not one per miss).
 """
 
 from __future__ import annotations
@@ -39,6 +41,17 @@ def alert_missed_contact(
         contact
     ):
         return None
+    if attribution == "opted_out" and participant.sms_opted_out_at is not None:
+        raise_alert(
+            participant=participant,
+            contact=contact,
+            kind="reachability",
+            severity="warning",
+            attribution=None,
+            audience="team",
+            dedupe_key=f"optout-miss:{participant.id}:{participant.sms_opted_out_at:%Y%m%dT%H%M%S}",
+            reason="missed_after_opt_out",
+        )
     return raise_alert(
         participant=participant,
         contact=contact,

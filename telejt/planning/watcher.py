@@ -4,12 +4,19 @@ Every miss carries an attribution, because a court must never sanction a
 participant for the system's failure:
 
 - ``excused``: he declined ahead, or staff excused him;
-- ``system``: telejt could not reach him (no SMS consent, opted out, every reminder
-  undelivered or failed, nothing sent at all, a reminder due before the deadline
-  never sent, say while the SMS provider was down) or the session failed technically;
-- ``participant``: he was reached (a reminder or the check-in was delivered, or
-  accepted by the carrier with no failure reported for any of them) and did not
-  come or answer.
+- ``opted_out``: he asked for no more SMS before the deadline. His choice, shown as
+  such, never as the system's failure, and not counted against him: the team must
+  reach him another way (a reachability alert tells them);
+- ``system``: telejt could not reach him (no SMS consent, every reminder undelivered
+  or failed, nothing sent at all, a reminder due before the deadline never sent, say
+  while the SMS provider was down, or no reminder could reach him in time: planned
+  too close to the contact, or inside his quiet hours) or the session failed
+  technically;
+- ``unconfirmed``: the reminders went out but no carrier confirmed any delivery
+  (Twilio said only ``queued``/``sent``): nobody knows he got one, so the miss is
+  shown as it is and not counted against him;
+- ``participant``: he was reached (a reminder or the check-in was delivered) and
+  did not come or answer.
 
 A phone session is never settled here: there is no link to join, the therapist
 calls, and only the therapist's marking says whether he answered. An unmarked
@@ -44,6 +51,8 @@ from telejt.sms.provider import outage_between
 WATCHED_STATUSES = ("scheduled", "confirmed", "declined")
 #: the messages that count as having told him about a contact
 REACHING_PURPOSES = purposes.names(reaches_participant=True)
+#: why a reminder was skipped when its time had passed or fell in his quiet hours
+TOO_LATE = ("overdue", "quiet_hours")
 #: contacts settled per transaction: its alerts go out when it commits, so a burst of
 #: contacts sharing one deadline reaches the dashboards a few at a time, not all at the end
 WATCH_BATCH = 10
@@ -66,7 +75,7 @@ def attribute_miss(
         participant.sms_opted_out_at is not None
         and participant.sms_opted_out_at <= contact.deadline_at
     ):
-        return "system", "opted_out"
+        return "opted_out", "opted_out"
     if messages is None:
         messages = reaching_messages([contact.id]).get(contact.id, [])
     # the SMS provider was down when his time ran out, or a message due before then
@@ -88,10 +97,14 @@ def attribute_miss(
     )
     if statuses & {"undelivered", "failed"}:
         return "system", "sms_undelivered" + (f":{','.join(failures)}" if failures else "")
-    if statuses & {"sent", "queued"}:
-        return "participant", "reminder_sent_unconfirmed"
+    if statuses & {"sent", "queued", "sending"}:
+        return "unconfirmed", "reminder_sent_unconfirmed"
     if "needs_review" in statuses:
         return "system", "send_interrupted"
+    if any(m.status == "skipped" and m.status_reason in TOO_LATE for m in messages):
+        # planned after his reminders' times (enrolled or moved too late), or they fell
+        # in his quiet hours: none could reach him in time
+        return "system", "no_reminder_in_time"
     return "system", "not_reminded"
 
 

@@ -53,6 +53,7 @@ def compliance_for(participant: Participant, start: datetime, end: datetime) -> 
             "participant": total.missed_participant,
             "system": total.missed_system,
             "unconfirmed": total.missed_unconfirmed,
+            "opted_out": total.missed_opted_out,
             "excused": total.excused,
         },
         "sessions_by_status": sessions_by_status,

@@ -5,15 +5,17 @@ A contact belongs to a period by its start. Within a period, per kind of contact
 
 - ``kept``: attended, late (sessions) or completed (check-ins);
 - ``missed``, by whom: ``participant`` (reached, did not come), ``system`` (telejt
-  could not reach him, or the platform failed) and ``unconfirmed`` (the only
-  reminders went out without a delivery receipt: not counted against him);
+  could not reach him, or the platform failed), ``unconfirmed`` (the only
+  reminders went out without a delivery receipt: not counted against him) and
+  ``opted_out`` (he had asked for no more SMS: his choice, counted apart);
 - ``excused``: declined ahead, or justified by staff;
 - ``outcome_pending``: a session over, joined (or by phone), whose outcome nobody
   recorded: neither kept nor missed until the therapist marks it.
 
 The attendance rate is kept over kept plus his own misses: the system's misses, the
-unconfirmed ones, excused contacts and pending outcomes are left out on purpose,
-since a court must not read the system's failure, or a guess, as his.
+unconfirmed ones, those after an opt-out, excused contacts and pending outcomes are
+left out on purpose, since a court must not read the system's failure, or a guess,
+as his.
 
 Consecutive misses are his latest run, whatever the period: his misses since the
 last contact he kept or joined (a session he joined ends a run even before its
@@ -41,7 +43,7 @@ KEPT_STATUSES = ("attended", "late", "completed")
 #: statuses of a contact whose window is over and whose outcome is known
 SETTLED_STATUSES = ("attended", "late", "completed", "missed", "excused")
 #: who a miss is attributed to, in the order figures show them
-MISS_ATTRIBUTIONS = ("participant", "system", "unconfirmed")
+MISS_ATTRIBUTIONS = ("participant", "system", "unconfirmed", "opted_out")
 KINDS = ("session", "checkin")
 #: the counts kept per kind, in the order they are shown and returned
 COUNTS = (
@@ -49,6 +51,7 @@ COUNTS = (
     "missed_participant",
     "missed_system",
     "missed_unconfirmed",
+    "missed_opted_out",
     "excused",
     "outcome_pending",
 )
@@ -64,13 +67,19 @@ class KindFigures:
     missed_participant: int = 0
     missed_system: int = 0
     missed_unconfirmed: int = 0
+    missed_opted_out: int = 0
     excused: int = 0
     outcome_pending: int = 0
 
     @property
     def missed(self) -> int:
         """Every miss, whoever it is attributed to."""
-        return self.missed_participant + self.missed_system + self.missed_unconfirmed
+        return (
+            self.missed_participant
+            + self.missed_system
+            + self.missed_unconfirmed
+            + self.missed_opted_out
+        )
 
     @property
     def counted(self) -> int:
@@ -132,7 +141,7 @@ def is_kept() -> Any:
 
 
 def is_missed_by(attribution: str) -> Any:
-    """A miss attributed to ``participant``, ``system`` or ``unconfirmed``."""
+    """A miss attributed to ``participant``, ``system``, ``unconfirmed`` or ``opted_out``."""
     return and_(Contact.status == "missed", Contact.attribution == attribution)
 
 
@@ -155,6 +164,7 @@ def _conditions(at: datetime) -> dict[str, Any]:
         "missed_participant": is_missed_by("participant"),
         "missed_system": is_missed_by("system"),
         "missed_unconfirmed": is_missed_by("unconfirmed"),
+        "missed_opted_out": is_missed_by("opted_out"),
         "excused": is_excused(),
         "outcome_pending": is_outcome_pending(at),
     }

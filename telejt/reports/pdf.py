@@ -132,8 +132,8 @@ def render_pdf(report: StatusReport, court_name: str) -> bytes:
             head += f" · {labels.label(labels.ATTRIBUTION_LABELS, contact.attribution)}"
         pdf.line_of(head, bold=contact.status == "missed")
         details = []
-        if contact.attribution_reason:
-            details.append(labels.reason_label(contact.attribution_reason))
+        if contact.attribution_reason or contact.justification:
+            details.append(item.reason_in_words(zone))
         details.append(
             _(
                 "SMS: %(sent)s enviados, %(delivered)s entregados, %(failed)s no entregados",

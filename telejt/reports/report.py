@@ -27,15 +27,23 @@ from telejt.inputs import iso_day
 from telejt.participants.models import Participant
 from telejt.planning.models import Contact
 from telejt.planning.outcomes import reported_status
+from telejt.reports import labels
 from telejt.reports.figures import MISS_ATTRIBUTIONS, Figures, figures_of
+from telejt.reports.formatting import local_when
 from telejt.sessions.models import PresenceEvent
 from telejt.sms.models import OutboundMessage
+from telejt.sms.purposes import PURPOSES
 
 #: the longest range one report covers (a year and a bit: hearings are months apart)
 MAX_RANGE_DAYS = 400
 #: message statuses that mean the participant's phone got it, or the carrier took it
 DELIVERED_STATUSES = ("delivered",)
 SENT_STATUSES = ("queued", "sent", "delivered", "undelivered", "failed")
+
+
+def _reaches(message: OutboundMessage) -> bool:
+    declared = PURPOSES.get(message.purpose)
+    return declared is not None and declared.reaches_participant
 
 
 @dataclass
@@ -63,6 +71,46 @@ class ContactEvidence:
     def reminders_failed(self) -> int:
         """Messages the carrier reported undelivered or failed."""
         return sum(1 for m in self.messages if m.status in ("undelivered", "failed"))
+
+    @property
+    def reached_by(self) -> OutboundMessage | None:
+        """The last message that told him of this contact and was delivered before its deadline."""
+        delivered = [
+            m
+            for m in self.messages
+            if m.status in DELIVERED_STATUSES
+            and _reaches(m)
+            and (m.status_at or m.sent_at or m.due_at) <= self.contact.deadline_at
+        ]
+        return max(
+            delivered, key=lambda m: (m.status_at or m.sent_at or m.due_at, m.id), default=None
+        )
+
+    @property
+    def sent_unconfirmed(self) -> OutboundMessage | None:
+        """The last message about this contact that went out with no receipt."""
+        sent = [
+            m for m in self.messages if m.status in ("queued", "sent", "sending") and _reaches(m)
+        ]
+        return max(sent, key=lambda m: (m.sent_at or m.due_at, m.id), default=None)
+
+    def reason_in_words(self, timezone: str) -> str:
+        """Why the miss is attributed as it is, from its evidence: which message reached him
+        and when, which went out unconfirmed, or the watcher's reason; a justification first."""
+        contact = self.contact
+        if contact.justification:
+            when = local_when(contact.justified_at, timezone)
+            return labels.justification_note(contact.justification, when)
+        words = labels.reason_label(contact.attribution_reason)
+        if contact.attribution == "participant" and self.reached_by is not None:
+            message = self.reached_by
+            at = message.status_at or message.sent_at or message.due_at
+            return f"{words}. {labels.reached_note(message.purpose, local_when(at, timezone))}"
+        if contact.attribution == "unconfirmed" and self.sent_unconfirmed is not None:
+            message = self.sent_unconfirmed
+            at = message.sent_at or message.due_at
+            return f"{words}. {labels.unconfirmed_note(message.purpose, local_when(at, timezone))}"
+        return words
 
     @property
     def participant_joins(self) -> list[PresenceEvent]:
@@ -99,6 +147,11 @@ class StatusReport:
     def misses(self) -> list[ContactEvidence]:
         """Missed contacts, with their evidence."""
         return [c for c in self.contacts if c.contact.status == "missed"]
+
+    @property
+    def justified(self) -> list[ContactEvidence]:
+        """Misses staff justified afterwards, with the reason."""
+        return [c for c in self.contacts if c.contact.justification]
 
     @property
     def system_misses(self) -> list[ContactEvidence]:

@@ -112,7 +112,7 @@ def participant_report_csv(participant_id: int) -> Response:
                 labels.label(labels.CONTACT_KIND_LABELS, contact.kind),
                 labels.label(labels.CONTACT_STATUS_LABELS, item.status),
                 labels.label(labels.ATTRIBUTION_LABELS, contact.attribution),
-                labels.reason_label(contact.attribution_reason),
+                item.reason_in_words(zone),
                 item.reminders_sent,
                 item.reminders_delivered,
                 item.reminders_failed,
