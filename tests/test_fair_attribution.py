@@ -242,3 +242,41 @@ def test_only_a_miss_can_be_justified(court) -> None:  # type: ignore[no-untyped
     missed = add_contact(person, now() - DAY, "missed", "participant")
     with pytest.raises(InvalidInput):
         justify_miss(missed, court["staff"]["coordinator"], "   ")
+
+
+def test_the_dashboard_page_justifies_a_miss_and_colours_each_attribution(client, court) -> None:  # type: ignore[no-untyped-def]
+    from telejt.dashboard.calendar import contact_outcome
+
+    person, staff = court["person"], court["staff"]
+    miss = add_contact(person, now() - 2 * DAY, "missed", "participant", reason="no_show")
+    unconfirmed = add_contact(person, now() - 3 * DAY, "missed", "unconfirmed")
+    opted_out = add_contact(person, now() - 4 * DAY, "missed", "opted_out", kind="checkin")
+    db.session.commit()
+    assert contact_outcome(unconfirmed) == "missed_unconfirmed"
+    assert contact_outcome(opted_out) == "missed_opted_out"
+    assert contact_outcome(miss) == "missed_participant"
+
+    login(client, staff["judge"])
+    page = client.get(f"/dashboard/participants/{person.id}").get_data(True)
+    assert "justify-form" not in page
+    assert client.post(
+        f"/dashboard/contacts/{miss.id}/justify", data={"reason": "x"}
+    ).status_code in (
+        400,
+        403,
+    )
+    login(client, staff["coordinator"])
+    page = client.get(f"/dashboard/participants/{person.id}").get_data(True)
+    assert f"/dashboard/contacts/{miss.id}/justify" in page
+    response = client.post(
+        f"/dashboard/contacts/{miss.id}/justify", data={"reason": "Cita médica comprobada"}
+    )
+    assert response.status_code == 302
+    db.session.refresh(miss)
+    assert (miss.status, miss.attribution, miss.justification) == (
+        "excused",
+        "excused",
+        "Cita médica comprobada",
+    )
+    page = client.get(f"/dashboard/participants/{person.id}").get_data(True)
+    assert "Cita médica comprobada" in page
