@@ -279,13 +279,14 @@ def test_participant_page_hides_what_the_court_may_not_see(client, court_setup):
     page = client.get(f"/dashboard/participants/{ana.id}").get_data(as_text=True)
 
     assert "Nota clínica reservada" not in page
-    assert "<strong>no</strong>" in page  # the shared answer
-    assert "<strong>7</strong>" not in page  # the unshared one
+    # the shared answer, in words (the question as asked, "No"), and not the unshared one
+    assert "¿tuviste algún tropiezo?: <strong>No</strong>" in page
+    assert "<strong>7 de 10</strong>" not in page and "ganas" not in page
     assert 'class="day outcome-missed_system' in page and "outcome-missed_participant" in page
     revoke_consent(ana, "share_with_court", court_setup["coordinator"])
     db.session.commit()
     page = client.get(f"/dashboard/participants/{ana.id}").get_data(as_text=True)
-    assert "<strong>no</strong>" not in page
+    assert "<strong>No</strong>" not in page
     assert client.get(f"/dashboard/participants/{court_setup['outsider'].id}").status_code == 404
     assert db.session.scalar(
         select(AuditEvent).where(

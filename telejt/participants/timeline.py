@@ -26,7 +26,8 @@ from telejt.courts.visibility import viewer_of
 from telejt.extensions import db
 from telejt.participants.models import Participant
 from telejt.planning.models import Contact
-from telejt.protocols.current import protocol_for
+from telejt.reports.answers import answer_line
+from telejt.reports.formatting import viewer_locale
 from telejt.sessions.models import ClinicalNote
 from telejt.sms.models import InboundMessage, OutboundMessage
 
@@ -62,14 +63,6 @@ def visible_answers(participant: Participant, viewer: StaffUser) -> list[Checkin
             return []
         query = query.where(CheckinAnswer.is_shared_with_court.is_(True))
     return list(db.session.scalars(query))
-
-
-def _question_text(participant: Participant, question_id: str) -> str:
-    try:
-        protocol = protocol_for(participant.protocol_id, participant.protocol_version)
-        return protocol.question(question_id).text.for_locale(participant.locale)
-    except KeyError:
-        return question_id
 
 
 def participant_timeline(participant: Participant, viewer: StaffUser) -> list[TimelineEntry]:
@@ -127,15 +120,14 @@ def participant_timeline(participant: Participant, viewer: StaffUser) -> list[Ti
         )
         for note in notes:
             entries.append(TimelineEntry(note.created_at, "note", {"note": note}))
+    locale = viewer_locale()
     for answer in visible_answers(participant, viewer):
+        question, value = answer_line(participant, answer, locale)
         entries.append(
             TimelineEntry(
                 answer.answered_at,
                 "answer",
-                {
-                    "answer": answer,
-                    "question": _question_text(participant, answer.question_id),
-                },
+                {"answer": answer, "question": question, "value": value},
             )
         )
     alerts = select(Alert).where(

@@ -56,6 +56,8 @@ def template_helpers() -> dict[str, Any]:
         "shown_status": shown_status,
         "outcome_pending_note": labels.outcome_pending_note,
         "reason_label": labels.reason_label,
+        "report_disclaimer": labels.REPORT_DISCLAIMER,
+        "viewer_locale": viewer_locale,
         "kind_labels": labels.CONTACT_KIND_LABELS,
         "contact_status_labels": labels.CONTACT_STATUS_LABELS,
         "attribution_labels": labels.ATTRIBUTION_LABELS,

@@ -99,6 +99,13 @@ REASON_LABELS = {
         "Su respuesta podría ser una señal de crisis (también podía responder a otra cosa)"
     ),
 }
+#: what every status-hearing report says, in HTML, CSV and PDF
+REPORT_DISCLAIMER = _l(
+    "Este informe documenta; no sanciona. Toda medida se decide en audiencia. Un contacto "
+    "no cumplido no es por sí solo un incumplimiento: las fallas del sistema, las faltas sin "
+    "constancia de que el aviso le llegó y las posteriores a su baja de los SMS no cuentan "
+    "en su asistencia."
+)
 #: appended to a possible-crisis reason when he said his reply was for something else
 CLARIFIED_LABEL = _l("después aclaró que respondía a otra cosa")
 

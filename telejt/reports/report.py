@@ -28,6 +28,7 @@ from telejt.participants.models import Participant
 from telejt.planning.models import Contact
 from telejt.planning.outcomes import reported_status
 from telejt.reports import labels
+from telejt.reports.answers import answer_line
 from telejt.reports.figures import MISS_ATTRIBUTIONS, Figures, figures_of
 from telejt.reports.formatting import local_when
 from telejt.sessions.models import PresenceEvent
@@ -177,6 +178,23 @@ class StatusReport:
     def answers(self) -> list[tuple[Contact, CheckinAnswer]]:
         """Check-in answers shared with the court, by contact."""
         return [(c.contact, a) for c in self.contacts for a in c.answers]
+
+    def answers_in_words(self, locale: str) -> list[tuple[Contact, str, str]]:
+        """Shared answers as (check-in, question as asked, answer as meant)."""
+        return [
+            (contact, *answer_line(self.participant, answer, locale))
+            for contact, answer in self.answers
+        ]
+
+    @property
+    def sessions(self) -> list[ContactEvidence]:
+        """The sessions of the range, with their evidence."""
+        return [c for c in self.contacts if c.contact.kind == "session"]
+
+    @property
+    def checkins(self) -> list[ContactEvidence]:
+        """The check-ins of the range, with their evidence."""
+        return [c for c in self.contacts if c.contact.kind == "checkin"]
 
     @property
     def kept(self) -> int:
