@@ -137,6 +137,8 @@ def test_dashboard_api_and_report_agree(client, rich):  # type: ignore[no-untype
     page = client.get(f"/dashboard/participants/{person.id}").get_data(True)
     fragment = client.get(f"/dashboard/participants/{person.id}/row").get_data(True)
     assert 'data-outcome-pending="2"' in fragment
+    # the live row shows each kind's rate, as the figures count it
+    assert "Sesiones 67" in fragment and "reportes 25" in fragment
 
     # the report, over days that cover the same contacts
     zone = ZoneInfo(person.timezone)

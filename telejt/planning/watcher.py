@@ -97,7 +97,7 @@ def attribute_miss(
     )
     if statuses & {"undelivered", "failed"}:
         return "system", "sms_undelivered" + (f":{','.join(failures)}" if failures else "")
-    if statuses & {"sent", "queued", "sending"}:
+    if statuses & {"sent", "queued"}:
         return "unconfirmed", "reminder_sent_unconfirmed"
     if "needs_review" in statuses:
         return "system", "send_interrupted"
