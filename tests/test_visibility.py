@@ -248,3 +248,26 @@ def test_the_court_room_hears_only_what_court_users_may_read(court_world, monkey
     to_team = [(n, p) for n, p, rooms in heard if team_room(court_id) in rooms]
     assert {p["kind"] for _n, p in to_team} == set(ALERT_KINDS)
     assert all(p["ack_note"] for n, p in to_team if n == "alert.acknowledged")
+
+
+def test_live_rooms_and_catch_up_follow_the_table(court_world) -> None:  # type: ignore[no-untyped-def]
+    from telejt.dashboard.live import missed_alerts, rooms_for
+
+    users, person, alerts = court_world["users"], court_world["person"], court_world["alerts"]
+    court_id = person.court_id
+    assert rooms_for(users["coordinator"]) == [team_room(court_id)]
+    assert rooms_for(users["therapist"]) == [therapist_room(users["therapist"].id)]
+    for position in COURT_POSITIONS:
+        assert rooms_for(users[position]) == [court_room(court_id)]
+    acknowledge_alert(alerts["missed_contact"], users["therapist"], "Recayó; ver nota clínica")
+    db.session.commit()
+    for name, user in users.items():
+        caught = missed_alerts(user, 0, now() - timedelta(days=1))["created"]
+        viewer = Viewer(user.role, user.court_position)
+        expected = {kind for kind in ALERT_KINDS if expected_alert(viewer, kind)}
+        assert {a["kind"] for a in caught} == expected, name
+        notes = {a["kind"]: a["ack_note"] for a in caught}
+        if user.role == "court":
+            assert notes["missed_contact"] is None
+        else:
+            assert notes["missed_contact"] == "Recayó; ver nota clínica"
