@@ -168,15 +168,7 @@ def _contact_stats(user: StaffUser, at: datetime) -> Any:
     index on (participant, status, deadline), which touches only those few rows.
     """
     scope = visible_participants(user).with_only_columns(Participant.id).scalar_subquery()
-    return (
-        select(
-            Contact.participant_id.label("participant_id"),
-            *figures.figure_columns(at - RATE_WINDOW, at, at),
-        )
-        .where(Contact.participant_id.in_(scope), figures.counted_contacts(at))
-        .group_by(Contact.participant_id)
-        .subquery("stats")
-    )
+    return figures.figures_subquery(Contact.participant_id.in_(scope), at - RATE_WINDOW, at, at)
 
 
 def _total(stats: Any, name: str) -> Any:

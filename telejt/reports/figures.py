@@ -37,7 +37,7 @@ from sqlalchemy import and_, case, func, or_, select
 
 from telejt.extensions import db
 from telejt.planning.models import Contact
-from telejt.planning.outcomes import AWAITING_OUTCOME_STATUS, awaiting_outcome
+from telejt.planning.outcomes import AWAITING_OUTCOME_STATUS, awaiting_call, awaiting_outcome
 
 KEPT_STATUSES = ("attended", "late", "completed")
 #: statuses of a contact whose window is over and whose outcome is known
@@ -176,31 +176,52 @@ def counted_contacts(at: datetime) -> Any:
     What a GROUP BY over figures filters on: scheduled contacts in the future never
     count, so they are not read.
     """
-    return or_(Contact.status.in_((*SETTLED_STATUSES, AWAITING_OUTCOME_STATUS)), awaiting_outcome())
+    # a phone session still scheduled is the only one awaiting its outcome outside these
+    return or_(Contact.status.in_((*SETTLED_STATUSES, AWAITING_OUTCOME_STATUS)), awaiting_call())
 
 
-def figure_columns(start: datetime, end: datetime, at: datetime) -> list[Any]:
-    """Labelled aggregates, ``session_kept`` … ``checkin_outcome_pending``, over [start, end).
+def figures_subquery(participants: Any, start: datetime, end: datetime, at: datetime) -> Any:
+    """Per participant (``participants``: a condition on contacts): ``session_kept`` …
+    ``checkin_outcome_pending`` over [start, end), and ``last_kept_at`` and
+    ``run_broken_at`` (any date), what the runs of misses are counted from.
 
-    Plus ``last_kept_at`` and ``run_broken_at`` (any date): what the runs of misses
-    are counted from. Meant for a query grouped by participant.
+    One scan of the contacts grouped by participant and kind (six counts a row,
+    not twelve: each kind's counts need no test of the kind), then one row per
+    participant from those few groups.
     """
     in_period = and_(Contact.starts_at >= start, Contact.starts_at < end)
-    columns: list[Any] = []
-    for kind in KINDS:
-        for name, condition in _conditions(at).items():
-            columns.append(
-                func.count()
-                .filter(and_(in_period, Contact.kind == kind, condition))
-                .label(f"{kind}_{name}")
-            )
-    columns.append(func.max(Contact.deadline_at).filter(is_kept()).label("last_kept_at"))
-    columns.append(
-        func.max(Contact.deadline_at)
-        .filter(Contact.status.in_(RUN_BREAKING_STATUSES))
-        .label("run_broken_at")
+    by_kind = (
+        select(
+            Contact.participant_id.label("participant_id"),
+            Contact.kind.label("kind"),
+            *(
+                func.count().filter(and_(condition, in_period)).label(name)
+                for name, condition in _conditions(at).items()
+            ),
+            func.max(Contact.deadline_at).filter(is_kept()).label("last_kept_at"),
+            func.max(Contact.deadline_at)
+            .filter(Contact.status.in_(RUN_BREAKING_STATUSES))
+            .label("run_broken_at"),
+        )
+        .where(participants, counted_contacts(at))
+        .group_by(Contact.participant_id, Contact.kind)
+        .subquery("figures_by_kind")
     )
-    return columns
+    # one row per participant and kind: max() picks it (None when he has no such contact)
+    return (
+        select(
+            by_kind.c.participant_id,
+            *(
+                func.max(by_kind.c[name]).filter(by_kind.c.kind == kind).label(f"{kind}_{name}")
+                for kind in KINDS
+                for name in COUNTS
+            ),
+            func.max(by_kind.c.last_kept_at).label("last_kept_at"),
+            func.max(by_kind.c.run_broken_at).label("run_broken_at"),
+        )
+        .group_by(by_kind.c.participant_id)
+        .subquery("stats")
+    )
 
 
 def consecutive_misses_column(
@@ -228,7 +249,7 @@ def consecutive_misses_column(
 
 
 def kind_figures(row: Any, kind: str) -> KindFigures:
-    """One kind's figures from a row holding :func:`figure_columns` (None counts as 0)."""
+    """One kind's figures from a row of :func:`figures_subquery` (None counts as 0)."""
     return KindFigures(*(getattr(row, f"{kind}_{name}") or 0 for name in COUNTS))
 
 
@@ -256,12 +277,7 @@ def figures_for(
     """Each participant's figures over [start, end) as of ``at``: one grouped statement."""
     if not participant_ids:
         return {}
-    stats = (
-        select(Contact.participant_id.label("participant_id"), *figure_columns(start, end, at))
-        .where(Contact.participant_id.in_(participant_ids), counted_contacts(at))
-        .group_by(Contact.participant_id)
-        .subquery("stats")
-    )
+    stats = figures_subquery(Contact.participant_id.in_(participant_ids), start, end, at)
     query = select(
         stats,
         consecutive_misses_column(stats.c.participant_id, stats.c.run_broken_at).label(
