@@ -261,7 +261,9 @@ def compliance_rows(
         .offset((max(filters.page, 1) - 1) * PAGE_SIZE)
     )
     rows, total = [], 0
-    for row in db.session.execute(query):
+    result = db.session.execute(query)
+    positions = figures.column_positions(result)
+    for row in result:
         total = row.matching
         rows.append(
             ComplianceRow(
@@ -274,8 +276,8 @@ def compliance_rows(
                 protocol_version=row.protocol_version,
                 phase_id=row.phase_id,
                 figures=Figures(
-                    sessions=figures.kind_figures(row, "session"),
-                    checkins=figures.kind_figures(row, "checkin"),
+                    sessions=figures.kind_figures(row, "session", positions),
+                    checkins=figures.kind_figures(row, "checkin", positions),
                     consecutive_misses=row.consecutive_misses or 0,
                     consecutive_system_misses=row.consecutive_system_misses or 0,
                     last_kept_at=row.last_kept_at,
