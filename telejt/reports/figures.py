@@ -195,7 +195,7 @@ def figures_subquery(participants: Any, start: datetime, end: datetime, at: date
             Contact.participant_id.label("participant_id"),
             Contact.kind.label("kind"),
             *(
-                func.count().filter(and_(condition, in_period)).label(name)
+                func.count().filter(and_(in_period, condition)).label(name)
                 for name, condition in _conditions(at).items()
             ),
             func.max(Contact.deadline_at).filter(is_kept()).label("last_kept_at"),
