@@ -74,6 +74,7 @@ def test_document_lists_every_operation_and_schema(client, world) -> None:  # ty
         ("GET", "/participants/{participant_id}/messages"),
         ("GET", "/participants/{participant_id}/compliance"),
         ("POST", "/sessions"), ("POST", "/sessions/{session_id}/attendance"),
+        ("POST", "/contacts/{contact_id}/justification"),
         ("GET", "/alerts"), ("POST", "/alerts/{alert_id}/ack"),
     }  # fmt: skip
     for item in document["paths"].values():

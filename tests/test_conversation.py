@@ -646,8 +646,8 @@ def test_a_whole_conversation(
 def test_a_checkin_answered_in_part_is_incomplete_not_a_miss(
     client, twilio, checkin_started, run_until, frozen_clock
 ) -> None:
-    from telejt.planning.watcher import consecutive_misses
     from telejt.reports.compliance import compliance_for
+    from telejt.reports.figures import consecutive_misses
 
     participant, checkin = checkin_started
     answer(client, participant, "no", run_until, frozen_clock)

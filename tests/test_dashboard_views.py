@@ -279,8 +279,9 @@ def test_participant_page_hides_what_the_court_may_not_see(client, court_setup):
     page = client.get(f"/dashboard/participants/{ana.id}").get_data(as_text=True)
 
     assert "Nota clínica reservada" not in page
-    assert "<strong>No</strong>" in page  # the shared answer, in words
-    assert "<strong>7 de 10</strong>" not in page  # the unshared one
+    # the shared answer, in words (the question as asked, "No"), and not the unshared one
+    assert "¿tuviste algún tropiezo?: <strong>No</strong>" in page
+    assert "<strong>7 de 10</strong>" not in page and "ganas" not in page
     assert 'class="day outcome-missed_system' in page and "outcome-missed_participant" in page
     revoke_consent(ana, "share_with_court", court_setup["coordinator"])
     db.session.commit()

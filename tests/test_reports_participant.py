@@ -134,9 +134,10 @@ def test_report_figures_equal_the_stored_statuses(client, history):  # type: ign
     assert "Los SMS no le llegaron (30006)" in page
     assert "No entregado" in page and "código 30006" in page
     assert "Nota reservada" not in page
-    # the shared answer in words (question and answer), never the unshared one
-    assert "¿tuviste algún tropiezo? 1=Sí 2=No</td><td>No</td>" in page
-    assert "qué tan fuertes fueron tus ganas" not in page
+    # the shared answer in words: the question as asked, without its SMS keys, and "No"
+    assert "<td>Desde tu último reporte, ¿tuviste algún tropiezo?</td><td>No</td>" in page
+    assert "ganas" not in page and "<td>use</td>" not in page
+    assert "Este informe documenta; no sanciona." in page
     assert db.session.scalar(
         select(AuditEvent).where(
             AuditEvent.action == "participant.report", AuditEvent.participant_id == person.id
@@ -149,7 +150,9 @@ def test_report_csv_has_one_row_per_contact(client, history):  # type: ignore[no
     response = client.get(f"/reports/participants/{history['person'].id}.csv?{history['range']}")
     assert response.headers["Content-Type"].startswith("text/csv")
     rows = list(csv.reader(io.StringIO(response.get_data(as_text=True).lstrip("\ufeff"))))
-    header, body = rows[0], rows[1:]
+    # one row per contact, then a blank row and the report's disclaimer
+    header, body = rows[0], rows[1 : rows.index([])]
+    assert rows[-1][0].startswith("Este informe documenta; no sanciona.")
     assert len(body) == len(page_contacts(client, history))
     statuses = Counter(row[header.index("Estado")] for row in body)
     assert statuses["No cumplido"] == 2
@@ -178,6 +181,9 @@ def test_report_pdf_opens_and_says_which_misses_were_the_systems(client, history
     assert "Falla del sistema" in text
     assert "fueron fallas del sistema" in text
     assert "Nota reservada" not in text
+    assert "documenta; no sanciona" in text
+    assert "Sesiones" in text and "Reportes (check-in)" in text
+    assert "tropiezo" in text and "use" not in text.split()
 
 
 def test_core_font_fallback_keeps_latin1_and_replaces_the_rest() -> None:
@@ -196,3 +202,17 @@ def test_report_access(client, history, make_staff):  # type: ignore[no-untyped-
         client.get(f"/reports/participants/{person.id}?from=2026-03-02&to=2026-01-01").status_code
         == 400
     )
+
+
+def test_answers_read_in_words(app_ctx, make_participant) -> None:  # type: ignore[no-untyped-def]
+    from telejt.reports.answers import answer_words, question_for, question_words
+
+    person = make_participant()
+    use, craving = question_for(person, "use"), question_for(person, "craving")
+    assert (
+        question_words(use, "use", "es_MX") == "Desde tu último reporte, ¿tuviste algún tropiezo?"
+    )
+    assert question_words(craving, "craving", "en").endswith("how strong were your cravings?")
+    assert (answer_words(use, "yes", "es_MX"), answer_words(use, "no", "es_MX")) == ("Sí", "No")
+    assert answer_words(craving, "8", "es_MX") == "8 de 10"
+    assert question_words(None, "gone", "es_MX") == "gone"  # a question the protocol lost

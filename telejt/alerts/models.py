@@ -10,9 +10,11 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from telejt.clock import now
 from telejt.extensions import Base
+from telejt.planning.models import ATTRIBUTION_CHECK
 from telejt.sqltypes import UTCDateTime
 
 if TYPE_CHECKING:
+    from telejt.auth.models import StaffUser
     from telejt.participants.models import Participant
     from telejt.planning.models import Contact
 
@@ -41,10 +43,7 @@ class Alert(Base):
         ),
         CheckConstraint("severity IN ('info', 'warning', 'urgent')", name="severity"),
         CheckConstraint("audience IN ('court', 'team')", name="audience"),
-        CheckConstraint(
-            "attribution IS NULL OR attribution IN ('participant', 'system', 'excused')",
-            name="attribution",
-        ),
+        CheckConstraint(ATTRIBUTION_CHECK, name="attribution"),
         Index("ix_alerts_court_open", "court_id", "acknowledged_at"),
     )
 
@@ -69,3 +68,5 @@ class Alert(Base):
 
     participant: Mapped[Participant] = relationship()
     contact: Mapped[Contact | None] = relationship()
+    #: who acknowledged it: whether a court user may read the note depends on his role
+    acknowledged_by: Mapped[StaffUser | None] = relationship()

@@ -10,17 +10,28 @@ from sqlalchemy import select
 from telejt.alerts.models import Alert
 from telejt.auth.models import StaffUser
 from telejt.clock import now
+from telejt.courts.visibility import (
+    COURT_DOCUMENT,
+    Viewer,
+    may_read_ack_note,
+    may_see_alert,
+)
 from telejt.extensions import db
 from telejt.live import court_room, publish, team_room, therapist_room
 from telejt.participants.models import Participant
 from telejt.planning.models import Contact
 
-#: alert kinds that also go to the participant's therapist (crisis and outcome: team only)
-THERAPIST_ALERT_KINDS = ("crisis", "reachability", "missed_contact", "outcome_pending")
+
+def shown_ack_note(alert: Alert, viewer: Viewer | None) -> str | None:
+    """The acknowledgement note as this viewer may read it (None: the whole team's view)."""
+    if alert.ack_note is None or viewer is None:
+        return alert.ack_note
+    author = alert.acknowledged_by.role if alert.acknowledged_by is not None else None
+    return alert.ack_note if may_read_ack_note(viewer, author) else None
 
 
-def alert_payload(alert: Alert) -> dict[str, Any]:
-    """The JSON shape of an alert (API and live events)."""
+def alert_payload(alert: Alert, viewer: Viewer | None = None) -> dict[str, Any]:
+    """The JSON shape of an alert (API and live events), cut to what ``viewer`` may read."""
     return {
         "id": alert.id,
         "court_id": alert.court_id,
@@ -35,18 +46,26 @@ def alert_payload(alert: Alert) -> dict[str, Any]:
         "acknowledged_at": (
             alert.acknowledged_at.astimezone(UTC).isoformat() if alert.acknowledged_at else None
         ),
-        "ack_note": alert.ack_note,
+        "ack_note": shown_ack_note(alert, viewer),
     }
 
 
 def alert_rooms(alert: Alert, participant: Participant) -> list[str]:
-    """Who sees an alert live: the court and team, or for team matters the team and therapist."""
+    """The treatment team's rooms that see an alert live: coordinators, and his therapist."""
     rooms = [team_room(alert.court_id)]
-    if alert.audience == "court":
-        rooms.append(court_room(alert.court_id))
-    if participant.therapist_id is not None and alert.kind in THERAPIST_ALERT_KINDS:
+    therapist = Viewer("therapist")
+    if participant.therapist_id is not None and may_see_alert(
+        therapist, alert.kind, alert.audience
+    ):
         rooms.append(therapist_room(participant.therapist_id))
     return rooms
+
+
+def publish_alert(event_name: str, alert: Alert, participant: Participant) -> None:
+    """Tell the rooms that may see an alert, the court's with only what court users may read."""
+    publish(event_name, alert_payload(alert), alert_rooms(alert, participant))
+    if may_see_alert(COURT_DOCUMENT, alert.kind, alert.audience):
+        publish(event_name, alert_payload(alert, COURT_DOCUMENT), [court_room(alert.court_id)])
 
 
 def raise_alert(
@@ -78,7 +97,7 @@ def raise_alert(
     )
     db.session.add(alert)
     db.session.flush()
-    publish("alert.created", alert_payload(alert), alert_rooms(alert, participant))
+    publish_alert("alert.created", alert, participant)
     return alert
 
 
@@ -89,5 +108,5 @@ def acknowledge_alert(alert: Alert, by: StaffUser, note: str) -> Alert:
         alert.acknowledged_by_id = by.id
         alert.ack_note = note
         db.session.flush()
-        publish("alert.acknowledged", alert_payload(alert), alert_rooms(alert, alert.participant))
+        publish_alert("alert.acknowledged", alert, alert.participant)
     return alert

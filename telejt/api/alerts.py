@@ -15,6 +15,7 @@ from telejt.api.routing import QueryParameter, operation
 from telejt.api.schemas import ALERT, ALERT_ACK, ID
 from telejt.audit.services import record_access
 from telejt.courts.models import Court
+from telejt.courts.visibility import may_acknowledge, viewer_of
 from telejt.dashboard.queries import visible_alerts
 from telejt.extensions import db
 
@@ -26,9 +27,12 @@ MAX_ALERTS = 500
     "GET",
     "/alerts",
     summary="List alerts",
-    description="Alerts of the participants the caller may see, newest first (at most 500). "
-    "Court users never see team-audience alerts (crisis signs are for the therapist and "
-    "coordinators). court_id outside the caller's courts: 404. Admins: 403. Audited.",
+    description="Alerts of the participants the caller may see, newest first (at most 500), "
+    "of the kinds his role sees (telejt.courts.visibility): court users see missed contacts "
+    "and technical failures, never team matters (crisis signs, reachability, reschedule "
+    "requests, unrecorded outcomes) nor a note written by clinical staff; a therapist sees "
+    "no reschedule requests (the coordinator's queue). court_id outside the caller's "
+    "courts: 404. Admins: 403. Audited.",
     roles=("coordinator", "therapist", "court"),
     query=(
         QueryParameter("court_id", ID, "only this court"),
@@ -54,7 +58,8 @@ def list_alerts(query: dict[str, Any]) -> list[dict[str, Any]]:
     elif query["status"] == "acknowledged":
         statement = statement.where(Alert.acknowledged_at.is_not(None))
     statement = statement.order_by(Alert.created_at.desc(), Alert.id.desc()).limit(MAX_ALERTS)
-    alerts = [alert_payload(alert) for alert in db.session.scalars(statement)]
+    viewer = viewer_of(user)
+    alerts = [alert_payload(alert, viewer) for alert in db.session.scalars(statement)]
     record_access(
         user.id,
         "alerts.list",
@@ -73,8 +78,9 @@ def list_alerts(query: dict[str, Any]) -> list[dict[str, Any]]:
     "POST",
     "/alerts/<int:alert_id>/ack",
     summary="Acknowledge an alert",
-    description="Court users, coordinators and therapists who may see the alert (admins: "
-    "403). The note is required. An alert already acknowledged: 409, the first note stands.",
+    description="Court users, coordinators and therapists who may see the alert (others: "
+    "404; admins: 403). The note is required. An alert already acknowledged: 409, the "
+    "first note stands.",
     roles=("coordinator", "therapist", "court"),
     body=ALERT_ACK,
     response=ALERT,
@@ -84,7 +90,7 @@ def ack_alert(alert_id: int, body: dict[str, Any]) -> dict[str, Any]:
     """Acknowledge an alert with a note."""
     user = api_user()
     alert = db.session.scalar(visible_alerts(user).where(Alert.id == alert_id))
-    if alert is None:
+    if alert is None or not may_acknowledge(viewer_of(user), alert.kind, alert.audience):
         raise ApiError(404, _("No encontrado."))
     if alert.acknowledged_at is not None:
         raise ApiError(409, _("La alerta ya fue atendida."))
@@ -92,4 +98,4 @@ def ack_alert(alert_id: int, body: dict[str, Any]) -> dict[str, Any]:
     if not note:
         raise ApiError(422, _("Datos no válidos."), {"note": _("No puede quedar vacío.")})
     acknowledge_alert(alert, user, note)
-    return alert_payload(alert)
+    return alert_payload(alert, viewer_of(user))

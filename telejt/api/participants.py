@@ -276,11 +276,13 @@ def list_messages(participant_id: int) -> list[dict[str, Any]]:
     "/participants/<int:participant_id>/compliance",
     summary="A participant's compliance",
     description="Counts by status and attribution for contacts starting in [from, to) (by "
-    "default the last 30 days); attendance rate = kept (attended, late, completed) over kept "
-    "plus misses attributed to him (system misses and excused contacts do not count against "
-    "him); outcome_pending counts sessions he joined that are over and whose outcome the "
-    "therapist has not recorded yet (neither kept nor missed); consecutive misses are his "
-    "latest run, whatever the period. Admins: 403. Audited.",
+    "default the last 30 days), and figures with sessions and check-ins apart, defined once "
+    "for the dashboard, this API and the status-hearing report: kept (attended, late, "
+    "completed), missed by whom (participant, system, unconfirmed: no delivery receipt for "
+    "any reminder), excused, outcome_pending (a session over, joined or by phone, whose "
+    "outcome the therapist has not recorded: neither kept nor missed); attendance rate = "
+    "kept over kept plus misses attributed to him. Consecutive misses are his latest run "
+    "and last_kept_at his last kept contact, whatever the period. Admins: 403. Audited.",
     roles=PARTICIPANT_READERS,
     query=RANGE,
     response=COMPLIANCE,

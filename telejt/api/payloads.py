@@ -92,6 +92,8 @@ def contact_payload(contact: Contact) -> dict[str, Any]:
         "status": contact.status,
         "attribution": contact.attribution,
         "attribution_reason": contact.attribution_reason,
+        "justification": contact.justification,
+        "justified_at": format_instant(contact.justified_at),
         "modality": contact.modality,
         "closed_at": format_instant(contact.closed_at),
     }

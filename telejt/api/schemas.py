@@ -249,6 +249,8 @@ CONTACT = Schema(
             "status": {"type": "string", "enum": list(CONTACT_STATUSES)},
             "attribution": {"type": ["string", "null"], "enum": [*ATTRIBUTIONS, None]},
             "attribution_reason": {"type": ["string", "null"]},
+            "justification": {"type": ["string", "null"]},
+            "justified_at": NULLABLE_INSTANT,
             "modality": {"type": ["string", "null"]},
             "closed_at": NULLABLE_INSTANT,
         }
@@ -275,6 +277,11 @@ ATTENDANCE = Schema(
         },
         required=["outcome"],
     ),
+)
+
+JUSTIFICATION = Schema(
+    "Justification",
+    _object({"reason": {"type": "string", "minLength": 1, "maxLength": 1000}}),
 )
 
 # ---- messages, alerts, compliance --------------------------------------------------------
@@ -318,6 +325,22 @@ ALERT_ACK = Schema(
     _object({"note": {"type": "string", "minLength": 1, "maxLength": 2000}}),
 )
 COUNTS = {"type": "object", "additionalProperties": {"type": "integer", "minimum": 0}}
+_COUNT = {"type": "integer", "minimum": 0}
+#: one kind of contact's figures (telejt.reports.figures), as the dashboard and report count
+KIND_FIGURES = _object(
+    {
+        "kept": _COUNT,
+        "missed_participant": _COUNT,
+        "missed_system": _COUNT,
+        "missed_unconfirmed": _COUNT,
+        "missed_opted_out": _COUNT,
+        "excused": _COUNT,
+        "outcome_pending": _COUNT,
+        "incomplete": _COUNT,
+        "missed": _COUNT,
+        "attendance_rate": {"type": ["number", "null"], "minimum": 0, "maximum": 1},
+    }
+)
 COMPLIANCE = Schema(
     "Compliance",
     _object(
@@ -331,6 +354,9 @@ COMPLIANCE = Schema(
             "sessions_by_status": COUNTS,
             "attendance_rate": {"type": ["number", "null"], "minimum": 0, "maximum": 1},
             "outcome_pending": {"type": "integer", "minimum": 0},
+            "figures": _object(
+                {"sessions": KIND_FIGURES, "checkins": KIND_FIGURES, "total": KIND_FIGURES}
+            ),
             "consecutive_misses": {"type": "integer", "minimum": 0},
             "consecutive_system_misses": {"type": "integer", "minimum": 0},
             "last_contact": {"anyOf": [CONTACT.ref(), {"type": "null"}]},
@@ -352,6 +378,7 @@ ALL_SCHEMAS = (
     CONTACT,
     SESSION_CREATE,
     ATTENDANCE,
+    JUSTIFICATION,
     MESSAGE,
     ALERT,
     ALERT_ACK,

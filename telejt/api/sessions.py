@@ -1,4 +1,4 @@
-"""API calls about sessions: one-off sessions and attendance."""
+"""API calls about sessions: one-off sessions, attendance, and justifying a past miss."""
 
 from __future__ import annotations
 
@@ -13,12 +13,14 @@ from telejt.api.jsonschema import parse_instant
 from telejt.api.participants import visible_participant
 from telejt.api.payloads import contact_payload
 from telejt.api.routing import operation
-from telejt.api.schemas import ATTENDANCE, CONTACT, SESSION_CREATE
+from telejt.api.schemas import ATTENDANCE, CONTACT, JUSTIFICATION, SESSION_CREATE
 from telejt.audit.services import record_access
 from telejt.auth.access import visible_participants
 from telejt.clock import now
+from telejt.courts.visibility import may_justify, viewer_of
 from telejt.extensions import db
 from telejt.participants.models import Participant
+from telejt.planning.justification import justify_miss
 from telejt.planning.models import Contact
 from telejt.planning.services import add_session
 from telejt.sessions.services import UNMARKABLE_STATUSES, mark_outcome
@@ -100,4 +102,37 @@ def mark_attendance(session_id: int, body: dict[str, Any]) -> dict[str, Any]:
         user.id, "mark_attendance", "contact", contact.id, participant_id=contact.participant_id,
         channel="api", detail={"outcome": outcome, "previous": previous},
     )  # fmt: skip
+    return contact_payload(contact)
+
+
+@operation(
+    "POST",
+    "/contacts/<int:contact_id>/justification",
+    summary="Justify a past miss",
+    description="Coordinators and court supervision officers (other court users: 403; "
+    "admins: 403). A missed session or check-in, whoever it was attributed to, becomes "
+    "excused with the reason given, which the court reads in its report; the figures follow. "
+    "Audited with the attribution it had. A contact that is not a miss: 409.",
+    roles=("coordinator", "court"),
+    body=JUSTIFICATION,
+    response=CONTACT,
+    conflicts=True,
+)
+def justify_contact(contact_id: int, body: dict[str, Any]) -> dict[str, Any]:
+    """Justify a past miss."""
+    user = api_user()
+    if not may_justify(viewer_of(user)):
+        raise ApiError(403, _("Su función no permite esta operación."))
+    visible_ids = visible_participants(user).with_only_columns(Participant.id).scalar_subquery()
+    contact = db.session.scalar(
+        select(Contact).where(Contact.id == contact_id, Contact.participant_id.in_(visible_ids))
+    )
+    if contact is None:
+        raise ApiError(404, _("No encontrado."))
+    if contact.status != "missed":
+        raise ApiError(409, _("Solo se justifica una falta."), {"contact": _("No es una falta.")})
+    reason = body["reason"].strip()
+    if not reason:
+        raise ApiError(422, _("Datos no válidos."), {"reason": _("No puede quedar vacío.")})
+    justify_miss(contact, user, reason, channel="api")
     return contact_payload(contact)

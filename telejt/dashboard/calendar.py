@@ -13,7 +13,23 @@ from telejt.participants.models import Participant
 from telejt.planning.models import Contact
 
 #: a day shows its most serious outcome; the participant's own miss comes first
-OUTCOME_ORDER = ("missed_participant", "missed_system", "excused", "kept", "open", "none")
+OUTCOME_ORDER = (
+    "missed_participant",
+    "missed_system",
+    "missed_unconfirmed",
+    "missed_opted_out",
+    "excused",
+    "kept",
+    "open",
+    "none",
+)
+#: a miss's attribution → its calendar class (an unknown one reads as his: never hide it)
+MISSED_CLASSES = {
+    "participant": "missed_participant",
+    "system": "missed_system",
+    "unconfirmed": "missed_unconfirmed",
+    "opted_out": "missed_opted_out",
+}
 KEPT = ("attended", "late", "completed")
 OPEN = ("scheduled", "confirmed", "declined", "in_progress")
 
@@ -30,7 +46,7 @@ class CalendarDay:
 def contact_outcome(contact: Contact) -> str:
     """The calendar class of one contact."""
     if contact.status == "missed":
-        return "missed_system" if contact.attribution == "system" else "missed_participant"
+        return MISSED_CLASSES.get(contact.attribution or "", "missed_participant")
     if contact.status == "excused":
         return "excused"
     if contact.status in KEPT:

@@ -1,11 +1,13 @@
 """The /live Socket.IO namespace: who may listen, to which rooms, and catching up.
 
 A connection carries the staff member's login session (Flask-Login cookie).
-Court users listen to their courts' rooms, coordinators also to their courts'
-team rooms (crisis and reachability), therapists to their own room; admins
-connect but join no room. After a reconnection the client asks for what it
-missed (``catch_up``) and gets it under the same rules as the live rooms, plus
-which of the participants on its page had a contact change meanwhile.
+Court users listen to their courts' rooms, coordinators to their courts' team
+rooms (which carry everything the court rooms do, and the team's matters, with
+the team's notes), therapists to their own room; admins connect but join no room.
+What each room carries is decided in telejt.courts.visibility. After a
+reconnection the client asks for what it missed (``catch_up``) and gets it under
+the same rules as the live rooms, plus which of the participants on its page had
+a contact change meanwhile.
 """
 
 from __future__ import annotations
@@ -18,11 +20,12 @@ from flask_socketio import join_room
 from sqlalchemy import or_, select
 
 from telejt.alerts.models import Alert
-from telejt.alerts.services import THERAPIST_ALERT_KINDS, acknowledge_alert, alert_payload
+from telejt.alerts.services import acknowledge_alert, alert_payload
 from telejt.audit.services import record_access
 from telejt.auth.access import visible_participants
 from telejt.auth.models import StaffUser
 from telejt.clock import as_utc
+from telejt.courts.visibility import may_acknowledge, viewer_of
 from telejt.dashboard.queries import visible_alerts
 from telejt.dashboard.retry import retry_when_sqlite_locked
 from telejt.extensions import db, socketio
@@ -30,8 +33,6 @@ from telejt.live import NAMESPACE, court_room, team_room, therapist_room
 from telejt.participants.models import Participant
 from telejt.planning.models import Contact
 
-#: roles that may acknowledge an alert they can see
-ACKNOWLEDGING_ROLES = ("court", "coordinator", "therapist")
 CATCH_UP_LIMIT = 500
 #: participants a page may ask about on catch-up (a dashboard page shows 200)
 CATCH_UP_PARTICIPANTS = 500
@@ -43,7 +44,8 @@ def rooms_for(user: StaffUser) -> list[str]:
     if user.role == "court":
         return [court_room(court_id) for court_id in user.court_ids]
     if user.role == "coordinator":
-        return [room for c in user.court_ids for room in (court_room(c), team_room(c))]
+        # the team room carries all the court room does: one room, each event once
+        return [team_room(court_id) for court_id in user.court_ids]
     if user.role == "therapist":
         return [therapist_room(user.id)]
     return []
@@ -51,12 +53,7 @@ def rooms_for(user: StaffUser) -> list[str]:
 
 def alerts_for_live(user: StaffUser) -> Any:
     """The alerts this user's rooms would have carried to him."""
-    if user.role == "admin":
-        return visible_alerts(user).where(Alert.id.is_(None))
-    query = visible_alerts(user)
-    if user.role == "therapist":
-        query = query.where(Alert.kind.in_(THERAPIST_ALERT_KINDS))
-    return query
+    return visible_alerts(user)
 
 
 def _parse_since(value: Any) -> datetime | None:
@@ -76,9 +73,10 @@ def missed_alerts(user: StaffUser, since_id: int, since: datetime | None) -> dic
     alerts = db.session.scalars(
         alerts_for_live(user).where(condition).order_by(Alert.id).limit(CATCH_UP_LIMIT)
     ).all()
-    created = [alert_payload(a) for a in alerts if a.id > since_id]
+    viewer = viewer_of(user)
+    created = [alert_payload(a, viewer) for a in alerts if a.id > since_id]
     acknowledged = [
-        alert_payload(a)
+        alert_payload(a, viewer)
         for a in alerts
         if a.id <= since_id and since is not None and a.acknowledged_at is not None
     ]
@@ -162,7 +160,7 @@ def on_catch_up(data: Any = None) -> dict[str, Any]:
 @retry_when_sqlite_locked
 def on_acknowledge(data: Any = None) -> dict[str, Any]:
     """Acknowledge an alert with a note: ``{"alert_id": 7, "note": "…"}``."""
-    if not current_user.is_authenticated or current_user.role not in ACKNOWLEDGING_ROLES:
+    if not current_user.is_authenticated or current_user.role == "admin":
         return {"error": "forbidden"}
     data = data if isinstance(data, dict) else {}
     note = str(data.get("note") or "").strip()[:NOTE_MAX_LENGTH]
@@ -175,6 +173,8 @@ def on_acknowledge(data: Any = None) -> dict[str, Any]:
     alert = db.session.scalar(alerts_for_live(current_user).where(Alert.id == alert_id))
     if alert is None:
         return {"error": "not_found"}
+    if not may_acknowledge(viewer_of(current_user), alert.kind, alert.audience):
+        return {"error": "forbidden"}
     acknowledge_alert(alert, current_user, note)
     record_access(
         current_user.id,
@@ -185,7 +185,7 @@ def on_acknowledge(data: Any = None) -> dict[str, Any]:
         channel="live",
     )
     db.session.commit()
-    return {"alert": alert_payload(alert)}
+    return {"alert": alert_payload(alert, viewer_of(current_user))}
 
 
 def register_live_namespace() -> None:

@@ -4,11 +4,9 @@ A court may follow 2,000 participants; each figure is computed by one GROUP BY
 over the court's contacts (and one over its open alerts), joined to the
 participants the viewer may see, never by a query per row.
 
-Attendance rate: kept contacts (attended, late, completed) over kept contacts
-plus misses attributed to the participant. Misses that were the system's and
-excused contacts are left out on purpose: a court must not read the system's
-failure as the participant's. A session he joined that is over and whose outcome
-the therapist has not recorded is neither: it is counted apart, as outcome pending.
+Every figure is defined in :mod:`telejt.reports.figures`, which the API and the
+status-hearing report count with too: the dashboard only chooses the period (the
+last 30 days) and the participants.
 """
 
 from __future__ import annotations
@@ -17,20 +15,20 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Float, Select, and_, case, cast, func, or_, select
+from sqlalchemy import Float, Select, and_, cast, func, or_, select
 from sqlalchemy.orm import selectinload
 
 from telejt.alerts.models import Alert
 from telejt.auth.access import visible_participants
 from telejt.auth.models import StaffUser
+from telejt.courts import visibility
+from telejt.courts.visibility import viewer_of
 from telejt.extensions import db
 from telejt.participants.models import Participant
 from telejt.planning.models import Contact
-from telejt.planning.outcomes import AWAITING_OUTCOME_STATUS
+from telejt.reports import figures
+from telejt.reports.figures import Figures
 
-KEPT_STATUSES = ("attended", "late", "completed")
-#: statuses of a contact whose window is over and whose outcome is known
-SETTLED_STATUSES = ("attended", "late", "completed", "missed", "excused", "incomplete")
 RATE_WINDOW = timedelta(days=30)
 SORT_KEYS = ("name", "case_number", "rate", "consecutive_misses", "last_kept_at", "open_alerts")
 PAGE_SIZE = 200
@@ -54,7 +52,7 @@ class ComplianceFilters:
 
 @dataclass(frozen=True)
 class ComplianceRow:
-    """One participant's line on the dashboard."""
+    """One participant's line on the dashboard: his figures over the last 30 days."""
 
     participant_id: int
     name: str
@@ -64,34 +62,75 @@ class ComplianceRow:
     protocol_id: str
     protocol_version: int
     phase_id: str
-    kept_30d: int
-    missed_participant_30d: int
-    missed_system_30d: int
-    excused_30d: int
-    consecutive_misses: int
-    last_kept_at: datetime | None
+    #: sessions and check-ins apart (telejt.reports.figures), over the last 30 days
+    figures: Figures
     open_alerts: int
-    #: sessions he joined, now over, whose outcome nobody has recorded (any date)
-    outcome_pending: int = 0
+
+    @property
+    def kept_30d(self) -> int:
+        """Contacts kept in 30 days."""
+        return self.figures.total.kept
+
+    @property
+    def missed_participant_30d(self) -> int:
+        """His own misses in 30 days."""
+        return self.figures.total.missed_participant
+
+    @property
+    def missed_system_30d(self) -> int:
+        """The system's misses in 30 days."""
+        return self.figures.total.missed_system
+
+    @property
+    def missed_unconfirmed_30d(self) -> int:
+        """Misses whose only reminders had no delivery receipt, in 30 days."""
+        return self.figures.total.missed_unconfirmed
+
+    @property
+    def excused_30d(self) -> int:
+        """Excused contacts in 30 days."""
+        return self.figures.total.excused
+
+    @property
+    def outcome_pending(self) -> int:
+        """Sessions over in 30 days, joined or by phone, whose outcome nobody recorded."""
+        return self.figures.total.outcome_pending
+
+    @property
+    def consecutive_misses(self) -> int:
+        """His latest run of misses."""
+        return self.figures.consecutive_misses
+
+    @property
+    def last_kept_at(self) -> datetime | None:
+        """When his last kept contact closed."""
+        return self.figures.last_kept_at
 
     @property
     def attendance_rate(self) -> float | None:
         """Kept over kept plus the participant's misses in 30 days; None without any."""
-        counted = self.kept_30d + self.missed_participant_30d
-        return None if counted == 0 else self.kept_30d / counted
+        return self.figures.attendance_rate
 
 
 def alert_audiences(user: StaffUser) -> tuple[str, ...]:
     """Which alert audiences a staff member may see: court users never see team matters."""
-    return ("court",) if user.role == "court" else ("court", "team")
+    return visibility.alert_audiences(viewer_of(user))
+
+
+def alert_scope(user: StaffUser) -> Any:
+    """The condition on alerts this user may see by kind and audience (telejt.courts.visibility)."""
+    viewer = viewer_of(user)
+    return and_(
+        Alert.audience.in_(visibility.alert_audiences(viewer)),
+        Alert.kind.in_(visibility.visible_alert_kinds(viewer)),
+    )
 
 
 def visible_alerts(user: StaffUser) -> Select[Any]:
-    """Alerts of the participants this user may see, in audiences he may see."""
+    """Alerts of the participants this user may see, of kinds and audiences he may see."""
     participant_ids = visible_participants(user).with_only_columns(Participant.id)
     return select(Alert).where(
-        Alert.participant_id.in_(participant_ids.scalar_subquery()),
-        Alert.audience.in_(alert_audiences(user)),
+        Alert.participant_id.in_(participant_ids.scalar_subquery()), alert_scope(user)
     )
 
 
@@ -120,82 +159,30 @@ def open_alerts(user: StaffUser, limit: int = 50) -> list[Alert]:
 
 
 def _contact_stats(user: StaffUser, at: datetime) -> Any:
-    """One GROUP BY over the settled contacts of the visible participants (a single scan).
+    """One GROUP BY over the counted contacts of the visible participants (a single scan).
 
-    The last kept contact, and the last contact that ends a run of misses, are plain
+    The figures are :mod:`telejt.reports.figures`' own columns, over the last 30 days;
+    the last kept contact, and the last contact that ends a run of misses, are plain
     aggregates of the same pass; the misses after it are counted per participant
-    afterwards (:func:`_consecutive_misses`), through the index on (participant,
-    status, deadline), which touches only those few rows. A first version joined the
-    scan to a second GROUP BY for the last kept contact: two scans of the contacts,
-    and PostgreSQL's parallel worker built that second aggregate once more.
+    afterwards (:func:`telejt.reports.figures.consecutive_misses_column`), through the
+    index on (participant, status, deadline), which touches only those few rows.
     """
-    since = at - RATE_WINDOW
     scope = visible_participants(user).with_only_columns(Participant.id).scalar_subquery()
-    recent = and_(Contact.deadline_at > since, Contact.deadline_at <= at)
-
-    def count_where(*conditions: Any) -> Any:
-        return func.count().filter(and_(*conditions))
-
-    return (
-        select(
-            Contact.participant_id.label("participant_id"),
-            count_where(recent, Contact.status.in_(KEPT_STATUSES)).label("kept_30d"),
-            count_where(
-                recent, Contact.status == "missed", Contact.attribution == "participant"
-            ).label("missed_participant_30d"),
-            count_where(recent, Contact.status == "missed", Contact.attribution == "system").label(
-                "missed_system_30d"
-            ),
-            count_where(recent, Contact.status == "excused").label("excused_30d"),
-            count_where(
-                Contact.kind == "session",
-                Contact.status == AWAITING_OUTCOME_STATUS,
-                Contact.ends_at <= at,
-            ).label("outcome_pending"),
-            func.max(Contact.deadline_at)
-            .filter(Contact.status.in_(KEPT_STATUSES))
-            .label("last_kept_at"),
-            # a session he joined ends a run of misses even before its outcome is recorded:
-            # what it will be counted as is the therapist's to say, never presumed against him
-            func.max(Contact.deadline_at)
-            .filter(Contact.status.in_((*KEPT_STATUSES, "incomplete", AWAITING_OUTCOME_STATUS)))
-            .label("run_broken_at"),
-        )
-        .where(
-            Contact.participant_id.in_(scope),
-            Contact.status.in_((*SETTLED_STATUSES, AWAITING_OUTCOME_STATUS)),
-        )
-        .group_by(Contact.participant_id)
-        .subquery("stats")
-    )
+    return figures.figures_subquery(Contact.participant_id.in_(scope), at - RATE_WINDOW, at, at)
 
 
-def _consecutive_misses(run_broken_at: Any) -> Any:
-    """His misses since the run was last broken (all of them if it never was).
-
-    Two correlated counts rather than one with ``run_broken_at IS NULL OR …``: with
-    the OR PostgreSQL cannot bound the index scan by the deadline and reads every
-    contact of the participant.
-    """
-    misses = (
-        select(func.count())
-        .select_from(Contact)
-        .where(
-            Contact.participant_id == Participant.id,
-            Contact.status == "missed",
-            Contact.attribution == "participant",
-        )
-    )
-    return case(
-        (run_broken_at.is_(None), misses.scalar_subquery()),
-        else_=misses.where(Contact.deadline_at > run_broken_at).scalar_subquery(),
+def _total(stats: Any, name: str) -> Any:
+    """A count over both kinds of contact (0 for a participant without any)."""
+    return sum(
+        (func.coalesce(getattr(stats.c, f"{kind}_{name}"), 0) for kind in figures.KINDS[1:]),
+        func.coalesce(getattr(stats.c, f"{figures.KINDS[0]}_{name}"), 0),
     )
 
 
 def _alert_counts(user: StaffUser) -> Any:
     return (
         select(Alert.participant_id, func.count(Alert.id).label("open_alerts"))
-        .where(Alert.acknowledged_at.is_(None), Alert.audience.in_(alert_audiences(user)))
+        .where(Alert.acknowledged_at.is_(None), alert_scope(user))
         .group_by(Alert.participant_id)
         .subquery("open_alert_counts")
     )
@@ -207,11 +194,16 @@ def compliance_rows(
     """The page of compliance rows the filters ask for, and how many rows match in all."""
     stats = _contact_stats(user, at)
     alerts = _alert_counts(user)
-    kept = func.coalesce(stats.c.kept_30d, 0)
-    missed = func.coalesce(stats.c.missed_participant_30d, 0)
+    kept = _total(stats, "kept")
+    missed = _total(stats, "missed_participant")
     rate = cast(kept, Float) / func.nullif(kept + missed, 0)
-    consecutive = _consecutive_misses(stats.c.run_broken_at)
+    consecutive = figures.consecutive_misses_column(Participant.id, stats.c.run_broken_at)
     alert_count = func.coalesce(alerts.c.open_alerts, 0)
+    counts = [
+        func.coalesce(getattr(stats.c, f"{kind}_{name}"), 0).label(f"{kind}_{name}")
+        for kind in figures.KINDS
+        for name in figures.COUNTS
+    ]
     query = (
         visible_participants(user)
         .with_only_columns(
@@ -223,14 +215,13 @@ def compliance_rows(
             Participant.protocol_id,
             Participant.protocol_version,
             Participant.phase_id,
-            kept.label("kept_30d"),
-            missed.label("missed_participant_30d"),
-            func.coalesce(stats.c.missed_system_30d, 0).label("missed_system_30d"),
-            func.coalesce(stats.c.excused_30d, 0).label("excused_30d"),
+            *counts,
             consecutive.label("consecutive_misses"),
+            figures.consecutive_misses_column(
+                Participant.id, stats.c.run_broken_at, "system"
+            ).label("consecutive_system_misses"),
             stats.c.last_kept_at,
             alert_count.label("open_alerts"),
-            func.coalesce(stats.c.outcome_pending, 0).label("outcome_pending"),
             # the number of matching rows, from the same pass (no second aggregate query)
             func.count().over().label("matching"),
         )
@@ -270,10 +261,30 @@ def compliance_rows(
         .offset((max(filters.page, 1) - 1) * PAGE_SIZE)
     )
     rows, total = [], 0
-    for row in db.session.execute(query):
-        fields = row._asdict()
-        total = fields.pop("matching")
-        rows.append(ComplianceRow(**fields))
+    result = db.session.execute(query)
+    positions = figures.column_positions(result)
+    for row in result:
+        total = row.matching
+        rows.append(
+            ComplianceRow(
+                participant_id=row.participant_id,
+                name=row.name,
+                case_number=row.case_number,
+                status=row.status,
+                timezone=row.timezone,
+                protocol_id=row.protocol_id,
+                protocol_version=row.protocol_version,
+                phase_id=row.phase_id,
+                figures=Figures(
+                    sessions=figures.kind_figures(row, "session", positions),
+                    checkins=figures.kind_figures(row, "checkin", positions),
+                    consecutive_misses=row.consecutive_misses or 0,
+                    consecutive_system_misses=row.consecutive_system_misses or 0,
+                    last_kept_at=row.last_kept_at,
+                ),
+                open_alerts=row.open_alerts,
+            )
+        )
     if not rows and filters.page > 1:  # past the last page: count without a page
         total = (
             db.session.scalar(

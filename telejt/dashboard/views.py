@@ -13,14 +13,16 @@ from zoneinfo import ZoneInfo
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 from werkzeug.wrappers import Response
 
 from telejt.alerts.models import Alert
-from telejt.alerts.services import acknowledge_alert
+from telejt.alerts.services import acknowledge_alert, shown_ack_note
 from telejt.audit.services import record_access
-from telejt.auth.access import participant_or_404, roles_required
+from telejt.auth.access import participant_or_404, roles_required, visible_participants
 from telejt.clock import now
+from telejt.courts.visibility import may_justify, viewer_of
 from telejt.dashboard.calendar import attendance_calendar
 from telejt.dashboard.crisis import open_crisis_alerts
 from telejt.dashboard.live import NOTE_MAX_LENGTH, alerts_for_live, register_live_namespace
@@ -36,7 +38,11 @@ from telejt.dashboard.queries import (
 from telejt.dashboard.retry import retry_when_sqlite_locked
 from telejt.extensions import db
 from telejt.inputs import bounded_int
+from telejt.participants.models import Participant
 from telejt.participants.timeline import participant_timeline
+from telejt.participants.validation import InvalidInput
+from telejt.planning.justification import JUSTIFICATION_MAX_LENGTH, justify_miss
+from telejt.planning.models import Contact
 from telejt.protocols.current import protocol_for
 from telejt.reports.formatting import template_helpers, viewer_locale
 
@@ -53,7 +59,12 @@ bp.record(lambda state: register_live_namespace())
 @bp.context_processor
 def dashboard_helpers() -> dict[str, Any]:
     """Labels and local times for the dashboard templates."""
-    return {**template_helpers(), "phase_name": phase_name}
+    return {**template_helpers(), "phase_name": phase_name, "ack_note": ack_note}
+
+
+def ack_note(alert: Alert) -> str | None:
+    """An alert's acknowledgement note as the viewer may read it (telejt.courts.visibility)."""
+    return shown_ack_note(alert, viewer_of(current_user))
 
 
 def phase_name(protocol_id: str, protocol_version: int, phase_id: str) -> str:
@@ -208,6 +219,8 @@ def participant(participant_id: int) -> str:
         calendar=calendar,
         today=today,
         generated_at=at,
+        may_justify=may_justify(viewer_of(current_user)),
+        justification_max=JUSTIFICATION_MAX_LENGTH,
     )
     record_access(
         current_user.id,
@@ -218,3 +231,29 @@ def participant(participant_id: int) -> str:
     )
     db.session.commit()
     return page
+
+
+@bp.post("/contacts/<int:contact_id>/justify")
+@roles_required(*VIEWERS)
+@retry_when_sqlite_locked
+def justify(contact_id: int) -> Response:
+    """Justify a past miss with a reason (coordinators and supervision officers); audited."""
+    if not may_justify(viewer_of(current_user)):
+        abort(403)
+    scope = visible_participants(current_user).with_only_columns(Participant.id)
+    contact = db.session.scalar(
+        select(Contact).where(
+            Contact.id == contact_id, Contact.participant_id.in_(scope.scalar_subquery())
+        )
+    )
+    if contact is None:
+        abort(404)
+    back = url_for("dashboard.participant", participant_id=contact.participant_id)
+    try:
+        justify_miss(contact, current_user, request.form.get("reason", ""))
+    except InvalidInput:
+        flash(_("Escriba el motivo; solo una falta puede justificarse."), "error")
+        return redirect(back)
+    db.session.commit()
+    flash(_("Falta justificada."), "info")
+    return redirect(back)

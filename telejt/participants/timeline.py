@@ -2,10 +2,11 @@
 
 Court users (and admins, who keep the system, not the treatment) get attendance
 and compliance facts: contacts, delivery of the messages the court may see (no
-crisis or conversation replies; see telejt.sms.purposes) without their text, alerts
-meant for the court, and check-in answers only where the protocol shares the
-question with the court and the participant consented. Never clinical notes,
-never the participant's own replies, never crisis alerts.
+crisis or conversation replies) without their text, alerts meant for the court
+without the notes clinical staff wrote on them, and check-in answers only where
+the protocol shares the question with the court and the participant consented.
+Never clinical notes, never the participant's own replies, never crisis alerts.
+Each rule is telejt.courts.visibility's.
 """
 
 from __future__ import annotations
@@ -17,16 +18,18 @@ from typing import Any
 from sqlalchemy import select
 
 from telejt.alerts.models import Alert
-from telejt.auth.access import may_read_clinical_notes
+from telejt.alerts.services import shown_ack_note
 from telejt.auth.models import StaffUser
 from telejt.checkins.models import CheckinAnswer
+from telejt.courts import visibility
+from telejt.courts.visibility import viewer_of
 from telejt.extensions import db
 from telejt.participants.models import Participant
 from telejt.planning.models import Contact
-from telejt.protocols.current import protocol_for
+from telejt.reports.answers import answer_line
+from telejt.reports.formatting import viewer_locale
 from telejt.sessions.models import ClinicalNote
 from telejt.sms.models import InboundMessage, OutboundMessage
-from telejt.sms.purposes import names
 
 #: how many of each kind of entry a page shows (newest first)
 PAGE_LIMIT = 200
@@ -43,7 +46,7 @@ class TimelineEntry:
 
 def may_see_team_detail(viewer: StaffUser) -> bool:
     """Whether the viewer treats the participant (and so reads replies, notes, team alerts)."""
-    return may_read_clinical_notes(viewer)
+    return visibility.may_read_message_text(viewer_of(viewer))
 
 
 def visible_answers(participant: Participant, viewer: StaffUser) -> list[CheckinAnswer]:
@@ -62,17 +65,10 @@ def visible_answers(participant: Participant, viewer: StaffUser) -> list[Checkin
     return list(db.session.scalars(query))
 
 
-def _question_text(participant: Participant, question_id: str) -> str:
-    try:
-        protocol = protocol_for(participant.protocol_id, participant.protocol_version)
-        return protocol.question(question_id).text.for_locale(participant.locale)
-    except KeyError:
-        return question_id
-
-
 def participant_timeline(participant: Participant, viewer: StaffUser) -> list[TimelineEntry]:
     """Contacts, messages, answers, alerts and (for the treatment team) notes, newest first."""
     team = may_see_team_detail(viewer)
+    seen_by = viewer_of(viewer)
     entries: list[TimelineEntry] = []
     contacts = db.session.scalars(
         select(Contact)
@@ -93,7 +89,7 @@ def participant_timeline(participant: Participant, viewer: StaffUser) -> list[Ti
         )
     outbound = select(OutboundMessage).where(OutboundMessage.participant_id == participant.id)
     if not team:
-        outbound = outbound.where(OutboundMessage.purpose.in_(names(is_court_visible=True)))
+        outbound = outbound.where(OutboundMessage.purpose.in_(visibility.visible_purposes(seen_by)))
     for message in db.session.scalars(
         outbound.order_by(OutboundMessage.due_at.desc()).limit(PAGE_LIMIT)
     ):
@@ -124,20 +120,27 @@ def participant_timeline(participant: Participant, viewer: StaffUser) -> list[Ti
         )
         for note in notes:
             entries.append(TimelineEntry(note.created_at, "note", {"note": note}))
+    locale = viewer_locale()
     for answer in visible_answers(participant, viewer):
+        question, value = answer_line(participant, answer, locale)
         entries.append(
             TimelineEntry(
                 answer.answered_at,
                 "answer",
-                {
-                    "answer": answer,
-                    "question": _question_text(participant, answer.question_id),
-                },
+                {"answer": answer, "question": question, "value": value},
             )
         )
-    alerts = select(Alert).where(Alert.participant_id == participant.id)
-    if not team:
-        alerts = alerts.where(Alert.audience == "court")
+    alerts = select(Alert).where(
+        Alert.participant_id == participant.id,
+        Alert.audience.in_(visibility.alert_audiences(seen_by)),
+        Alert.kind.in_(visibility.visible_alert_kinds(seen_by)),
+    )
     for alert in db.session.scalars(alerts.order_by(Alert.created_at.desc()).limit(PAGE_LIMIT)):
-        entries.append(TimelineEntry(alert.created_at, "alert", {"alert": alert}))
+        entries.append(
+            TimelineEntry(
+                alert.created_at,
+                "alert",
+                {"alert": alert, "ack_note": shown_ack_note(alert, seen_by)},
+            )
+        )
     return sorted(entries, reverse=True)

@@ -32,7 +32,14 @@ CONTACT_STATUSES = (
 )
 #: statuses in which the contact's window is still open to the participant
 OPEN_STATUSES = ("scheduled", "confirmed", "in_progress")
-ATTRIBUTIONS = ("participant", "system", "excused")
+#: who a miss is attributed to: him (reached, did not come), the system (could not reach
+#: him, or failed), nobody known (``unconfirmed``: the reminders went out and no receipt
+#: came back), his own choice (``opted_out`` of SMS: the team must reach him another
+#: way), or excused (declined ahead, or justified by staff)
+ATTRIBUTIONS = ("participant", "system", "unconfirmed", "opted_out", "excused")
+ATTRIBUTION_CHECK = "attribution IS NULL OR attribution IN ({})".format(
+    ", ".join(f"'{a}'" for a in ATTRIBUTIONS)
+)
 
 
 class Contact(Base):
@@ -46,10 +53,7 @@ class Contact(Base):
             "'late', 'missed', 'excused', 'cancelled', 'completed', 'incomplete')",
             name="status",
         ),
-        CheckConstraint(
-            "attribution IS NULL OR attribution IN ('participant', 'system', 'excused')",
-            name="attribution",
-        ),
+        CheckConstraint(ATTRIBUTION_CHECK, name="attribution"),
         CheckConstraint("ends_at > starts_at", name="window"),
         # the deadline watcher's query: open contacts by deadline
         Index("ix_contacts_open_deadline", "deadline_at", "status"),
@@ -90,6 +94,10 @@ class Contact(Base):
     protocol_id: Mapped[str] = mapped_column(String(60))
     protocol_version: Mapped[int] = mapped_column(Integer)
     phase_id: Mapped[str] = mapped_column(String(20))
+    #: the rule of the protocol version that planned it, as a path in that protocol:
+    #: "<phase id>/sessions/<index>" or "<phase id>/checkins/<index>" (a one-off session
+    #: names the rule it borrowed); None for contacts planned before rules were stored
+    protocol_rule: Mapped[str | None] = mapped_column(String(60))
     #: random part of the participant's signed link (/s/… or /c/…)
     join_token: Mapped[str] = mapped_column(String(64), unique=True)
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -102,6 +110,12 @@ class Contact(Base):
     pending_question_id: Mapped[str | None] = mapped_column(String(60))
     invalid_replies: Mapped[int] = mapped_column(Integer, default=0)
     outcome_note: Mapped[str | None] = mapped_column(Text)
+    #: a miss staff justified afterwards: the reason in his words (court-visible: it
+    #: says why the miss is not held against him), who and when; the audit log keeps
+    #: what the attribution was before
+    justification: Mapped[str | None] = mapped_column(Text)
+    justified_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
+    justified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     outcome_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)

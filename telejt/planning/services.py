@@ -29,6 +29,7 @@ from telejt.planning.reminders import (
     messages_by_contact,
     plan_contact_messages,
 )
+from telejt.planning.rules import first_session_rule, rule_path
 from telejt.planning.tokens import new_join_token
 from telejt.protocols.current import protocol_for
 from telejt.protocols.model import WEEKDAYS, CheckinRule, Phase, Protocol, SessionRule
@@ -49,14 +50,18 @@ class PlannedContact:
     ends_at: datetime
     deadline_at: datetime
     rule: SessionRule | CheckinRule
+    #: where the rule is in the protocol ("2/sessions/0"): stored with the contact
+    rule_path: str | None = None
 
 
 def _session_rules_by_slot(
     phase: Phase, slots: list[dict[str, str]]
-) -> list[tuple[dict[str, str], SessionRule]]:
-    """Pair each weekly slot with the session rule it serves, in protocol order."""
-    rules = [rule for rule in phase.sessions for _ in range(rule.per_week)]
-    return list(zip(slots, rules, strict=False))
+) -> list[tuple[dict[str, str], int, SessionRule]]:
+    """Pair each weekly slot with the session rule it serves (and its index), in protocol order."""
+    rules = [
+        (index, rule) for index, rule in enumerate(phase.sessions) for _ in range(rule.per_week)
+    ]
+    return [(slot, index, rule) for slot, (index, rule) in zip(slots, rules, strict=False)]
 
 
 def desired_contacts(
@@ -72,7 +77,7 @@ def desired_contacts(
     day = first_day
     while day <= last_day:
         weekday = WEEKDAYS[day.weekday()]
-        for slot, rule in _session_rules_by_slot(phase, participant.session_slots):
+        for slot, index, rule in _session_rules_by_slot(phase, participant.session_slots):
             if slot["weekday"] != weekday:
                 continue
             at = time.fromisoformat(slot["time"])
@@ -85,9 +90,10 @@ def desired_contacts(
                     ends_at=begins + timedelta(minutes=rule.minutes),
                     deadline_at=begins + timedelta(minutes=rule.join_window.after_min),
                     rule=rule,
+                    rule_path=rule_path(phase.id, "session", index),
                 )
             )
-        for checkin in phase.checkins:
+        for index, checkin in enumerate(phase.checkins):
             if weekday not in checkin.days:
                 continue
             begins = local_instant(day, checkin.at, zone)
@@ -99,6 +105,7 @@ def desired_contacts(
                     ends_at=begins + checkin.respond_within,
                     deadline_at=begins + checkin.respond_within,
                     rule=checkin,
+                    rule_path=rule_path(phase.id, "checkin", index),
                 )
             )
         day += timedelta(days=1)
@@ -114,6 +121,7 @@ def _apply(contact: Contact, wanted: PlannedContact, participant: Participant) -
     contact.protocol_id = participant.protocol_id
     contact.protocol_version = participant.protocol_version
     contact.phase_id = participant.phase_id
+    contact.protocol_rule = wanted.rule_path
     if isinstance(wanted.rule, SessionRule):
         contact.session_kind = wanted.rule.kind
         contact.modality = wanted.rule.modality
@@ -274,6 +282,7 @@ _CONTACT_COLUMNS = (
     "protocol_id",
     "protocol_version",
     "phase_id",
+    "protocol_rule",
 )
 _MESSAGE_COLUMNS = (
     "participant_id",
@@ -390,17 +399,17 @@ def _plan_group(ids: list[int], horizon_days: int | None) -> int:
     return len(new_contacts)
 
 
-def _session_rule(participant: Participant, minutes: int, modality: str) -> SessionRule:
-    """The phase's session rule (for reminders and join window), sized for a one-off session."""
+def _session_rule(participant: Participant, minutes: int, modality: str) -> tuple[str, SessionRule]:
+    """The phase's session rule (for reminders and join window), sized for a one-off
+    session, and its path (a phase of check-ins only borrows the protocol's first)."""
     from dataclasses import replace
 
     protocol = protocol_for(participant.protocol_id, participant.protocol_version)
-    phase = protocol.phase(participant.phase_id)
-    if phase.sessions:
-        base = phase.sessions[0]
-    else:  # a phase of check-ins only: borrow the protocol's first session rule
-        base = next(rule for p in protocol.phases for rule in p.sessions)
-    return replace(base, minutes=minutes, modality=modality)
+    found = first_session_rule(protocol, participant.phase_id)
+    if found is None:
+        raise LookupError("the protocol has no session rule")
+    path, base = found
+    return path, replace(base, minutes=minutes, modality=modality)
 
 
 def add_session(
@@ -423,7 +432,7 @@ def add_session(
         raise InvalidInput({"modality": "video or phone"})
     if participant.status != "active":
         raise InvalidInput({"participant_id": "participant is not active"})
-    rule = _session_rule(participant, minutes, modality)
+    path, rule = _session_rule(participant, minutes, modality)
     contact = Contact(
         participant_id=participant.id,
         kind="session",
@@ -441,6 +450,7 @@ def add_session(
             ends_at=starts_at + timedelta(minutes=minutes),
             deadline_at=starts_at + timedelta(minutes=rule.join_window.after_min),
             rule=rule,
+            rule_path=path,
         ),
         participant,
     )

@@ -4,12 +4,19 @@ Every miss carries an attribution, because a court must never sanction a
 participant for the system's failure:
 
 - ``excused``: he declined ahead, or staff excused him;
-- ``system``: telejt could not reach him (no SMS consent, opted out, every reminder
-  undelivered or failed, nothing sent at all, a reminder due before the deadline
-  never sent, say while the SMS provider was down) or the session failed technically;
-- ``participant``: he was reached (a reminder or the check-in was delivered, or
-  accepted by the carrier with no failure reported for any of them) and did not
-  come or answer.
+- ``opted_out``: he asked for no more SMS before the deadline. His choice, shown as
+  such, never as the system's failure, and not counted against him: the team must
+  reach him another way (a reachability alert tells them);
+- ``system``: telejt could not reach him (no SMS consent, every reminder undelivered
+  or failed, nothing sent at all, a reminder due before the deadline never sent, say
+  while the SMS provider was down, or no reminder could reach him in time: planned
+  too close to the contact, or inside his quiet hours) or the session failed
+  technically;
+- ``unconfirmed``: the reminders went out but no carrier confirmed any delivery
+  (Twilio said only ``queued``/``sent``): nobody knows he got one, so the miss is
+  shown as it is and not counted against him;
+- ``participant``: he was reached (a reminder or the check-in was delivered) and
+  did not come or answer.
 
 A phone session is never settled here: there is no link to join, the therapist
 calls, and only the therapist's marking says whether he answered. An unmarked
@@ -24,13 +31,13 @@ from datetime import datetime
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import selectinload
 
-from telejt.alerts.services import raise_alert
 from telejt.checkins.models import CheckinAnswer
 from telejt.clock import now
 from telejt.extensions import db
 from telejt.live import court_room, publish, team_room, therapist_room
 from telejt.participants.models import Participant
 from telejt.planning.batches import in_claimed_batches
+from telejt.planning.missed import alert_missed_contact
 from telejt.planning.models import Contact
 from telejt.planning.outcomes import (
     alert_unrecorded_outcomes,
@@ -46,6 +53,8 @@ from telejt.sms.provider import outage_between
 WATCHED_STATUSES = ("scheduled", "confirmed", "declined")
 #: the messages that count as having told him about a contact
 REACHING_PURPOSES = purposes.names(reaches_participant=True)
+#: why a reminder was skipped when its time had passed or fell in his quiet hours
+TOO_LATE = ("overdue", "quiet_hours")
 #: contacts settled per transaction: its alerts go out when it commits, so a burst of
 #: contacts sharing one deadline reaches the dashboards a few at a time, not all at the end
 WATCH_BATCH = 10
@@ -68,7 +77,7 @@ def attribute_miss(
         participant.sms_opted_out_at is not None
         and participant.sms_opted_out_at <= contact.deadline_at
     ):
-        return "system", "opted_out"
+        return "opted_out", "opted_out"
     if messages is None:
         messages = reaching_messages([contact.id]).get(contact.id, [])
     # the SMS provider was down when his time ran out, or a message due before then
@@ -91,9 +100,13 @@ def attribute_miss(
     if statuses & {"undelivered", "failed"}:
         return "system", "sms_undelivered" + (f":{','.join(failures)}" if failures else "")
     if statuses & {"sent", "queued"}:
-        return "participant", "reminder_sent_unconfirmed"
+        return "unconfirmed", "reminder_sent_unconfirmed"
     if "needs_review" in statuses:
         return "system", "send_interrupted"
+    if any(m.status == "skipped" and m.status_reason in TOO_LATE for m in messages):
+        # planned after his reminders' times (enrolled or moved too late), or they fell
+        # in his quiet hours: none could reach him in time
+        return "system", "no_reminder_in_time"
     return "system", "not_reminded"
 
 
@@ -111,33 +124,6 @@ def reaching_messages(contact_ids: Sequence[int]) -> dict[int, list[OutboundMess
         assert message.contact_id is not None
         found.setdefault(message.contact_id, []).append(message)
     return found
-
-
-def consecutive_misses(participant_id: int, attribution: str = "participant") -> int:
-    """How many of his latest settled contacts in a row were missed (with that attribution).
-
-    A session he joined ends the run even while its outcome is unrecorded: it may yet
-    be marked a no-show, but a run of misses is never presumed against him.
-    """
-    settled = db.session.execute(
-        select(Contact.status, Contact.attribution)
-        .where(
-            Contact.participant_id == participant_id,
-            Contact.status.in_(
-                ("attended", "late", "missed", "excused", "completed", "incomplete", "in_progress")
-            ),
-        )
-        .order_by(Contact.deadline_at.desc(), Contact.id.desc())
-        .limit(100)
-    ).all()
-    count = 0
-    for status, who in settled:
-        if status == "excused" or (status == "missed" and who != attribution):
-            continue  # neither breaks nor extends the run
-        if status != "missed":
-            break
-        count += 1
-    return count
 
 
 def contact_payload(contact: Contact) -> dict[str, object]:
@@ -200,21 +186,7 @@ def settle_contact(contact: Contact, messages: Sequence[OutboundMessage] | None 
     contact.closed_at = now()
     db.session.flush()
     publish_contact(contact, participant)
-    if attribution == "excused":
-        return
-    if attribution == "system" or consecutive_misses(participant.id) >= (
-        phase.missed.alert_after_consecutive
-    ):
-        raise_alert(
-            participant=participant,
-            contact=contact,
-            kind="missed_contact",
-            severity="warning",
-            attribution=attribution,
-            audience="court",
-            dedupe_key=f"missed:{contact.id}",
-            reason=reason,
-        )
+    alert_missed_contact(contact, participant, attribution, reason)
 
 
 def watch_deadlines(limit: int = WATCH_BATCH) -> int:

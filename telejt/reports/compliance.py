@@ -1,14 +1,9 @@
-"""A participant's compliance over a period: what the API answers and dashboards may reuse.
+"""A participant's compliance over a period: what the API answers.
 
-The attendance rate follows the dashboard and the status-hearing report: kept
-contacts (attended, late, completed) over kept contacts plus the misses
-attributed to the participant. Excused and cancelled contacts and the system's
-misses are left out on purpose: a court must not read the system's failure as
-his. Those misses are still counted, by attribution, next to the rate.
-
-A session he joined whose outcome the therapist has not recorded is neither kept
-nor missed: it is counted apart as ``outcome_pending`` (and stays ``in_progress``
-in ``by_status``) until the therapist marks it.
+Every figure is :mod:`telejt.reports.figures`' (the dashboard and the status-hearing
+report count with it too); this adds what the API also lists, contact by contact
+status: ``by_status`` counts stored statuses (a session he joined and nobody
+marked stays ``in_progress`` there, and is counted in ``outcome_pending``).
 """
 
 from __future__ import annotations
@@ -21,13 +16,8 @@ from sqlalchemy import select
 from telejt.clock import now
 from telejt.extensions import db
 from telejt.participants.models import Participant
-from telejt.planning.models import ATTRIBUTIONS, CONTACT_STATUSES, Contact
-from telejt.planning.outcomes import is_outcome_pending
-from telejt.planning.watcher import consecutive_misses
-
-KEPT_STATUSES = ("attended", "late", "completed")
-#: statuses of a contact whose outcome is known
-SETTLED_STATUSES = ("attended", "late", "completed", "missed", "excused", "incomplete")
+from telejt.planning.models import CONTACT_STATUSES, Contact
+from telejt.reports.figures import SETTLED_STATUSES, figures_of
 
 
 def compliance_for(participant: Participant, start: datetime, end: datetime) -> dict[str, Any]:
@@ -45,36 +35,35 @@ def compliance_for(participant: Participant, start: datetime, end: datetime) -> 
     )
     by_status = dict.fromkeys(CONTACT_STATUSES, 0)
     sessions_by_status = dict.fromkeys(CONTACT_STATUSES, 0)
-    by_attribution = dict.fromkeys(ATTRIBUTIONS, 0)
     for contact in contacts:
         by_status[contact.status] += 1
         if contact.kind == "session":
             sessions_by_status[contact.status] += 1
-        if contact.attribution in by_attribution and contact.status in ("missed", "excused"):
-            by_attribution[contact.attribution] += 1
-    kept = sum(by_status[status] for status in KEPT_STATUSES)
-    participant_misses = sum(
-        1 for c in contacts if c.status == "missed" and c.attribution == "participant"
-    )
-    counted = kept + participant_misses
+    figures = figures_of(participant.id, start, end, now())
+    total = figures.total
     settled = [c for c in contacts if c.status in SETTLED_STATUSES]
     last_contact = max(settled, key=lambda c: (c.deadline_at, c.id)) if settled else None
-    kept_times = [c.starts_at for c in contacts if c.status in KEPT_STATUSES]
-    moment = now()
     return {
         "participant_id": participant.id,
         "from": start,
         "to": end,
         "total": len(contacts),
         "by_status": by_status,
-        "by_attribution": by_attribution,
+        "by_attribution": {
+            "participant": total.missed_participant,
+            "system": total.missed_system,
+            "unconfirmed": total.missed_unconfirmed,
+            "opted_out": total.missed_opted_out,
+            "excused": total.excused,
+        },
         "sessions_by_status": sessions_by_status,
-        "attendance_rate": None if counted == 0 else kept / counted,
-        # over, he joined, not marked: counted neither as kept nor as missed
-        "outcome_pending": sum(1 for c in contacts if is_outcome_pending(c, moment)),
+        "attendance_rate": figures.attendance_rate,
+        # over, he joined (or by phone), not marked: counted neither as kept nor as missed
+        "outcome_pending": total.outcome_pending,
+        "figures": figures.as_dict(),
         # runs are about his latest contacts, whatever the period asked
-        "consecutive_misses": consecutive_misses(participant.id, "participant"),
-        "consecutive_system_misses": consecutive_misses(participant.id, "system"),
+        "consecutive_misses": figures.consecutive_misses,
+        "consecutive_system_misses": figures.consecutive_system_misses,
         "last_contact": last_contact,
-        "last_kept_at": max(kept_times) if kept_times else None,
+        "last_kept_at": figures.last_kept_at,
     }

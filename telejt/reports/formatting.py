@@ -12,13 +12,10 @@ from flask import has_request_context
 from flask_babel import get_locale, gettext
 from flask_login import current_user
 
-from telejt.checkins.models import CheckinAnswer
 from telejt.clock import now
 from telejt.i18n import babel_locale
-from telejt.participants.models import Participant
 from telejt.planning.models import Contact
 from telejt.planning.outcomes import reported_status
-from telejt.protocols.current import protocol_for
 from telejt.reports import labels
 
 #: the zone of a time shown with nobody's zone to follow
@@ -101,37 +98,10 @@ def shown_status(contact: Contact) -> str:
     return reported_status(contact, now())
 
 
-def answer_words(source: Contact | Participant, answer: CheckinAnswer) -> tuple[str, str]:
-    """A check-in answer for a staff reader: the question and the answer in his language.
-
-    The question as the protocol version of ``source`` (the check-in, else the
-    participant) words it, the answer as words ("No", "7 de 10", a choice's label).
-    """
-    try:
-        question = protocol_for(source.protocol_id, source.protocol_version).question(
-            answer.question_id
-        )
-    except KeyError:
-        return answer.question_id, answer.value
-    locale = viewer_locale()
-    text = question.text.for_locale(locale)
-    if question.type == "yesno":
-        value = {"yes": gettext("Sí"), "no": gettext("No")}.get(answer.value, answer.value)
-    elif question.type == "scale" and question.range:
-        value = gettext("%(value)s de %(high)s", value=answer.value, high=question.range[1])
-    else:
-        value = next(
-            (label.for_locale(locale) for code, label in question.choices if code == answer.value),
-            answer.value,
-        )
-    return text, value
-
-
 def template_helpers() -> dict[str, Any]:
     """What the dashboard and report templates use."""
     return {
         "local_when": local_when,
-        "answer_words": answer_words,
         "zone_city": zone_city,
         "viewer_zone": viewer_zone,
         "zone_label": zone_label,
@@ -143,6 +113,8 @@ def template_helpers() -> dict[str, Any]:
         "reason_label": labels.reason_label,
         "outbound_heading": labels.outbound_heading,
         "meaning_labels": labels.MEANING_LABELS,
+        "report_disclaimer": labels.REPORT_DISCLAIMER,
+        "viewer_locale": viewer_locale,
         "kind_labels": labels.CONTACT_KIND_LABELS,
         "contact_status_labels": labels.CONTACT_STATUS_LABELS,
         "attribution_labels": labels.ATTRIBUTION_LABELS,

@@ -40,6 +40,8 @@ OUTCOME_LABELS = {
 ATTRIBUTION_LABELS = {
     "participant": _l("Inasistencia del participante"),
     "system": _l("Falla del sistema"),
+    "unconfirmed": _l("Sin constancia de que el aviso le llegó (no se le atribuye)"),
+    "opted_out": _l("Se dio de baja de los SMS (su decisión; no es falla del sistema)"),
     "excused": _l("Justificada"),
     "unattributed": _l("Sin atribuir"),
 }
@@ -58,16 +60,32 @@ SEVERITY_LABELS = {"info": _l("Informativa"), "warning": _l("Aviso"), "urgent": 
 #: the watcher's attribution reasons (the part before any ":")
 REASON_LABELS = {
     "reminder_delivered": _l("El recordatorio le fue entregado"),
-    "reminder_sent_unconfirmed": _l("El recordatorio salió; el operador no confirmó la entrega"),
+    "reminder_sent_unconfirmed": _l(
+        "El recordatorio salió, pero el operador nunca confirmó que le llegara"
+    ),
     "sms_undelivered": _l("Los SMS no le llegaron"),
     "no_sms_consent": _l("Sin consentimiento para recibir SMS"),
-    "opted_out": _l("Se dio de baja de los SMS"),
+    "opted_out": _l(
+        "Había pedido no recibir más SMS (su decisión): el equipo debe buscarlo por otro medio"
+    ),
+    "no_reminder_in_time": _l(
+        "Ningún recordatorio podía llegarle a tiempo (se programó demasiado cerca de la cita "
+        "o en sus horas de descanso)"
+    ),
+    "missed_after_opt_out": _l(
+        "Faltó a un contacto después de darse de baja de los SMS: hay que buscarlo por otro medio"
+    ),
+    "justified_by_staff": _l("Justificada por el equipo"),
     "send_interrupted": _l("El envío se interrumpió"),
     "not_reminded": _l("No se le envió ningún recordatorio"),
     "reminder_not_sent": _l("Un recordatorio previsto no llegó a enviarse"),
     "provider_outage": _l("El servicio de SMS no estaba disponible: un recordatorio no salió"),
     "declined_ahead": _l("Avisó con anticipación que no asistiría"),
     "checkin_incomplete": _l("Respondió una parte de las preguntas antes del cierre"),
+    # the therapist's marking (telejt.sessions.services.OUTCOMES)
+    "no_show": _l("El terapeuta registró que no se presentó"),
+    "excused_by_staff": _l("El terapeuta la registró como justificada"),
+    "technical_failure": _l("Falla técnica en la sesión (no se le atribuye)"),
     "joined_outcome_not_recorded": _l(
         "El participante entró a la sesión; el terapeuta aún no registra el resultado"
     ),
@@ -83,6 +101,13 @@ REASON_LABELS = {
         "Su respuesta podría ser una señal de crisis (también podía responder a otra cosa)"
     ),
 }
+#: what every status-hearing report says, in HTML, CSV and PDF
+REPORT_DISCLAIMER = _l(
+    "Este informe documenta; no sanciona. Toda medida se decide en audiencia. Un contacto "
+    "no cumplido no es por sí solo un incumplimiento: las fallas del sistema, las faltas sin "
+    "constancia de que el aviso le llegó y las posteriores a su baja de los SMS no cuentan "
+    "en su asistencia."
+)
 #: appended to a possible-crisis reason when he said his reply was for something else
 CLARIFIED_LABEL = _l("después aclaró que respondía a otra cosa")
 
@@ -166,6 +191,29 @@ def reason_label(reason: str | None) -> str:
     words = label(REASON_LABELS, code)
     words = f"{words} ({detail})" if detail else words
     return f"{words}; {CLARIFIED_LABEL}" if clarified else words
+
+
+def reached_note(purpose_name: str, when: str) -> str:
+    """Which message reached him and when, for a miss held against him."""
+    return gettext(
+        "Le fue entregado: %(purpose)s, el %(when)s.",
+        purpose=label(MESSAGE_PURPOSE_LABELS, purpose_name),
+        when=when,
+    )
+
+
+def unconfirmed_note(purpose_name: str, when: str) -> str:
+    """Which message went out without a receipt, for an unconfirmed miss."""
+    return gettext(
+        "Se envió: %(purpose)s, el %(when)s; el operador nunca confirmó que le llegara.",
+        purpose=label(MESSAGE_PURPOSE_LABELS, purpose_name),
+        when=when,
+    )
+
+
+def justification_note(text: str, when: str) -> str:
+    """A miss staff justified afterwards: why and when."""
+    return gettext("Justificada el %(when)s: %(reason)s", when=when, reason=text)
 
 
 def outcome_pending_note(count: int) -> str:

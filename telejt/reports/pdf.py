@@ -16,9 +16,10 @@ from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 
 from telejt.reports import labels
-from telejt.reports.formatting import local_when, long_day, percent
+from telejt.reports.answers import answer_line
+from telejt.reports.formatting import local_when, long_day, percent, viewer_locale
 from telejt.reports.labels import outcome_pending_note
-from telejt.reports.report import StatusReport
+from telejt.reports.report import ContactEvidence, StatusReport
 
 DEJAVU_DIR = Path("/usr/share/fonts/truetype/dejavu")
 FONT_FAMILY = "telejt-sans"
@@ -94,11 +95,37 @@ def render_pdf(report: StatusReport, court_name: str) -> bytes:
             zone=zone,
         )
     )
+    pdf.ln(1)
+    pdf.line_of(str(labels.REPORT_DISCLAIMER), size=9, bold=True, height=4.5)
     pdf.ln(2)
     pdf.line_of(_("Resumen"), size=12, bold=True, height=7)
     for status, count in sorted(report.by_status.items()):
         pdf.line_of(f"{labels.label(labels.CONTACT_STATUS_LABELS, status)}: {count}")
     pdf.line_of(_("Asistencia: %(rate)s", rate=percent(report.attendance_rate)))
+    for kind, figures in (
+        ("session", report.figures.sessions),
+        ("checkin", report.figures.checkins),
+    ):
+        pdf.line_of(
+            _(
+                "%(kind)s: %(kept)s cumplidos; faltas del participante: %(own)s; fallas del "
+                "sistema: %(system)s; sin constancia de entrega: %(unconfirmed)s; tras su baja "
+                "de los SMS: %(opted_out)s; justificados: %(excused)s; resultado pendiente: "
+                "%(pending)s; respondidos en parte: %(incomplete)s; asistencia: %(rate)s",
+                kind=labels.label(labels.CONTACT_KIND_LABELS, kind),
+                kept=figures.kept,
+                own=figures.missed_participant,
+                system=figures.missed_system,
+                unconfirmed=figures.missed_unconfirmed,
+                opted_out=figures.missed_opted_out,
+                excused=figures.excused,
+                pending=figures.outcome_pending,
+                incomplete=figures.incomplete,
+                rate=percent(figures.attendance_rate),
+            ),
+            size=9,
+            height=4.5,
+        )
     for attribution, count in sorted(report.misses_by_attribution.items()):
         pdf.line_of(
             _(
@@ -120,61 +147,64 @@ def render_pdf(report: StatusReport, court_name: str) -> bytes:
     if report.outcome_pending:
         pdf.line_of(outcome_pending_note(len(report.outcome_pending)), bold=True)
     pdf.ln(2)
-    pdf.line_of(_("Contactos"), size=12, bold=True, height=7)
-    for item in report.contacts:
-        contact = item.contact
-        head = (
-            f"{local_when(contact.starts_at, zone, in_viewer_zone=False, labelled=False)} · "
-            f"{labels.label(labels.CONTACT_KIND_LABELS, contact.kind)} · "
-            f"{labels.label(labels.CONTACT_STATUS_LABELS, item.status)}"
-        )
-        if contact.attribution:
-            head += f" · {labels.label(labels.ATTRIBUTION_LABELS, contact.attribution)}"
-        pdf.line_of(head, bold=contact.status == "missed")
-        details = []
-        if contact.attribution_reason:
-            details.append(labels.reason_label(contact.attribution_reason))
-        details.append(
-            _(
-                "SMS: %(sent)s enviados, %(delivered)s entregados, %(failed)s no entregados",
-                sent=item.reminders_sent,
-                delivered=item.reminders_delivered,
-                failed=item.reminders_failed,
-            )
-        )
-        if contact.kind == "session":
-            joins = ", ".join(
-                local_when(p.at, zone, False, in_viewer_zone=False, labelled=False)
-                for p in item.participant_joins
-            )
-            details.append(_("Entradas del participante: %(joins)s", joins=joins or _("ninguna")))
-        if contact.confirmed_at:
-            details.append(
-                _(
-                    "Confirmó: %(when)s",
-                    when=local_when(
-                        contact.confirmed_at, zone, in_viewer_zone=False, labelled=False
-                    ),
-                )
-            )
-        if contact.declined_at:
-            details.append(
-                _(
-                    "Avisó que no asistiría: %(when)s",
-                    when=local_when(
-                        contact.declined_at, zone, in_viewer_zone=False, labelled=False
-                    ),
-                )
-            )
-        for answer in item.answers:
-            details.append(
-                _(
-                    "Respuesta %(question)s: %(value)s",
-                    question=answer.question_id,
-                    value=answer.value,
-                )
-            )
-        pdf.line_of("    " + " · ".join(details), size=9, height=4.5)
+    for heading, items in (
+        (_("Sesiones"), report.sessions),
+        (_("Reportes (check-in)"), report.checkins),
+    ):
+        pdf.line_of(heading, size=12, bold=True, height=7)
+        for item in items:
+            _contact_lines(pdf, item, zone)
     if not report.contacts:
         pdf.line_of(_("Sin contactos en el periodo."))
+    pdf.ln(2)
+    pdf.line_of(str(labels.REPORT_DISCLAIMER), size=9, height=4.5)
     return bytes(pdf.output())
+
+
+def _contact_lines(pdf: ReportPdf, item: ContactEvidence, zone: str) -> None:
+    """One contact: when, what became of it and why, and its evidence."""
+    contact = item.contact
+    person = contact.participant
+    head = (
+        f"{local_when(contact.starts_at, zone, in_viewer_zone=False, labelled=False)} · "
+        f"{labels.label(labels.CONTACT_KIND_LABELS, contact.kind)} · "
+        f"{labels.label(labels.CONTACT_STATUS_LABELS, item.status)}"
+    )
+    if contact.attribution:
+        head += f" · {labels.label(labels.ATTRIBUTION_LABELS, contact.attribution)}"
+    pdf.line_of(head, bold=contact.status == "missed")
+    details = []
+    if contact.attribution_reason or contact.justification:
+        details.append(item.reason_in_words(zone))
+    details.append(
+        _(
+            "SMS: %(sent)s enviados, %(delivered)s entregados, %(failed)s no entregados",
+            sent=item.reminders_sent,
+            delivered=item.reminders_delivered,
+            failed=item.reminders_failed,
+        )
+    )
+    if contact.kind == "session":
+        joins = ", ".join(
+            local_when(p.at, zone, False, in_viewer_zone=False, labelled=False)
+            for p in item.participant_joins
+        )
+        details.append(_("Entradas del participante: %(joins)s", joins=joins or _("ninguna")))
+    if contact.confirmed_at:
+        details.append(
+            _(
+                "Confirmó: %(when)s",
+                when=local_when(contact.confirmed_at, zone, in_viewer_zone=False, labelled=False),
+            )
+        )
+    if contact.declined_at:
+        details.append(
+            _(
+                "Avisó que no asistiría: %(when)s",
+                when=local_when(contact.declined_at, zone, in_viewer_zone=False, labelled=False),
+            )
+        )
+    for answer in item.answers:
+        question, words = answer_line(person, answer, viewer_locale())
+        details.append(_("Respuesta a «%(question)s»: %(value)s", question=question, value=words))
+    pdf.line_of("    " + " · ".join(details), size=9, height=4.5)

@@ -3,7 +3,9 @@
 The report is a court document whatever the viewer's role: it never carries
 clinical notes, and a check-in answer appears only where the protocol shares
 that question with the court and the participant currently consents to it.
-Every figure is read from the contacts' stored statuses; nothing is inferred. A
+Every figure is read from the contacts' stored statuses, through
+:mod:`telejt.reports.figures` (the dashboard and the API count with it too);
+nothing is inferred. A
 session he joined whose outcome the therapist has not recorded is shown as what it
 is, "outcome pending": neither kept nor missed, never guessed either way.
 """
@@ -19,21 +21,30 @@ from sqlalchemy import select
 
 from telejt.checkins.models import CheckinAnswer
 from telejt.clock import now
+from telejt.courts.visibility import COURT_DOCUMENT, visible_purposes
 from telejt.extensions import db
 from telejt.inputs import iso_day
 from telejt.participants.models import Participant
 from telejt.planning.models import Contact
 from telejt.planning.outcomes import reported_status
+from telejt.reports import labels
+from telejt.reports.answers import answer_line
+from telejt.reports.figures import MISS_ATTRIBUTIONS, Figures, figures_of
+from telejt.reports.formatting import local_when
 from telejt.sessions.models import PresenceEvent
 from telejt.sms.models import OutboundMessage
-from telejt.sms.purposes import names
+from telejt.sms.purposes import PURPOSES
 
 #: the longest range one report covers (a year and a bit: hearings are months apart)
 MAX_RANGE_DAYS = 400
-KEPT_STATUSES = ("attended", "late", "completed")
 #: message statuses that mean the participant's phone got it, or the carrier took it
 DELIVERED_STATUSES = ("delivered",)
 SENT_STATUSES = ("queued", "sent", "delivered", "undelivered", "failed")
+
+
+def _reaches(message: OutboundMessage) -> bool:
+    declared = PURPOSES.get(message.purpose)
+    return declared is not None and declared.reaches_participant
 
 
 @dataclass
@@ -63,6 +74,46 @@ class ContactEvidence:
         return sum(1 for m in self.messages if m.status in ("undelivered", "failed"))
 
     @property
+    def reached_by(self) -> OutboundMessage | None:
+        """The last message that told him of this contact and was delivered before its deadline."""
+        delivered = [
+            m
+            for m in self.messages
+            if m.status in DELIVERED_STATUSES
+            and _reaches(m)
+            and (m.status_at or m.sent_at or m.due_at) <= self.contact.deadline_at
+        ]
+        return max(
+            delivered, key=lambda m: (m.status_at or m.sent_at or m.due_at, m.id), default=None
+        )
+
+    @property
+    def sent_unconfirmed(self) -> OutboundMessage | None:
+        """The last message about this contact that went out with no receipt."""
+        sent = [
+            m for m in self.messages if m.status in ("queued", "sent", "sending") and _reaches(m)
+        ]
+        return max(sent, key=lambda m: (m.sent_at or m.due_at, m.id), default=None)
+
+    def reason_in_words(self, timezone: str) -> str:
+        """Why the miss is attributed as it is, from its evidence: which message reached him
+        and when, which went out unconfirmed, or the watcher's reason; a justification first."""
+        contact = self.contact
+        if contact.justification:
+            when = local_when(contact.justified_at, timezone)
+            return labels.justification_note(contact.justification, when)
+        words = labels.reason_label(contact.attribution_reason)
+        if contact.attribution == "participant" and self.reached_by is not None:
+            message = self.reached_by
+            at = message.status_at or message.sent_at or message.due_at
+            return f"{words}. {labels.reached_note(message.purpose, local_when(at, timezone))}"
+        if contact.attribution == "unconfirmed" and self.sent_unconfirmed is not None:
+            message = self.sent_unconfirmed
+            at = message.sent_at or message.due_at
+            return f"{words}. {labels.unconfirmed_note(message.purpose, local_when(at, timezone))}"
+        return words
+
+    @property
     def participant_joins(self) -> list[PresenceEvent]:
         """The participant's own joins and reconnections."""
         return [
@@ -83,12 +134,25 @@ class StatusReport:
     end: datetime
     contacts: list[ContactEvidence]
     by_status: Counter[str]
-    misses_by_attribution: Counter[str]
+    #: sessions and check-ins apart, as the dashboard and the API count them
+    figures: Figures
+
+    @property
+    def misses_by_attribution(self) -> Counter[str]:
+        """Misses in the range by whom they are attributed to (only those with any)."""
+        total = self.figures.total
+        counts = {who: getattr(total, f"missed_{who}") for who in MISS_ATTRIBUTIONS}
+        return Counter({who: count for who, count in counts.items() if count})
 
     @property
     def misses(self) -> list[ContactEvidence]:
         """Missed contacts, with their evidence."""
         return [c for c in self.contacts if c.contact.status == "missed"]
+
+    @property
+    def justified(self) -> list[ContactEvidence]:
+        """Misses staff justified afterwards, with the reason."""
+        return [c for c in self.contacts if c.contact.justification]
 
     @property
     def system_misses(self) -> list[ContactEvidence]:
@@ -115,16 +179,32 @@ class StatusReport:
         """Check-in answers shared with the court, by contact."""
         return [(c.contact, a) for c in self.contacts for a in c.answers]
 
+    def answers_in_words(self, locale: str) -> list[tuple[Contact, str, str]]:
+        """Shared answers as (check-in, question as asked, answer as meant)."""
+        return [
+            (contact, *answer_line(self.participant, answer, locale))
+            for contact, answer in self.answers
+        ]
+
+    @property
+    def sessions(self) -> list[ContactEvidence]:
+        """The sessions of the range, with their evidence."""
+        return [c for c in self.contacts if c.contact.kind == "session"]
+
+    @property
+    def checkins(self) -> list[ContactEvidence]:
+        """The check-ins of the range, with their evidence."""
+        return [c for c in self.contacts if c.contact.kind == "checkin"]
+
     @property
     def kept(self) -> int:
         """Contacts kept (attended, late, answered)."""
-        return sum(self.by_status[s] for s in KEPT_STATUSES)
+        return self.figures.total.kept
 
     @property
     def attendance_rate(self) -> float | None:
         """Kept over kept plus the participant's own misses; system misses do not count."""
-        counted = self.kept + self.misses_by_attribution["participant"]
-        return None if counted == 0 else self.kept / counted
+        return self.figures.attendance_rate
 
 
 class InvalidRange(ValueError):
@@ -166,7 +246,7 @@ def court_visible_answers(
 
 
 def build_report(participant: Participant, first_day: date, last_day: date) -> StatusReport:
-    """Gather the contacts of the days (in his time zone) with their evidence: four queries."""
+    """Gather the contacts of the days (in his time zone) with their evidence: five queries."""
     zone = ZoneInfo(participant.timezone)
     start = datetime.combine(first_day, time(0), zone)
     end = datetime.combine(last_day + timedelta(days=1), time(0), zone)
@@ -190,7 +270,7 @@ def build_report(participant: Participant, first_day: date, last_day: date) -> S
             .where(
                 OutboundMessage.contact_id.in_(ids),
                 # a court document: never the crisis line or conversation replies
-                OutboundMessage.purpose.in_(names(is_court_visible=True)),
+                OutboundMessage.purpose.in_(visible_purposes(COURT_DOCUMENT)),
             )
             .order_by(OutboundMessage.due_at, OutboundMessage.id)
         ):
@@ -211,7 +291,5 @@ def build_report(participant: Participant, first_day: date, last_day: date) -> S
         end=end,
         contacts=list(evidence.values()),
         by_status=Counter(item.status for item in evidence.values()),
-        misses_by_attribution=Counter(
-            c.attribution or "unattributed" for c in contacts if c.status == "missed"
-        ),
+        figures=figures_of(participant.id, start, end, moment),
     )

@@ -17,7 +17,8 @@ from telejt.clock import now
 from telejt.dashboard.retry import retry_when_sqlite_locked
 from telejt.extensions import db
 from telejt.reports import labels
-from telejt.reports.formatting import local_when, template_helpers
+from telejt.reports.answers import answer_line
+from telejt.reports.formatting import local_when, template_helpers, viewer_locale
 from telejt.reports.pdf import render_pdf
 from telejt.reports.report import InvalidRange, StatusReport, build_report, parse_range
 from telejt.spreadsheet import csv_writer
@@ -82,6 +83,7 @@ def participant_report_csv(participant_id: int) -> Response:
     """One row per contact, with its evidence."""
     report = _report_for(participant_id)
     zone = report.participant.timezone
+    locale = viewer_locale()
     buffer = io.StringIO()
     writer = csv_writer(buffer)  # formula-like cells quoted
     writer.writerow(
@@ -112,7 +114,7 @@ def participant_report_csv(participant_id: int) -> Response:
                 labels.label(labels.CONTACT_KIND_LABELS, contact.kind),
                 labels.label(labels.CONTACT_STATUS_LABELS, item.status),
                 labels.label(labels.ATTRIBUTION_LABELS, contact.attribution),
-                labels.reason_label(contact.attribution_reason),
+                item.reason_in_words(zone),
                 item.reminders_sent,
                 item.reminders_delivered,
                 item.reminders_failed,
@@ -126,9 +128,17 @@ def participant_report_csv(participant_id: int) -> Response:
                 local_when(contact.declined_at, zone, in_viewer_zone=False, labelled=False)
                 if contact.declined_at
                 else "",
-                "; ".join(f"{a.question_id}={a.value}" for a in item.answers),
+                "; ".join(
+                    f"{question}: {answer}"
+                    for question, answer in (
+                        answer_line(report.participant, a, locale) for a in item.answers
+                    )
+                ),
             ]
         )
+    # after a blank row, so that the rows above stay one per contact
+    writer.writerow([])
+    writer.writerow([str(labels.REPORT_DISCLAIMER)])
     filename = _filename(report, "csv")
     _audit(report, "csv")
     # a byte-order mark so that spreadsheet programs read the accents right

@@ -25,18 +25,16 @@ from datetime import datetime, timedelta
 from flask_babel import gettext
 from sqlalchemy import select
 
-from telejt.alerts.services import raise_alert
 from telejt.auth.models import StaffUser
 from telejt.clock import now
 from telejt.extensions import db
 from telejt.live import publish, team_room, therapist_room
-from telejt.participants.models import Participant
 from telejt.participants.validation import InvalidInput
+from telejt.planning.missed import alert_missed_contact
 from telejt.planning.models import Contact
 from telejt.planning.outcomes import resolve_outcome_alert
-from telejt.planning.watcher import consecutive_misses, publish_contact
-from telejt.protocols.current import protocol_for
-from telejt.protocols.model import SessionRule
+from telejt.planning.rules import session_rule
+from telejt.planning.watcher import publish_contact
 from telejt.reports.labels import OUTCOME_LABELS
 from telejt.sessions.models import ClinicalNote, PresenceEvent
 from telejt.sessions.rooms import ROOM_NAMESPACE, participant_room
@@ -76,15 +74,6 @@ class LinkCheck:
     def may_join(self) -> bool:
         """Whether he may enter the waiting room now."""
         return self.verdict == "ok"
-
-
-def session_rule(contact: Contact) -> SessionRule | None:
-    """The protocol rule a session contact was planned from (its phase's first)."""
-    protocol = protocol_for(contact.protocol_id, contact.protocol_version)
-    phase = protocol.phase(contact.phase_id)
-    if phase.sessions:
-        return phase.sessions[0]
-    return next((rule for p in protocol.phases for rule in p.sessions), None)
 
 
 def link_opens_at(contact: Contact) -> datetime:
@@ -380,7 +369,7 @@ def mark_outcome(contact: Contact, outcome: str, by: StaffUser, note: str | None
         contact, by, gettext("Resultado registrado: %(label)s.", label=OUTCOME_LABELS[outcome])
     )
     if status == "missed":
-        _alert_missed(contact, participant, attribution or "participant", reason or outcome)
+        alert_missed_contact(contact, participant, attribution or "participant", reason or outcome)
     return contact
 
 
@@ -392,26 +381,6 @@ def _withdraw_unsent(key: str) -> None:
         message.status = "cancelled"
         message.status_reason = "outcome_changed"
         message.status_at = now()
-
-
-def _alert_missed(
-    contact: Contact, participant: Participant, attribution: str, reason: str
-) -> None:
-    """Alert as the deadline watcher does for a miss (same dedupe key: one alert per miss)."""
-    phase = protocol_for(contact.protocol_id, contact.protocol_version).phase(contact.phase_id)
-    if attribution == "system" or consecutive_misses(participant.id) >= (
-        phase.missed.alert_after_consecutive
-    ):
-        raise_alert(
-            participant=participant,
-            contact=contact,
-            kind="missed_contact",
-            severity="warning",
-            attribution=attribution,
-            audience="court",
-            dedupe_key=f"missed:{contact.id}",
-            reason=reason,
-        )
 
 
 def may_run_session(user: StaffUser, contact: Contact) -> bool:

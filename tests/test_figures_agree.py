@@ -1,0 +1,171 @@
+"""The judge's dashboard, the API and the status-hearing report give the same figures.
+
+One participant with every status and attribution a contact can have, sessions and
+check-ins apart; each place that shows figures to a court is read the way a user
+reads it (pages and JSON), and all must say the same.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from test_api_access import call
+from test_dashboard_views import add_contact, login
+
+from telejt.auth.services import create_api_token
+from telejt.clock import now
+from telejt.dashboard.queries import compliance_row
+from telejt.extensions import db
+from telejt.planning.models import Contact
+from telejt.reports.figures import COUNTS, consecutive_misses, figures_of
+from telejt.reports.report import build_report
+from telejt.sessions.models import PresenceEvent
+
+DAY = timedelta(days=1)
+
+
+def phone_session(participant: Any, starts_at: datetime) -> Contact:
+    """A phone session nobody marked: over, still scheduled."""
+    contact = add_contact(participant, starts_at, "scheduled")
+    contact.modality = "phone"
+    return contact
+
+
+@pytest.fixture
+def rich(app_ctx, frozen_clock, make_court, make_staff, make_participant):  # type: ignore[no-untyped-def]
+    """Every status and attribution over the last four weeks, plus noise outside them."""
+    court = make_court()
+    judge = make_staff("court", courts=[court], court_position="judge", password=None)
+    therapist = make_staff("therapist", courts=[court])
+    person = make_participant(court=court, therapist=therapist, name="Eva Sintética")
+    other = make_participant(court=court, therapist=therapist, name="Otro Sintético")
+    start = now() - 27 * DAY
+    add_contact(person, start, "attended")
+    add_contact(person, start + 1 * DAY, "late")
+    add_contact(person, start + 2 * DAY, "missed", "participant", reason="reminder_delivered")
+    add_contact(person, start + 3 * DAY, "missed", "system", reason="sms_undelivered:30006")
+    add_contact(person, start + 4 * DAY, "missed", "system", reason="technical_failure")
+    add_contact(person, start + 5 * DAY, "excused", "excused", reason="declined_ahead")
+    add_contact(person, start + 6 * DAY, "excused", "excused", reason="excused_by_staff")
+    add_contact(person, start + 7 * DAY, "cancelled")
+    joined = add_contact(person, start + 8 * DAY, "in_progress")
+    db.session.add(
+        PresenceEvent(contact_id=joined.id, actor="participant", event="join", at=joined.starts_at)
+    )
+    phone_session(person, now() - 2 * DAY)
+    add_contact(person, start + 10 * DAY, "completed", kind="checkin")
+    add_contact(person, start + 11 * DAY, "missed", "participant", kind="checkin")
+    add_contact(person, start + 12 * DAY, "missed", "system", kind="checkin")
+    add_contact(person, start + 13 * DAY, "excused", "excused", kind="checkin")
+    add_contact(person, start + 9 * DAY, "incomplete", kind="checkin")  # answered in part
+    # his latest run since the last check-in he answered: three misses of his (one above),
+    # two of the system's and an excused check-in in between, which neither break nor count
+    add_contact(person, now() - 5 * DAY, "missed", "participant", kind="checkin")
+    add_contact(person, now() - 4 * DAY, "missed", "system", kind="checkin")
+    add_contact(person, now() - 3 * DAY, "missed", "participant", kind="checkin")
+    # outside every period shown: counts only for the run and the last kept contact
+    add_contact(person, now() - 90 * DAY, "attended")
+    add_contact(other, start, "missed", "participant")
+    db.session.commit()
+    token = create_api_token(judge)[1]
+    db.session.commit()
+    return {"judge": judge, "person": person, "token": token}
+
+
+EXPECTED = {
+    "session": {
+        "kept": 2,
+        "missed_participant": 1,
+        "missed_system": 2,
+        "missed_unconfirmed": 0,
+        "missed_opted_out": 0,
+        "excused": 2,
+        "outcome_pending": 2,
+        "incomplete": 0,
+    },
+    "checkin": {
+        "kept": 1,
+        "missed_participant": 3,
+        "missed_system": 2,
+        "missed_unconfirmed": 0,
+        "missed_opted_out": 0,
+        "excused": 1,
+        "outcome_pending": 0,
+        "incomplete": 1,
+    },
+}
+
+
+def table_figures(page: str) -> dict[str, dict[str, str]]:
+    """The figures table of a page (dashboard or report), by kind."""
+    found: dict[str, dict[str, str]] = {}
+    for kind in ("session", "checkin"):
+        row = page[page.index(f'<tr data-kind="{kind}">') :]
+        row = row[: row.index("</tr>")]
+        found[kind] = dict(re.findall(r'data-figure="(\w+)">([^<]*)<', row))
+    return found
+
+
+def test_dashboard_api_and_report_agree(client, rich):  # type: ignore[no-untyped-def]
+    person, at = rich["person"], now()
+    period = {"from": at - timedelta(days=30), "to": at}
+
+    # the one definition
+    figures = figures_of(person.id, period["from"], period["to"], at)
+    for kind, kind_figures in (("session", figures.sessions), ("checkin", figures.checkins)):
+        assert {n: getattr(kind_figures, n) for n in COUNTS} == EXPECTED[kind]
+    assert figures.consecutive_misses == 3 == consecutive_misses(person.id)
+    assert figures.consecutive_system_misses == 2 == consecutive_misses(person.id, "system")
+
+    # the API's JSON
+    query = f"from={period['from'].isoformat()}&to={period['to'].isoformat()}".replace("+", "%2B")
+    response = call(client, rich["token"], "GET", f"/participants/{person.id}/compliance?{query}")
+    assert response.status_code == 200, response.get_json()
+    api = response.get_json()
+    assert {k: {n: api["figures"][k + "s"][n] for n in COUNTS} for k in EXPECTED} == EXPECTED
+    assert api["outcome_pending"] == 2
+    assert api["attendance_rate"] == pytest.approx(3 / 7)
+    assert api["consecutive_misses"] == 3 and api["consecutive_system_misses"] == 2
+
+    # the dashboard: its aggregate query, its row and its participant page
+    row = compliance_row(rich["judge"], person.id, at)
+    assert row is not None and row.figures == figures
+    assert row.outcome_pending == 2 and row.consecutive_misses == 3
+    assert row.attendance_rate == pytest.approx(api["attendance_rate"])
+    login(client, rich["judge"])
+    page = client.get(f"/dashboard/participants/{person.id}").get_data(True)
+    fragment = client.get(f"/dashboard/participants/{person.id}/row").get_data(True)
+    assert 'data-outcome-pending="2"' in fragment
+    # the live row shows each kind's rate, as the figures count it
+    assert "Sesiones 67" in fragment and "reportes 25" in fragment
+
+    # the report, over days that cover the same contacts
+    zone = ZoneInfo(person.timezone)
+    first, last = (at - 29 * DAY).astimezone(zone).date(), at.astimezone(zone).date()
+    report = build_report(person, first, last)
+    assert report.figures == figures
+    assert report.attendance_rate == pytest.approx(api["attendance_rate"])
+    assert len(report.outcome_pending) == 2
+    report_page = client.get(
+        f"/reports/participants/{person.id}?from={first.isoformat()}&to={last.isoformat()}"
+    ).get_data(True)
+
+    shown = table_figures(page)
+    assert table_figures(report_page) == shown
+    for kind, counts in EXPECTED.items():
+        assert {n: int(shown[kind][n]) for n in COUNTS} == counts
+    assert "67" in shown["session"]["attendance_rate"]  # 2 kept of 2 + 1 his
+    assert "25" in shown["checkin"]["attendance_rate"]  # 1 kept of 1 + 3 his
+
+
+def test_an_unmarked_phone_session_is_pending_everywhere(client, rich):  # type: ignore[no-untyped-def]
+    """The case that once disagreed: the API and report counted it, the dashboard did not."""
+    person, at = rich["person"], now()
+    row = compliance_row(rich["judge"], person.id, at)
+    api = call(client, rich["token"], "GET", f"/participants/{person.id}/compliance").get_json()
+    assert row is not None
+    assert row.figures.sessions.outcome_pending == api["figures"]["sessions"]["outcome_pending"]
