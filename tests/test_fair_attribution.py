@@ -178,6 +178,20 @@ def test_an_opt_out_is_his_choice_and_a_task_for_the_team(client, court) -> None
     assert "Falla del sistema" not in contacts_table
 
 
+def test_one_task_per_opt_out_whoever_notices_it_first(court) -> None:  # type: ignore[no-untyped-def]
+    """BAJA raised the team's task; the miss after it adds no second one."""
+    from telejt.conversation.engine import opt_out
+
+    person = court["person"]
+    assert opt_out(person, "test:baja")
+    db.session.flush()
+    contact = scheduled(person, now() + 1 * DAY)
+    settle_contact(contact)  # its deadline, after the opt-out
+    assert contact.attribution == "opted_out"
+    tasks = [a for a in missed_alerts(person) if a.kind == "reachability"]
+    assert [a.reason for a in tasks] == ["sms_opted_out"]
+
+
 def test_staff_justify_a_past_miss_and_every_figure_follows(client, court) -> None:  # type: ignore[no-untyped-def]
     person, staff, tokens = court["person"], court["staff"], court["tokens"]
     add_contact(person, now() - 8 * DAY, "attended")

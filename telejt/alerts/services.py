@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -66,6 +66,12 @@ def publish_alert(event_name: str, alert: Alert, participant: Participant) -> No
     publish(event_name, alert_payload(alert), alert_rooms(alert, participant))
     if may_see_alert(COURT_DOCUMENT, alert.kind, alert.audience):
         publish(event_name, alert_payload(alert, COURT_DOCUMENT), [court_room(alert.court_id)])
+
+
+def opt_out_alert_key(participant_id: int, opted_out_at: datetime) -> str:
+    """The dedupe key of the team's task after an opt-out: one per opt-out, whoever
+    notices it first (his BAJA, the carrier's 21610, or the first miss after it)."""
+    return f"optout:{participant_id}:{opted_out_at.astimezone(UTC):%Y%m%dT%H%M%S}"
 
 
 def raise_alert(

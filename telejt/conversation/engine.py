@@ -44,7 +44,7 @@ from sqlalchemy import case, select
 from sqlalchemy.exc import IntegrityError
 
 from telejt.alerts.models import Alert
-from telejt.alerts.services import raise_alert
+from telejt.alerts.services import opt_out_alert_key, raise_alert
 from telejt.checkins.models import CheckinAnswer
 from telejt.checkins.services import (
     crisis_alert_key,
@@ -594,7 +594,7 @@ def opt_out(participant: Participant, reply_key: str, *, confirm: bool = True) -
         kind="reachability",
         severity="warning",
         audience="team",
-        dedupe_key=f"optout:{participant.id}:{moment.isoformat()}",
+        dedupe_key=opt_out_alert_key(participant.id, moment),
         reason="sms_opted_out",
     )
     return True

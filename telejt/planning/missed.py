@@ -13,7 +13,7 @@ reach him another way (one reachability alert per opt-out, not one per miss).
 from __future__ import annotations
 
 from telejt.alerts.models import Alert
-from telejt.alerts.services import raise_alert
+from telejt.alerts.services import opt_out_alert_key, raise_alert
 from telejt.participants.models import Participant
 from telejt.planning.models import Contact
 from telejt.protocols.current import protocol_for
@@ -49,7 +49,7 @@ def alert_missed_contact(
             severity="warning",
             attribution=None,
             audience="team",
-            dedupe_key=f"optout-miss:{participant.id}:{participant.sms_opted_out_at:%Y%m%dT%H%M%S}",
+            dedupe_key=opt_out_alert_key(participant.id, participant.sms_opted_out_at),
             reason="missed_after_opt_out",
         )
     return raise_alert(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from telejt.alerts.services import raise_alert
+from telejt.alerts.services import opt_out_alert_key, raise_alert
 from telejt.clock import now
 from telejt.sms.backends import PERMANENT_ERRORS
 from telejt.sms.models import OutboundMessage
@@ -31,6 +31,10 @@ def record_permanent_failure(message: OutboundMessage) -> None:
         severity="warning",
         attribution=None if said_stop else "system",
         audience="team",
-        dedupe_key=f"unreachable:{participant.id}:{participant.phone}:{code}",
+        dedupe_key=(
+            opt_out_alert_key(participant.id, participant.sms_opted_out_at)
+            if said_stop and participant.sms_opted_out_at is not None
+            else f"unreachable:{participant.id}:{participant.phone}:{code}"
+        ),
         reason=f"sms_{PERMANENT_ERRORS.get(code or '', 'failed')}:{code}",
     )
