@@ -10,6 +10,7 @@ import pytest
 from conftest import sign_in
 from sqlalchemy import select
 
+from telejt import clock
 from telejt.alerts.models import Alert
 from telejt.alerts.services import raise_alert
 from telejt.audit.models import AuditEvent
@@ -18,7 +19,7 @@ from telejt.clock import now
 from telejt.courts.models import Court
 from telejt.dashboard.queries import ComplianceFilters, compliance_rows
 from telejt.extensions import db
-from telejt.participants.services import revoke_consent
+from telejt.participants.services import record_consent, revoke_consent
 from telejt.planning.models import Contact
 from telejt.sessions.models import ClinicalNote
 
@@ -283,10 +284,32 @@ def test_participant_page_hides_what_the_court_may_not_see(client, court_setup):
     assert "¿tuviste algún tropiezo?: <strong>No</strong>" in page
     assert "<strong>7 de 10</strong>" not in page and "ganas" not in page
     assert 'class="day outcome-missed_system' in page and "outcome-missed_participant" in page
+    # consent with history: a revocation hides what he answers from then on, not what he
+    # answered under it; a new grant does not reveal what he answered without it
+    clock.freeze(now() + timedelta(minutes=1))  # a minute after he answered
     revoke_consent(ana, "share_with_court", court_setup["coordinator"])
     db.session.commit()
+    later = add_contact(ana, now() - timedelta(days=2), "completed", kind="checkin")
+    db.session.add(
+        CheckinAnswer(
+            contact_id=later.id,
+            question_id="use",
+            value="yes",
+            raw_text="1",
+            is_shared_with_court=True,
+            via="sms",
+            answered_at=now() + timedelta(seconds=1),
+        )
+    )
+    db.session.commit()
+    # given again a minute later
+    record_consent(ana, "share_with_court", court_setup["coordinator"]).given_at = now() + (
+        timedelta(minutes=1)
+    )
+    db.session.commit()
     page = client.get(f"/dashboard/participants/{ana.id}").get_data(as_text=True)
-    assert "<strong>No</strong>" not in page
+    assert "¿tuviste algún tropiezo?: <strong>No</strong>" in page  # answered under consent
+    assert "<strong>Sí</strong>" not in page  # answered while it was revoked
     assert client.get(f"/dashboard/participants/{court_setup['outsider'].id}").status_code == 404
     assert db.session.scalar(
         select(AuditEvent).where(

@@ -5,7 +5,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import JSON, Boolean, CheckConstraint, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Integer,
+    String,
+    UniqueConstraint,
+    or_,
+    select,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from telejt.clock import now
@@ -97,3 +107,23 @@ class Consent(Base):
     revoked_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
 
     participant: Mapped[Participant] = relationship(back_populates="consents")
+
+
+def consent_in_force(participant_id: Any, kind: str, moment: Any) -> Any:
+    """SQL: a consent of ``kind`` was in force for the participant at ``moment``.
+
+    Each grant is a row and its revocation a time on it, so the history is kept: what
+    the court may read of an answer follows the consent in force when he gave it, not
+    today's (a later revocation does not hide it retroactively, a later grant does not
+    reveal what he said without it).
+    """
+    return (
+        select(Consent.id)
+        .where(
+            Consent.participant_id == participant_id,
+            Consent.kind == kind,
+            Consent.given_at <= moment,
+            or_(Consent.revoked_at.is_(None), Consent.revoked_at > moment),
+        )
+        .exists()
+    )

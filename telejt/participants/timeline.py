@@ -24,7 +24,7 @@ from telejt.checkins.models import CheckinAnswer
 from telejt.courts import visibility
 from telejt.courts.visibility import viewer_of
 from telejt.extensions import db
-from telejt.participants.models import Participant
+from telejt.participants.models import Participant, consent_in_force
 from telejt.planning.models import Contact
 from telejt.reports.answers import answer_line
 from telejt.reports.formatting import viewer_locale
@@ -59,9 +59,10 @@ def visible_answers(participant: Participant, viewer: StaffUser) -> list[Checkin
         .limit(PAGE_LIMIT)
     )
     if not may_see_team_detail(viewer):
-        if not participant.has_consent("share_with_court"):
-            return []
-        query = query.where(CheckinAnswer.is_shared_with_court.is_(True))
+        query = query.where(
+            CheckinAnswer.is_shared_with_court.is_(True),
+            consent_in_force(participant.id, "share_with_court", CheckinAnswer.answered_at),
+        )
     return list(db.session.scalars(query))
 
 

@@ -24,7 +24,7 @@ from telejt.clock import now
 from telejt.courts.visibility import COURT_DOCUMENT, visible_purposes
 from telejt.extensions import db
 from telejt.inputs import iso_day
-from telejt.participants.models import Participant
+from telejt.participants.models import Participant, consent_in_force
 from telejt.planning.models import Contact
 from telejt.planning.outcomes import reported_status
 from telejt.reports import labels
@@ -228,14 +228,16 @@ def parse_range(first: str | None, last: str | None, today: date) -> tuple[date,
 def court_visible_answers(
     participant: Participant, contact_ids: list[int]
 ) -> dict[int, list[CheckinAnswer]]:
-    """Answers the court may read: shared by the protocol, and consent given today."""
-    if not contact_ids or not participant.has_consent("share_with_court"):
+    """Answers the court may read: shared by the protocol, under the consent in force
+    when he answered."""
+    if not contact_ids:
         return {}
     rows = db.session.scalars(
         select(CheckinAnswer)
         .where(
             CheckinAnswer.contact_id.in_(contact_ids),
             CheckinAnswer.is_shared_with_court.is_(True),
+            consent_in_force(participant.id, "share_with_court", CheckinAnswer.answered_at),
         )
         .order_by(CheckinAnswer.answered_at, CheckinAnswer.id)
     )
