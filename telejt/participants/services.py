@@ -298,7 +298,17 @@ def record_consent(participant: Participant, kind: str, by: StaffUser | None) ->
     )
     db.session.add(consent)
     db.session.flush()
+    _replan_for_consent(participant, kind)
     return consent
+
+
+def _replan_for_consent(participant: Participant, kind: str) -> None:
+    """Telehealth consent decides whether his coming sessions are video or phone."""
+    if kind == "telehealth" and participant.status == "active":
+        from telejt.planning.services import plan_participant
+
+        db.session.expire(participant, ["consents"])
+        plan_participant(participant)
 
 
 def revoke_consent(participant: Participant, kind: str, by: StaffUser | None) -> Consent | None:
@@ -310,5 +320,6 @@ def revoke_consent(participant: Participant, kind: str, by: StaffUser | None) ->
             consent.revoked_at = now()
             consent.revoked_by_id = by.id if by else None
             db.session.flush()
+            _replan_for_consent(participant, kind)
             return consent
     return None

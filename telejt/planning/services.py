@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 from flask import current_app
 from sqlalchemy import insert, select, text
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
 
 from telejt.clock import now
 from telejt.extensions import db
@@ -124,12 +125,23 @@ def _apply(contact: Contact, wanted: PlannedContact, participant: Participant) -
     contact.protocol_rule = wanted.rule_path
     if isinstance(wanted.rule, SessionRule):
         contact.session_kind = wanted.rule.kind
-        contact.modality = wanted.rule.modality
+        contact.modality = session_modality(wanted.rule.modality, participant)
         contact.late_after_min = wanted.rule.late_after_min
     else:
         contact.question_ids = list(wanted.rule.questions)
         contact.delivery = wanted.rule.delivery
     return moved
+
+
+def session_modality(wanted: str, participant: Participant) -> str:
+    """The modality a session is planned in: video only with his telehealth consent.
+
+    Without it his therapist calls him (a phone session): he is never planned into a
+    video call he has not agreed to, nor charged with missing one.
+    """
+    if wanted == "video" and not participant.has_consent("telehealth"):
+        return "phone"
+    return wanted
 
 
 def cancel_contact(contact: Contact, reason: str) -> None:
@@ -386,6 +398,7 @@ def _plan_group(ids: list[int], horizon_days: int | None) -> int:
     participants = db.session.scalars(
         select(Participant)
         .where(Participant.id.in_(ids))
+        .options(selectinload(Participant.consents))
         .order_by(Participant.id)
         .with_for_update()
     ).all()
@@ -432,6 +445,8 @@ def add_session(
         raise InvalidInput({"modality": "video or phone"})
     if participant.status != "active":
         raise InvalidInput({"participant_id": "participant is not active"})
+    if session_modality(modality, participant) != modality:
+        raise InvalidInput({"modality": "video needs his telehealth consent: choose phone"})
     path, rule = _session_rule(participant, minutes, modality)
     contact = Contact(
         participant_id=participant.id,
