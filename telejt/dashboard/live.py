@@ -29,7 +29,7 @@ from telejt.courts.visibility import may_acknowledge, viewer_of
 from telejt.dashboard.queries import visible_alerts
 from telejt.dashboard.retry import retry_when_sqlite_locked
 from telejt.extensions import db, socketio
-from telejt.live import NAMESPACE, court_room, team_room, therapist_room
+from telejt.live import NAMESPACE, court_position_room, court_room, team_room, therapist_room
 from telejt.participants.models import Participant
 from telejt.planning.models import Contact
 
@@ -42,7 +42,13 @@ NOTE_MAX_LENGTH = 2000
 def rooms_for(user: StaffUser) -> list[str]:
     """The live rooms a staff member listens to."""
     if user.role == "court":
-        return [court_room(court_id) for court_id in user.court_ids]
+        # the court's room carries verified notices; his position's, the unverified ones
+        # his court lets that position see (telejt.courts.visibility)
+        return [
+            room
+            for court_id in user.court_ids
+            for room in (court_room(court_id), court_position_room(court_id, user.court_position))
+        ]
     if user.role == "coordinator":
         # the team room carries all the court room does: one room, each event once
         return [team_room(court_id) for court_id in user.court_ids]
