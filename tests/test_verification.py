@@ -260,3 +260,18 @@ def test_each_user_marks_an_alert_seen_for_himself(client, court) -> None:  # ty
     assert 'class="seen-form"' in row  # the officer has not seen it yet
     login(client, court["staff"]["prosecutor"])  # cannot see it: cannot mark it
     assert client.post(f"/dashboard/alerts/{alert.id}/seen").status_code == 404
+
+
+def test_a_prosecutor_back_online_catches_up_on_a_verification(court, frozen_clock) -> None:  # type: ignore[no-untyped-def]
+    from telejt.dashboard.live import missed_alerts
+
+    alert = a_miss(court["person"])
+    prosecutor = court["staff"]["prosecutor"]
+    loaded_at = now()
+    assert missed_alerts(prosecutor, alert.id, loaded_at)["verified"] == []
+    frozen_clock.advance(minutes=5)
+    verify_alert(alert, court["staff"]["coordinator"], "participant", "Confirmado")
+    db.session.commit()
+    answer = missed_alerts(prosecutor, alert.id, loaded_at)
+    assert [a["id"] for a in answer["verified"]] == [alert.id]
+    assert answer["verified"][0]["verification"] == "verified"
