@@ -275,3 +275,27 @@ def test_a_prosecutor_back_online_catches_up_on_a_verification(court, frozen_clo
     answer = missed_alerts(prosecutor, alert.id, loaded_at)
     assert [a["id"] for a in answer["verified"]] == [alert.id]
     assert answer["verified"][0]["verification"] == "verified"
+
+
+def test_the_participant_page_verifies_and_comes_back(client, court) -> None:  # type: ignore[no-untyped-def]
+    alert = a_miss(court["person"])
+    person = court["person"]
+    login(client, court["staff"]["judge"])
+    page = client.get(f"/dashboard/participants/{person.id}").get_data(True)
+    assert "Contacto no realizado, sin verificar" in page
+    assert 'class="verify-form"' not in page
+    login(client, court["staff"]["supervision_officer"])
+    page = client.get(f"/dashboard/participants/{person.id}").get_data(True)
+    assert 'class="verify-form"' in page
+    response = client.post(
+        f"/dashboard/alerts/{alert.id}/verification",
+        data={"outcome": "justified", "note": "Audiencia el mismo día", "back": "participant"},
+    )
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith(f"/dashboard/participants/{person.id}")
+    page = client.get(f"/dashboard/participants/{person.id}").get_data(True)
+    assert "Audiencia el mismo día" in page
+    assert 'class="verify-form"' not in page
+    login(client, court["staff"]["defender"])
+    page = client.get(f"/participants/{person.id}").get_data(True)
+    assert "Verificada: Justificada" in page

@@ -215,6 +215,8 @@ def verify(alert_id: int) -> Response:
         abort(403)
     alert = _visible_alert_or_404(alert_id)
     back = url_for("dashboard.index")
+    if request.form.get("back") == "participant":  # the form on his page: back to it
+        back = url_for("dashboard.participant", participant_id=alert.participant_id)
     try:
         verify_alert(
             alert, current_user, request.form.get("outcome", ""), request.form.get("note", "")
