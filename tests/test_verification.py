@@ -299,3 +299,19 @@ def test_the_participant_page_verifies_and_comes_back(client, court) -> None:  #
     login(client, court["staff"]["defender"])
     page = client.get(f"/participants/{person.id}").get_data(True)
     assert "Verificada: Justificada" in page
+
+
+def test_the_api_marks_an_alert_seen_for_the_caller_only(client, court) -> None:  # type: ignore[no-untyped-def]
+    alert = a_miss(court["person"])
+    judge = court["staff"]["judge"]
+    response = call(client, court["tokens"]["judge"], "POST", f"/alerts/{alert.id}/seen")
+    assert response.status_code == 200, response.get_json()
+    assert [s["staff_user_id"] for s in response.get_json()["seen_by"]] == [judge.id]
+    assert response.get_json()["acknowledged_at"] is None
+    again = call(client, court["tokens"]["judge"], "POST", f"/alerts/{alert.id}/seen")
+    assert len(again.get_json()["seen_by"]) == 1
+    hidden = call(client, court["tokens"]["prosecutor"], "POST", f"/alerts/{alert.id}/seen")
+    assert hidden.status_code == 404
+    listed = call(client, court["tokens"]["coordinator"], "GET", "/alerts").get_json()
+    mine = next(a for a in listed if a["id"] == alert.id)
+    assert [s["name"] for s in mine["seen_by"]] == ["Persona judge"]

@@ -55,6 +55,15 @@ def alert_payload(alert: Alert, viewer: Viewer | None = None) -> dict[str, Any]:
             alert.verified_at.astimezone(UTC).isoformat() if alert.verified_at else None
         ),
         "verification_note": alert.verification_note,
+        # each who marked it seen, for himself (the team's acknowledgement is apart)
+        "seen_by": [
+            {
+                "staff_user_id": read.staff_user_id,
+                "name": read.staff_user.name,
+                "read_at": read.read_at.astimezone(UTC).isoformat(),
+            }
+            for read in alert.reads
+        ],
     }
 
 

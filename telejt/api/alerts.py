@@ -1,4 +1,4 @@
-"""API calls about alerts: list, acknowledge and verify."""
+"""API calls about alerts: list, acknowledge, mark seen and verify."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 from flask_babel import gettext as _
 
 from telejt.alerts.models import Alert
-from telejt.alerts.services import acknowledge_alert
+from telejt.alerts.services import acknowledge_alert, mark_seen
 from telejt.api.auth import api_user
 from telejt.api.errors import ApiError
 from telejt.api.payloads import alert_payload
@@ -135,3 +135,27 @@ def verify_alert_call(alert_id: int, body: dict[str, Any]) -> dict[str, Any]:
     except AlreadyVerified:
         raise ApiError(409, _("La alerta ya fue verificada.")) from None
     return alert_payload(alert, viewer)
+
+
+@operation(
+    "POST",
+    "/alerts/<int:alert_id>/seen",
+    summary="Mark an alert as seen by the caller",
+    description="Records that the caller saw the alert, for him only (seen_by lists each "
+    "who did); the team's acknowledgement, which closes the task, is apart. Once per "
+    "person: marking again changes nothing. Anyone who may see the alert (others: 404; "
+    "admins: 403). Audited.",
+    roles=("coordinator", "therapist", "court"),
+    response=ALERT,
+)
+def mark_alert_seen(alert_id: int) -> dict[str, Any]:
+    """Mark an alert as seen by the caller only."""
+    user = api_user()
+    alert = db.session.scalar(visible_alerts(user).where(Alert.id == alert_id))
+    if alert is None:
+        raise ApiError(404, _("No encontrado."))
+    mark_seen(alert, user)
+    record_access(
+        user.id, "alert.seen", "alert", alert.id, participant_id=alert.participant_id, channel="api"
+    )
+    return alert_payload(alert, viewer_of(user))

@@ -335,6 +335,12 @@ ALERT = Schema(
             },
             "verified_at": NULLABLE_INSTANT,
             "verification_note": {"type": ["string", "null"]},
+            "seen_by": {
+                "type": "array",
+                "items": _object(
+                    {"staff_user_id": ID, "name": {"type": "string"}, "read_at": INSTANT}
+                ),
+            },
         }
     ),
 )
