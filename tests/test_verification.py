@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
@@ -31,6 +32,7 @@ from telejt.live import court_position_room, court_room
 from telejt.planning.verification import AlreadyVerified, verify_alert
 from telejt.planning.watcher import settle_contact
 from telejt.reports.figures import figures_of
+from telejt.reports.report import build_report
 
 DAY = timedelta(days=1)
 
@@ -315,3 +317,17 @@ def test_the_api_marks_an_alert_seen_for_the_caller_only(client, court) -> None:
     listed = call(client, court["tokens"]["coordinator"], "GET", "/alerts").get_json()
     mine = next(a for a in listed if a["id"] == alert.id)
     assert [s["name"] for s in mine["seen_by"]] == ["Persona judge"]
+
+
+def test_the_report_says_a_miss_is_not_verified_yet(court) -> None:  # type: ignore[no-untyped-def]
+    person = court["person"]
+    alert = a_miss(person)
+    day = alert.contact.starts_at.astimezone(ZoneInfo(person.timezone)).date()
+    report = build_report(person, day - 7 * DAY, day)
+    (evidence,) = [e for e in report.contacts if e.contact.id == alert.contact_id]
+    assert "Sin verificar todavía" in evidence.reason_in_words(person.timezone)
+    verify_alert(alert, court["staff"]["coordinator"], "participant", "Confirmado")
+    db.session.commit()
+    report = build_report(person, day - 7 * DAY, day)
+    (evidence,) = [e for e in report.contacts if e.contact.id == alert.contact_id]
+    assert "Sin verificar" not in evidence.reason_in_words(person.timezone)

@@ -227,6 +227,11 @@ def justification_note(text: str, when: str) -> str:
     return gettext("Justificada el %(when)s: %(reason)s", when=when, reason=text)
 
 
+def unverified_note() -> str:
+    """A miss nobody verified yet: the court must not read it as a breach."""
+    return gettext("Sin verificar todavía: no se ha confirmado que sea un incumplimiento")
+
+
 def outcome_pending_note(count: int) -> str:
     """What a judge must read about sessions whose outcome is not recorded yet."""
     return gettext(
