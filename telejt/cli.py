@@ -224,6 +224,44 @@ def courts_phones(court_id: int, team_phone: str | None, on_call_phone: str | No
     click.echo(f"{court.id}: team {court.team_phone or '-'}, on call {court.on_call_phone or '-'}")
 
 
+@courts_group.command("unverified")
+@click.option("--court", "court_id", required=True, type=int)
+@click.option(
+    "--positions",
+    required=True,
+    help="Comma-separated court positions that see a miss before it is verified "
+    '(judge, prosecutor, defender, supervision_officer; "" for none).',
+)
+@with_appcontext
+def courts_unverified(court_id: int, positions: str) -> None:
+    """Choose who in a court sees unverified missed-contact notices live (audited)."""
+    from telejt.audit.services import record_access
+    from telejt.courts.models import Court
+    from telejt.courts.services import set_unverified_positions
+    from telejt.extensions import db
+    from telejt.participants.validation import InvalidInput
+
+    court = db.session.get(Court, court_id)
+    if court is None:
+        raise click.UsageError(f"no court {court_id}")
+    before = sorted(court.unverified_position_set)
+    chosen = [p.strip() for p in positions.split(",") if p.strip()]
+    try:
+        set_unverified_positions(court, chosen)
+    except InvalidInput as exc:
+        raise click.UsageError(str(exc)) from None
+    record_access(
+        None,
+        "court.unverified_positions",
+        "court",
+        court.id,
+        channel="cli",
+        detail={"before": before, "after": sorted(court.unverified_position_set)},
+    )
+    db.session.commit()
+    click.echo(f"{court.id}: unverified seen by {court.unverified_positions or '-'}")
+
+
 @cli.group("users")
 def users_group() -> None:
     """Staff accounts."""

@@ -27,6 +27,11 @@ def court_room(court_id: int) -> str:
     return f"court:{court_id}"
 
 
+def court_position_room(court_id: int, position: str | None) -> str:
+    """The court users of one position in a court (unverified notices reach only some)."""
+    return f"court:{court_id}:{position or 'judge'}"
+
+
 def team_room(court_id: int) -> str:
     """A court's coordinators only (crisis and reachability matters)."""
     return f"team:{court_id}"

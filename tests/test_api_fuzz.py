@@ -76,6 +76,7 @@ def test_document_lists_every_operation_and_schema(client, world) -> None:  # ty
         ("POST", "/sessions"), ("POST", "/sessions/{session_id}/attendance"),
         ("POST", "/contacts/{contact_id}/justification"),
         ("GET", "/alerts"), ("POST", "/alerts/{alert_id}/ack"),
+        ("POST", "/alerts/{alert_id}/verification"), ("POST", "/alerts/{alert_id}/seen"),
     }  # fmt: skip
     for item in document["paths"].values():
         for operation in item.values():

@@ -161,7 +161,7 @@ def test_missed_session_alert_appears_live_and_ack_spreads(committed_db, browser
 
                 alert_id = row.get_attribute("data-alert-id")
                 row.locator("input[name=note]").fill("Se tratará en la audiencia del viernes")
-                row.locator("button[type=submit]").click()
+                row.locator(".ack-form button[type=submit]").click()
 
                 on_coordinator = coordinator.locator(f"#alert-{alert_id}.is-acknowledged")
                 on_coordinator.wait_for(timeout=10_000)
@@ -188,6 +188,92 @@ def test_missed_session_alert_appears_live_and_ack_spreads(committed_db, browser
                 assert judge.evaluate("window.loadedOnce") == "yes"
                 coordinator.screenshot(
                     path=str(ARTIFACTS / "dashboard-acknowledged.png"), full_page=True
+                )
+            finally:
+                browser.close()
+    finally:
+        server.stop()
+
+
+def test_an_unverified_miss_reaches_the_prosecutor_only_once_verified(committed_db, browser_app):  # type: ignore[no-untyped-def]
+    """The judge sees the miss live, unverified; the prosecutor and the defender do not,
+    until the coordinator verified it: then their open dashboards show it, no reload."""
+    with browser_app.app_context():
+        clock.freeze(ENROLLED_AT)
+        try:
+            ids = _seed()
+            court_ids = db.session.get(StaffUser, ids["judge"]).court_ids
+            for position in ("prosecutor", "defender"):
+                user = create_staff_user(
+                    email=f"{position}@prueba.example.mx",
+                    role="court",
+                    court_ids=court_ids,
+                    court_position=position,
+                )
+                db.session.flush()
+                ids[position] = user.id
+            db.session.commit()
+        finally:
+            clock.freeze(None)
+    server = LiveServer(browser_app)
+    try:
+        with sync_api.sync_playwright() as playwright:
+            browser = playwright.chromium.launch(
+                executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
+            )
+            try:
+                pages = {
+                    name: _open_dashboard(browser, browser_app, server.url, ids[name])
+                    for name in ("judge", "prosecutor", "defender", "coordinator")
+                }
+                with browser_app.app_context():
+                    clock.freeze(AFTER_DEADLINE)
+                    try:
+                        run_once()
+                    finally:
+                        clock.freeze(None)
+
+                judge_row = pages["judge"].locator("#alert-rows .alert-row").first
+                judge_row.wait_for(timeout=10_000)
+                expect(judge_row.locator(".verification-cell")).to_contain_text(
+                    "Contacto no realizado, sin verificar"
+                )
+                assert judge_row.locator(".verify-form").count() == 0  # a judge does not verify
+                coordinator_row = pages["coordinator"].locator("#alert-rows .alert-row").first
+                coordinator_row.wait_for(timeout=10_000)
+                alert_id = coordinator_row.get_attribute("data-alert-id")
+                # the same event has reached every open page by now: not theirs
+                pages["prosecutor"].wait_for_timeout(1_000)
+                for name in ("prosecutor", "defender"):
+                    assert pages[name].locator("#alert-rows .alert-row").count() == 0, name
+                    assert pages[name].locator("#alert-count").inner_text() == "0", name
+                ARTIFACTS.mkdir(exist_ok=True)
+                pages["prosecutor"].screenshot(
+                    path=str(ARTIFACTS / "dashboard-prosecutor-unverified.png"), full_page=True
+                )
+
+                # the coordinator verifies it: no reminder ever reached her
+                form = coordinator_row.locator(".verify-form")
+                form.locator("select[name=outcome]").select_option("system_failure")
+                form.locator("input[name=note]").fill("Ningún recordatorio le llegó")
+                form.locator("button[type=submit]").click()
+                pages["coordinator"].wait_for_load_state()
+
+                for name in ("prosecutor", "defender"):
+                    row = pages[name].locator(f"#alert-{alert_id}")
+                    row.wait_for(timeout=10_000)
+                    expect(row.locator(".verification-cell")).to_contain_text("Verificada")
+                    expect(row.locator(".verification-cell")).to_contain_text("Falla del sistema")
+                    assert "Ningún recordatorio le llegó" in row.inner_text()
+                    assert row.locator(".verify-form").count() == 0
+                    assert pages[name].evaluate("window.loadedOnce") == "yes", name
+                # the judge's row follows in place
+                expect(
+                    pages["judge"].locator(f"#alert-{alert_id} .verification-cell")
+                ).to_contain_text("Verificada", timeout=10_000)
+                assert pages["judge"].evaluate("window.loadedOnce") == "yes"
+                pages["defender"].screenshot(
+                    path=str(ARTIFACTS / "dashboard-defender-verified.png"), full_page=True
                 )
             finally:
                 browser.close()

@@ -120,7 +120,7 @@ def test_crisis_alert_never_reaches_court_users(app_ctx, courts):  # type: ignor
     assert events(other_therapist, "alert.created") == []
     # nor through catch-up after a reconnection
     missed = call(judge, "catch_up", {"since_id": 0})
-    assert missed == {"created": [], "acknowledged": []}
+    assert missed == {"created": [], "acknowledged": [], "verified": []}
 
 
 def test_acknowledgement_reaches_everyone_watching_the_court(app_ctx, courts):  # type: ignore[no-untyped-def]

@@ -359,7 +359,7 @@ def test_live_the_judge_hears_nothing_the_team_hears_it(world, app_ctx, frozen_c
     judge_missed = clients["judge"].emit(
         "catch_up", {"since_id": 0}, namespace=NAMESPACE, callback=True
     )
-    assert judge_missed == {"created": [], "acknowledged": []}
+    assert judge_missed == {"created": [], "acknowledged": [], "verified": []}
     g.pop("_login_user", None)
     mine = clients["therapist"].emit(
         "catch_up", {"since_id": 0}, namespace=NAMESPACE, callback=True

@@ -16,10 +16,12 @@ from test_dashboard_views import login
 
 from telejt.alerts import services as alert_services
 from telejt.alerts.models import ALERT_KINDS
-from telejt.alerts.services import acknowledge_alert, raise_alert
+from telejt.alerts.services import acknowledge_alert, mark_verified, raise_alert
 from telejt.auth.models import COURT_POSITIONS
 from telejt.auth.services import create_api_token
 from telejt.clock import now
+from telejt.courts.models import Court
+from telejt.courts.services import set_unverified_positions
 from telejt.courts.visibility import (
     ALL_VIEWERS,
     Viewer,
@@ -30,7 +32,7 @@ from telejt.courts.visibility import (
     may_see_message,
 )
 from telejt.extensions import db
-from telejt.live import court_room, team_room, therapist_room
+from telejt.live import court_position_room, court_room, team_room, therapist_room
 from telejt.participants.timeline import participant_timeline
 from telejt.sms.models import OutboundMessage
 from telejt.sms.purposes import PURPOSES
@@ -56,14 +58,34 @@ COURT_PURPOSES = {
 }
 
 
-def expected_alert(viewer: Viewer, kind: str) -> bool:
+#: the state each kind is raised in: a miss asserts a breach and starts unverified
+RAISED_VERIFICATION = {
+    kind: "unverified" if kind == "missed_contact" else None for kind in ALERT_KINDS
+}
+#: the positions that see unverified notices where a court chose nothing else
+DEFAULT_UNVERIFIED = {"judge", "supervision_officer"}
+
+
+def expected_alert(
+    viewer: Viewer,
+    kind: str,
+    verification: str | None = None,
+    unverified_positions: set[str] = DEFAULT_UNVERIFIED,
+) -> bool:
     """The rule in words: coordinators everything; therapists all but reschedule requests
-    (and technical failures, not his queue); court users misses and technical failures."""
+    (and technical failures, not his queue); court users misses and technical failures,
+    an unverified miss only in the positions his court lets see them (a court user
+    without a position as a judge)."""
     if viewer.role == "coordinator":
         return True
     if viewer.role == "therapist":
         return kind in ("crisis", "reachability", "missed_contact", "outcome_pending")
     if viewer.role == "court":
+        if (
+            verification == "unverified"
+            and (viewer.position or "judge") not in unverified_positions
+        ):
+            return False
         return kind in ("missed_contact", "technical_failure")
     return False
 
@@ -84,6 +106,33 @@ def test_alert_matrix(viewer: Viewer, kind: str) -> None:
         # crisis anything never reaches the court, whatever audience an alert was raised with
         assert not may_see_alert(viewer, "crisis", "court")
         assert not may_see_alert(viewer, kind, "team")
+
+
+@pytest.mark.parametrize("viewer", ALL_VIEWERS, ids=lambda v: f"{v.role}-{v.position}")
+@pytest.mark.parametrize("kind", ALERT_KINDS)
+@pytest.mark.parametrize("verification", [None, "unverified", "verified"])
+@pytest.mark.parametrize(
+    "unverified_positions",
+    [DEFAULT_UNVERIFIED, set(), set(COURT_POSITIONS), {"prosecutor"}],
+    ids=["default", "none", "all", "prosecutor"],
+)
+def test_alert_matrix_with_verification(
+    viewer: Viewer, kind: str, verification: str | None, unverified_positions: set[str]
+) -> None:
+    expected = expected_alert(viewer, kind, verification, unverified_positions)
+    seen = may_see_alert(viewer, kind, AUDIENCE[kind], verification, unverified_positions)
+    assert seen is expected
+    if verification != "unverified":  # verified: the court's setting changes nothing
+        assert seen is expected_alert(viewer, kind)
+
+
+def test_by_default_only_judge_and_supervision_officer_see_unverified_misses() -> None:
+    seeing = {
+        v.position
+        for v in ALL_VIEWERS
+        if v.role == "court" and may_see_alert(v, "missed_contact", "court", "unverified")
+    }
+    assert seeing == {"judge", "supervision_officer", None}
 
 
 @pytest.mark.parametrize("viewer", ALL_VIEWERS, ids=lambda v: f"{v.role}-{v.position}")
@@ -168,8 +217,27 @@ def kinds_listed(client: Any, token: str) -> set[str]:
 def test_the_api_lists_each_viewer_its_row_of_the_table(client, court_world):  # type: ignore[no-untyped-def]
     for name, user in court_world["users"].items():
         viewer = Viewer(user.role, user.court_position)
-        expected = {kind for kind in ALERT_KINDS if expected_alert(viewer, kind)}
+        expected = {
+            kind for kind in ALERT_KINDS if expected_alert(viewer, kind, RAISED_VERIFICATION[kind])
+        }
         assert kinds_listed(client, court_world["tokens"][name]) == expected, name
+
+
+def test_a_court_setting_decides_who_sees_unverified_misses(client, court_world):  # type: ignore[no-untyped-def]
+    court = db.session.get(Court, court_world["person"].court_id)
+    for chosen in (set(), set(COURT_POSITIONS), {"prosecutor", "defender"}):
+        set_unverified_positions(court, chosen)
+        db.session.commit()
+        for name in COURT_POSITIONS:
+            listed = "missed_contact" in kinds_listed(client, court_world["tokens"][name])
+            assert listed is (name in chosen), (chosen, name)
+    # once verified, every position sees it, whatever the setting
+    set_unverified_positions(court, set())
+    mark_verified(court_world["alerts"]["missed_contact"], court_world["users"]["coordinator"],
+                  "participant", "Confirmado con el supervisor")  # fmt: skip
+    db.session.commit()
+    for name in COURT_POSITIONS:
+        assert "missed_contact" in kinds_listed(client, court_world["tokens"][name])
 
 
 def test_a_therapist_cannot_acknowledge_a_reschedule_request(client, court_world):  # type: ignore[no-untyped-def]
@@ -186,6 +254,8 @@ def test_a_therapist_cannot_acknowledge_a_reschedule_request(client, court_world
 
 def test_court_users_never_read_a_clinical_note_on_an_alert(client, court_world):  # type: ignore[no-untyped-def]
     users, alerts = court_world["users"], court_world["alerts"]
+    # verified, so that every position sees the miss (the note is what is tested here)
+    mark_verified(alerts["missed_contact"], users["coordinator"], "participant", "Confirmada")
     acknowledge_alert(alerts["missed_contact"], users["coordinator"], "Recayó; ver nota clínica")
     acknowledge_alert(alerts["technical_failure"], users["judge"], "Visto en audiencia")
     db.session.commit()
@@ -220,7 +290,9 @@ def test_court_timelines_show_no_crisis_anything(court_world):  # type: ignore[n
         purposes = {e.fields["message"].purpose for e in entries if e.kind == "outbound"}
         kinds = {e.fields["alert"].kind for e in entries if e.kind == "alert"}
         assert purposes == COURT_PURPOSES
-        assert kinds == {"missed_contact", "technical_failure"}
+        # the miss is unverified: only the positions that see unverified notices
+        sees_miss = name in DEFAULT_UNVERIFIED
+        assert kinds == {"technical_failure"} | ({"missed_contact"} if sees_miss else set())
         assert all(e.fields.get("body") is None for e in entries if e.kind == "outbound")
     team = participant_timeline(person, court_world["users"]["coordinator"])
     assert {e.fields["message"].purpose for e in team if e.kind == "outbound"} == set(PURPOSES)
@@ -240,8 +312,15 @@ def test_the_court_room_hears_only_what_court_users_may_read(court_world, monkey
         )  # fmt: skip
         acknowledge_alert(alert, users["therapist"], "nota de la terapeuta")
     to_court = [(n, p) for n, p, rooms in heard if court_room(court_id) in rooms]
-    assert {p["kind"] for _n, p in to_court} == {"missed_contact", "technical_failure"}
-    assert all(p["ack_note"] is None for _n, p in to_court)
+    assert {p["kind"] for _n, p in to_court} == {"technical_failure"}
+    # the unverified miss reaches only the positions that see unverified notices
+    for position in COURT_POSITIONS:
+        kinds = {
+            p["kind"] for _n, p, rooms in heard if court_position_room(court_id, position) in rooms
+        }
+        expected = {"missed_contact"} if position in DEFAULT_UNVERIFIED else set()
+        assert kinds == expected, position
+    assert all(p["ack_note"] is None for _n, p, rooms in heard if team_room(court_id) not in rooms)
     own_room = therapist_room(users["therapist"].id)
     to_therapist = {p["kind"] for _n, p, rooms in heard if own_room in rooms}
     assert to_therapist == {"crisis", "reachability", "missed_contact", "outcome_pending"}
@@ -258,16 +337,21 @@ def test_live_rooms_and_catch_up_follow_the_table(court_world) -> None:  # type:
     assert rooms_for(users["coordinator"]) == [team_room(court_id)]
     assert rooms_for(users["therapist"]) == [therapist_room(users["therapist"].id)]
     for position in COURT_POSITIONS:
-        assert rooms_for(users[position]) == [court_room(court_id)]
+        assert rooms_for(users[position]) == [
+            court_room(court_id),
+            court_position_room(court_id, position),
+        ]
     acknowledge_alert(alerts["missed_contact"], users["therapist"], "Recayó; ver nota clínica")
     db.session.commit()
     for name, user in users.items():
         caught = missed_alerts(user, 0, now() - timedelta(days=1))["created"]
         viewer = Viewer(user.role, user.court_position)
-        expected = {kind for kind in ALERT_KINDS if expected_alert(viewer, kind)}
+        expected = {
+            kind for kind in ALERT_KINDS if expected_alert(viewer, kind, RAISED_VERIFICATION[kind])
+        }
         assert {a["kind"] for a in caught} == expected, name
         notes = {a["kind"]: a["ack_note"] for a in caught}
         if user.role == "court":
-            assert notes["missed_contact"] is None
+            assert notes.get("missed_contact") is None
         else:
             assert notes["missed_contact"] == "Recayó; ver nota clínica"

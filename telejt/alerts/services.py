@@ -7,17 +7,19 @@ from typing import Any
 
 from sqlalchemy import select
 
-from telejt.alerts.models import Alert
+from telejt.alerts.models import VERIFIED_KINDS, Alert, AlertRead
 from telejt.auth.models import StaffUser
 from telejt.clock import now
+from telejt.courts.models import Court
 from telejt.courts.visibility import (
     COURT_DOCUMENT,
     Viewer,
+    court_positions_seeing,
     may_read_ack_note,
     may_see_alert,
 )
 from telejt.extensions import db
-from telejt.live import court_room, publish, team_room, therapist_room
+from telejt.live import court_position_room, court_room, publish, team_room, therapist_room
 from telejt.participants.models import Participant
 from telejt.planning.models import Contact
 
@@ -47,6 +49,21 @@ def alert_payload(alert: Alert, viewer: Viewer | None = None) -> dict[str, Any]:
             alert.acknowledged_at.astimezone(UTC).isoformat() if alert.acknowledged_at else None
         ),
         "ack_note": shown_ack_note(alert, viewer),
+        "verification": alert.verification,
+        "verification_outcome": alert.verification_outcome,
+        "verified_at": (
+            alert.verified_at.astimezone(UTC).isoformat() if alert.verified_at else None
+        ),
+        "verification_note": alert.verification_note,
+        # each who marked it seen, for himself (the team's acknowledgement is apart)
+        "seen_by": [
+            {
+                "staff_user_id": read.staff_user_id,
+                "name": read.staff_user.name,
+                "read_at": read.read_at.astimezone(UTC).isoformat(),
+            }
+            for read in alert.reads
+        ],
     }
 
 
@@ -64,8 +81,18 @@ def alert_rooms(alert: Alert, participant: Participant) -> list[str]:
 def publish_alert(event_name: str, alert: Alert, participant: Participant) -> None:
     """Tell the rooms that may see an alert, the court's with only what court users may read."""
     publish(event_name, alert_payload(alert), alert_rooms(alert, participant))
-    if may_see_alert(COURT_DOCUMENT, alert.kind, alert.audience):
-        publish(event_name, alert_payload(alert, COURT_DOCUMENT), [court_room(alert.court_id)])
+    if not may_see_alert(COURT_DOCUMENT, alert.kind, alert.audience):
+        return
+    if alert.verification == "unverified":
+        court = db.session.get(Court, alert.court_id)
+        positions = court.unverified_position_set if court is not None else frozenset()
+        rooms = [
+            court_position_room(alert.court_id, position)
+            for position in court_positions_seeing(alert.verification, positions)
+        ]
+    else:
+        rooms = [court_room(alert.court_id)]
+    publish(event_name, alert_payload(alert, COURT_DOCUMENT), rooms)
 
 
 def opt_out_alert_key(participant_id: int, opted_out_at: datetime) -> str:
@@ -100,6 +127,7 @@ def raise_alert(
         dedupe_key=dedupe_key,
         reason=reason,
         created_at=now(),
+        verification="unverified" if kind in VERIFIED_KINDS else None,
     )
     db.session.add(alert)
     db.session.flush()
@@ -116,3 +144,24 @@ def acknowledge_alert(alert: Alert, by: StaffUser, note: str) -> Alert:
         db.session.flush()
         publish_alert("alert.acknowledged", alert, alert.participant)
     return alert
+
+
+def mark_seen(alert: Alert, by: StaffUser) -> AlertRead:
+    """Record that this staff member saw the alert, for him only (once); the caller commits."""
+    for read in alert.reads:
+        if read.staff_user_id == by.id:
+            return read
+    read = AlertRead(alert_id=alert.id, staff_user_id=by.id, read_at=now())
+    db.session.add(read)
+    alert.reads.append(read)
+    db.session.flush()
+    return read
+
+
+def mark_verified(alert: Alert, by: StaffUser, outcome: str, note: str) -> None:
+    """Record a verification on the alert (the contact and the live event are the caller's)."""
+    alert.verification = "verified"
+    alert.verification_outcome = outcome
+    alert.verified_by_id = by.id
+    alert.verified_at = now()
+    alert.verification_note = note

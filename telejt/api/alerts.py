@@ -1,4 +1,4 @@
-"""API calls about alerts: list and acknowledge."""
+"""API calls about alerts: list, acknowledge, mark seen and verify."""
 
 from __future__ import annotations
 
@@ -7,17 +7,19 @@ from typing import Any
 from flask_babel import gettext as _
 
 from telejt.alerts.models import Alert
-from telejt.alerts.services import acknowledge_alert
+from telejt.alerts.services import acknowledge_alert, mark_seen
 from telejt.api.auth import api_user
 from telejt.api.errors import ApiError
 from telejt.api.payloads import alert_payload
 from telejt.api.routing import QueryParameter, operation
-from telejt.api.schemas import ALERT, ALERT_ACK, ID
+from telejt.api.schemas import ALERT, ALERT_ACK, ALERT_VERIFICATION, ID
 from telejt.audit.services import record_access
 from telejt.courts.models import Court
-from telejt.courts.visibility import may_acknowledge, viewer_of
+from telejt.courts.visibility import may_acknowledge, may_verify, viewer_of
 from telejt.dashboard.queries import visible_alerts
 from telejt.extensions import db
+from telejt.participants.validation import InvalidInput
+from telejt.planning.verification import AlreadyVerified, verify_alert
 
 #: the most alerts one list answers with, newest first
 MAX_ALERTS = 500
@@ -98,4 +100,62 @@ def ack_alert(alert_id: int, body: dict[str, Any]) -> dict[str, Any]:
     if not note:
         raise ApiError(422, _("Datos no válidos."), {"note": _("No puede quedar vacío.")})
     acknowledge_alert(alert, user, note)
+    return alert_payload(alert, viewer_of(user))
+
+
+@operation(
+    "POST",
+    "/alerts/<int:alert_id>/verification",
+    summary="Verify a missed contact's alert",
+    description="Coordinators and supervision officers who may see the alert (others: 403; "
+    "an alert they cannot see: 404). A missed contact's alert starts unverified: the court "
+    "positions the court names see it at once (by default the judge and the supervision "
+    "officer), the others only once verified. outcome: participant (his own miss), "
+    "justified (the contact becomes excused, as a justification does) or system_failure "
+    "(the contact is attributed to the system); the note is required. Audited. An alert "
+    "already verified: 409, the first verification stands; an alert of another kind: 422.",
+    roles=("coordinator", "court"),
+    body=ALERT_VERIFICATION,
+    response=ALERT,
+    conflicts=True,
+)
+def verify_alert_call(alert_id: int, body: dict[str, Any]) -> dict[str, Any]:
+    """Verify a missed contact's alert."""
+    user = api_user()
+    viewer = viewer_of(user)
+    if not may_verify(viewer):
+        raise ApiError(403, _("Su función no permite esta operación."))
+    alert = db.session.scalar(visible_alerts(user).where(Alert.id == alert_id))
+    if alert is None:
+        raise ApiError(404, _("No encontrado."))
+    try:
+        verify_alert(alert, user, body["outcome"], body["note"], channel="api")
+    except InvalidInput as exc:
+        raise ApiError(422, _("Datos no válidos."), exc.fields) from None
+    except AlreadyVerified:
+        raise ApiError(409, _("La alerta ya fue verificada.")) from None
+    return alert_payload(alert, viewer)
+
+
+@operation(
+    "POST",
+    "/alerts/<int:alert_id>/seen",
+    summary="Mark an alert as seen by the caller",
+    description="Records that the caller saw the alert, for him only (seen_by lists each "
+    "who did); the team's acknowledgement, which closes the task, is apart. Once per "
+    "person: marking again changes nothing. Anyone who may see the alert (others: 404; "
+    "admins: 403). Audited.",
+    roles=("coordinator", "therapist", "court"),
+    response=ALERT,
+)
+def mark_alert_seen(alert_id: int) -> dict[str, Any]:
+    """Mark an alert as seen by the caller only."""
+    user = api_user()
+    alert = db.session.scalar(visible_alerts(user).where(Alert.id == alert_id))
+    if alert is None:
+        raise ApiError(404, _("No encontrado."))
+    mark_seen(alert, user)
+    record_access(
+        user.id, "alert.seen", "alert", alert.id, participant_id=alert.participant_id, channel="api"
+    )
     return alert_payload(alert, viewer_of(user))

@@ -13,9 +13,10 @@ from telejt.api.errors import ApiError
 from telejt.api.payloads import court_payload, protocol_payload, staff_payload
 from telejt.api.routing import QueryParameter, operation
 from telejt.api.schemas import COURT, COURT_CREATE, COURT_UPDATE, PROTOCOL, STAFF
+from telejt.audit.services import record_access
 from telejt.auth.models import ROLES, StaffUser, court_memberships
 from telejt.courts.models import Court
-from telejt.courts.services import create_court, set_court_phones
+from telejt.courts.services import create_court, set_court_phones, set_unverified_positions
 from telejt.extensions import db
 from telejt.protocols.current import registry
 
@@ -70,22 +71,40 @@ def create_court_call(body: dict[str, Any]) -> dict[str, Any]:
 @operation(
     "PATCH",
     "/courts/<int:court_id>",
-    summary="Set a court's phones",
-    description="Admins only. Only the phones given change; an empty string or null clears "
-    "one. A court without an on-call phone cannot escalate an unacknowledged crisis by SMS.",
-    roles=("admin",),
+    summary="Set a court's phones and who sees unverified notices",
+    description="Admins, and coordinators of the court. Only the fields given change; an "
+    "empty string or null clears a phone. A court without an on-call phone cannot escalate "
+    "an unacknowledged crisis by SMS. unverified_positions: the court positions that see a "
+    "missed contact live before the coordinator or the supervision officer verified it "
+    "(by default the judge and the supervision officer; the others see verified ones only).",
+    roles=("admin", "coordinator"),
     body=COURT_UPDATE,
     response=COURT,
 )
 def update_court_call(court_id: int, body: dict[str, Any]) -> dict[str, Any]:
     """Change a court's phones."""
     court = db.session.get(Court, court_id)
-    if court is None:
+    user = api_user()
+    if court is None or (user.role != "admin" and court_id not in user.court_ids):
         raise ApiError(404, _("No encontrado."))
     changes = {
         field: body[field] or "" for field in ("team_phone", "on_call_phone") if field in body
     }
-    set_court_phones(court, **changes)
+    if changes and user.role != "admin":
+        raise ApiError(403, _("Su función no permite esta operación."))
+    if changes:
+        set_court_phones(court, **changes)
+    if "unverified_positions" in body:
+        before = sorted(court.unverified_position_set)
+        set_unverified_positions(court, body["unverified_positions"])
+        record_access(
+            user.id,
+            "court.unverified_positions",
+            "court",
+            court.id,
+            channel="api",
+            detail={"before": before, "after": sorted(court.unverified_position_set)},
+        )
     return court_payload(court)
 
 

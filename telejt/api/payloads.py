@@ -24,6 +24,7 @@ def court_payload(court: Court) -> dict[str, Any]:
         "timezone": court.timezone,
         "team_phone": court.team_phone,
         "on_call_phone": court.on_call_phone,
+        "unverified_positions": sorted(court.unverified_position_set),
         "created_at": format_instant(court.created_at),
     }
 

@@ -72,6 +72,12 @@ ERROR = Schema(
 
 # ---- courts and staff --------------------------------------------------------------------
 
+#: the court positions that see a miss live before it is verified
+UNVERIFIED_POSITIONS = {
+    "type": "array",
+    "items": {"type": "string", "enum": ["judge", "prosecutor", "defender", "supervision_officer"]},
+    "uniqueItems": True,
+}
 COURT = Schema(
     "Court",
     _object(
@@ -82,6 +88,7 @@ COURT = Schema(
             "timezone": {"type": "string"},
             "team_phone": {"type": ["string", "null"]},
             "on_call_phone": {"type": ["string", "null"]},
+            "unverified_positions": UNVERIFIED_POSITIONS,
             "created_at": INSTANT,
         }
     ),
@@ -104,7 +111,11 @@ COURT_CREATE = Schema(
 COURT_UPDATE = Schema(
     "CourtUpdate",
     _object(
-        {"team_phone": COURT_PHONE, "on_call_phone": COURT_PHONE},
+        {
+            "team_phone": COURT_PHONE,
+            "on_call_phone": COURT_PHONE,
+            "unverified_positions": UNVERIFIED_POSITIONS,
+        },
         required=[],
         minProperties=1,
     ),
@@ -317,12 +328,34 @@ ALERT = Schema(
             "created_at": INSTANT,
             "acknowledged_at": NULLABLE_INSTANT,
             "ack_note": {"type": ["string", "null"]},
+            "verification": {"type": ["string", "null"], "enum": ["unverified", "verified", None]},
+            "verification_outcome": {
+                "type": ["string", "null"],
+                "enum": ["participant", "justified", "system_failure", None],
+            },
+            "verified_at": NULLABLE_INSTANT,
+            "verification_note": {"type": ["string", "null"]},
+            "seen_by": {
+                "type": "array",
+                "items": _object(
+                    {"staff_user_id": ID, "name": {"type": "string"}, "read_at": INSTANT}
+                ),
+            },
         }
     ),
 )
 ALERT_ACK = Schema(
     "AlertAck",
     _object({"note": {"type": "string", "minLength": 1, "maxLength": 2000}}),
+)
+ALERT_VERIFICATION = Schema(
+    "AlertVerification",
+    _object(
+        {
+            "outcome": {"type": "string", "enum": ["participant", "justified", "system_failure"]},
+            "note": {"type": "string", "minLength": 1, "maxLength": 1000},
+        }
+    ),
 )
 COUNTS = {"type": "object", "additionalProperties": {"type": "integer", "minimum": 0}}
 _COUNT = {"type": "integer", "minimum": 0}
@@ -382,5 +415,6 @@ ALL_SCHEMAS = (
     MESSAGE,
     ALERT,
     ALERT_ACK,
+    ALERT_VERIFICATION,
     COMPLIANCE,
 )

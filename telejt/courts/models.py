@@ -27,4 +27,14 @@ class Court(Base):
     team_phone: Mapped[str | None] = mapped_column(String(20))
     #: the on-call person's mobile, E.164: an urgent alert nobody acknowledged is texted here
     on_call_phone: Mapped[str | None] = mapped_column(String(20))
+    #: court positions that see a missed contact live before it is verified, comma-separated
+    #: (telejt.courts.visibility decides with it; the others see only verified ones)
+    unverified_positions: Mapped[str] = mapped_column(
+        String(200), default="judge,supervision_officer"
+    )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+
+    @property
+    def unverified_position_set(self) -> frozenset[str]:
+        """The positions that see unverified notices."""
+        return frozenset(p for p in self.unverified_positions.split(",") if p)

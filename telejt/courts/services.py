@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from flask_babel import gettext as _
 
+from telejt.auth.models import COURT_POSITIONS
 from telejt.courts.models import Court
 from telejt.extensions import db
 from telejt.participants.validation import InvalidInput, normalize_phone, validate_timezone
@@ -84,5 +87,18 @@ def set_court_phones(
     phones = _phones(given.get("team_phone"), given.get("on_call_phone"))
     for field in given:
         setattr(court, field, phones[field])
+    db.session.flush()
+    return court
+
+
+def set_unverified_positions(court: Court, positions: Iterable[str]) -> Court:
+    """Choose which court positions see a miss before it is verified (the caller commits)."""
+    chosen = set(positions)
+    unknown = sorted(chosen - set(COURT_POSITIONS))
+    if unknown:
+        raise InvalidInput(
+            {"unverified_positions": _("Cargo desconocido: %(position)s", position=unknown[0])}
+        )
+    court.unverified_positions = ",".join(p for p in COURT_POSITIONS if p in chosen)
     db.session.flush()
     return court

@@ -14,12 +14,17 @@ page cannot forget a rule. The rules, from DESIGN:
   outcome alerts; reschedule requests are the coordinator's queue, not his.
 - Admins keep the system, not the cases: no alert, no message.
 
-Court positions are each listed, so that a court may later narrow one (say, only
-verified misses for the prosecutor) by changing this table alone.
+Court positions are each listed. A miss's alert is raised unverified: each court
+names the positions that see unverified notices (by default the judge and the
+supervision officer); the others (by default the prosecutor and the defender) see it
+once the coordinator or the supervision officer verified it (CNPP art. 174/198: a
+breach is asserted only once verified as unjustified). The treatment team sees every
+notice of its kinds, verified or not.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -94,14 +99,45 @@ ALERT_VIEWERS: dict[str, frozenset[Viewer]] = {
 }
 
 
+#: the positions that see unverified notices in a court that set none of its own
+DEFAULT_UNVERIFIED_POSITIONS = ("judge", "supervision_officer")
+
+
+def sees_unverified(viewer: Viewer, unverified_positions: Iterable[str]) -> bool:
+    """Whether this viewer sees a notice before it is verified, in a court that lets
+    ``unverified_positions`` see them (a court user without a position reads as a judge)."""
+    if not viewer.is_court:
+        return True
+    return (viewer.position or "judge") in set(unverified_positions)
+
+
+def court_positions_seeing(
+    verification: str | None, unverified_positions: Iterable[str]
+) -> tuple[str, ...]:
+    """The court positions that see a notice in this verification state."""
+    if verification != "unverified":
+        return COURT_POSITIONS
+    chosen = set(unverified_positions)
+    return tuple(position for position in COURT_POSITIONS if position in chosen)
+
+
 def visible_alert_kinds(viewer: Viewer) -> tuple[str, ...]:
     """The alert kinds this viewer sees."""
     return tuple(kind for kind in ALERT_KINDS if viewer in ALERT_VIEWERS[kind])
 
 
-def may_see_alert(viewer: Viewer, kind: str, audience: str) -> bool:
-    """Whether this viewer sees an alert of that kind and audience (team matters: never court)."""
+def may_see_alert(
+    viewer: Viewer,
+    kind: str,
+    audience: str,
+    verification: str | None = None,
+    unverified_positions: Iterable[str] = DEFAULT_UNVERIFIED_POSITIONS,
+) -> bool:
+    """Whether this viewer sees an alert of that kind, audience and verification state
+    (team matters: never court; unverified: only the positions the court lets see them)."""
     if viewer.is_court and audience != "court":
+        return False
+    if verification == "unverified" and not sees_unverified(viewer, unverified_positions):
         return False
     return viewer in ALERT_VIEWERS.get(kind, frozenset())
 
@@ -156,6 +192,16 @@ JUSTIFIERS = frozenset({Viewer("coordinator"), Viewer("court", "supervision_offi
 def may_justify(viewer: Viewer) -> bool:
     """Whether this viewer may justify a past miss."""
     return viewer in JUSTIFIERS
+
+
+def may_verify(viewer: Viewer) -> bool:
+    """Whether this viewer may verify a miss's alert (the same people who justify one)."""
+    return viewer in JUSTIFIERS
+
+
+def may_set_unverified_positions(viewer: Viewer) -> bool:
+    """Admins keep the courts' settings; coordinators run their courts' programs."""
+    return viewer.role in ("admin", "coordinator")
 
 
 #: whom a court document (the status-hearing report, its CSV and PDF) is written for,

@@ -29,7 +29,7 @@ from telejt.courts.visibility import may_acknowledge, viewer_of
 from telejt.dashboard.queries import visible_alerts
 from telejt.dashboard.retry import retry_when_sqlite_locked
 from telejt.extensions import db, socketio
-from telejt.live import NAMESPACE, court_room, team_room, therapist_room
+from telejt.live import NAMESPACE, court_position_room, court_room, team_room, therapist_room
 from telejt.participants.models import Participant
 from telejt.planning.models import Contact
 
@@ -42,7 +42,13 @@ NOTE_MAX_LENGTH = 2000
 def rooms_for(user: StaffUser) -> list[str]:
     """The live rooms a staff member listens to."""
     if user.role == "court":
-        return [court_room(court_id) for court_id in user.court_ids]
+        # the court's room carries verified notices; his position's, the unverified ones
+        # his court lets that position see (telejt.courts.visibility)
+        return [
+            room
+            for court_id in user.court_ids
+            for room in (court_room(court_id), court_position_room(court_id, user.court_position))
+        ]
     if user.role == "coordinator":
         # the team room carries all the court room does: one room, each event once
         return [team_room(court_id) for court_id in user.court_ids]
@@ -66,10 +72,14 @@ def _parse_since(value: Any) -> datetime | None:
 
 
 def missed_alerts(user: StaffUser, since_id: int, since: datetime | None) -> dict[str, Any]:
-    """Alerts created after ``since_id`` and acknowledgements after ``since``."""
+    """Alerts created after ``since_id``, acknowledgements and verifications after ``since``.
+
+    A verification is news to the positions that see only verified notices: the alert
+    is older than their page, and new to them.
+    """
     condition = Alert.id > since_id
     if since is not None:
-        condition = or_(condition, Alert.acknowledged_at > since)
+        condition = or_(condition, Alert.acknowledged_at > since, Alert.verified_at > since)
     alerts = db.session.scalars(
         alerts_for_live(user).where(condition).order_by(Alert.id).limit(CATCH_UP_LIMIT)
     ).all()
@@ -80,7 +90,15 @@ def missed_alerts(user: StaffUser, since_id: int, since: datetime | None) -> dic
         for a in alerts
         if a.id <= since_id and since is not None and a.acknowledged_at is not None
     ]
-    return {"created": created, "acknowledged": acknowledged}
+    verified = [
+        alert_payload(a, viewer)
+        for a in alerts
+        if a.id <= since_id
+        and since is not None
+        and a.verified_at is not None
+        and a.verified_at > since
+    ]
+    return {"created": created, "acknowledged": acknowledged, "verified": verified}
 
 
 def participants_with_changed_contacts(
@@ -148,7 +166,9 @@ def on_catch_up(data: Any = None) -> dict[str, Any]:
         answer["contacts_changed"] = (
             participants_with_changed_contacts(current_user, ids, since) if since else []
         )
-    seen = [a["id"] for a in answer["created"] + answer["acknowledged"]]
+    seen = sorted(
+        {a["id"] for a in answer["created"] + answer["acknowledged"] + answer["verified"]}
+    )
     if seen:
         record_access(
             current_user.id, "alerts.catch_up", "alert", channel="live", detail={"alert_ids": seen}

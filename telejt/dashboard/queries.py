@@ -22,6 +22,7 @@ from telejt.alerts.models import Alert
 from telejt.auth.access import visible_participants
 from telejt.auth.models import StaffUser
 from telejt.courts import visibility
+from telejt.courts.models import Court
 from telejt.courts.visibility import viewer_of
 from telejt.extensions import db
 from telejt.participants.models import Participant
@@ -120,9 +121,26 @@ def alert_audiences(user: StaffUser) -> tuple[str, ...]:
 def alert_scope(user: StaffUser) -> Any:
     """The condition on alerts this user may see by kind and audience (telejt.courts.visibility)."""
     viewer = viewer_of(user)
-    return and_(
+    scope = and_(
         Alert.audience.in_(visibility.alert_audiences(viewer)),
         Alert.kind.in_(visibility.visible_alert_kinds(viewer)),
+    )
+    if not viewer.is_court:
+        return scope
+    # unverified notices: only in the courts that let his position see them
+    courts = db.session.scalars(select(Court).where(Court.id.in_(user.court_ids)))
+    seeing = [
+        court.id
+        for court in courts
+        if visibility.sees_unverified(viewer, court.unverified_position_set)
+    ]
+    return and_(
+        scope,
+        or_(
+            Alert.verification.is_(None),
+            Alert.verification != "unverified",
+            Alert.court_id.in_(seeing),
+        ),
     )
 
 

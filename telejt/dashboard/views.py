@@ -18,11 +18,11 @@ from sqlalchemy.orm import selectinload
 from werkzeug.wrappers import Response
 
 from telejt.alerts.models import Alert
-from telejt.alerts.services import acknowledge_alert, shown_ack_note
+from telejt.alerts.services import acknowledge_alert, mark_seen, shown_ack_note
 from telejt.audit.services import record_access
 from telejt.auth.access import participant_or_404, roles_required, visible_participants
 from telejt.clock import now
-from telejt.courts.visibility import may_justify, viewer_of
+from telejt.courts.visibility import may_justify, may_verify, viewer_of
 from telejt.dashboard.calendar import attendance_calendar
 from telejt.dashboard.crisis import open_crisis_alerts
 from telejt.dashboard.live import NOTE_MAX_LENGTH, alerts_for_live, register_live_namespace
@@ -43,6 +43,7 @@ from telejt.participants.timeline import participant_timeline
 from telejt.participants.validation import InvalidInput
 from telejt.planning.justification import JUSTIFICATION_MAX_LENGTH, justify_miss
 from telejt.planning.models import Contact
+from telejt.planning.verification import AlreadyVerified, verify_alert
 from telejt.protocols.current import protocol_for
 from telejt.reports.formatting import template_helpers, viewer_locale
 
@@ -59,7 +60,12 @@ bp.record(lambda state: register_live_namespace())
 @bp.context_processor
 def dashboard_helpers() -> dict[str, Any]:
     """Labels and local times for the dashboard templates."""
-    return {**template_helpers(), "phase_name": phase_name, "ack_note": ack_note}
+    return {
+        **template_helpers(),
+        "phase_name": phase_name,
+        "ack_note": ack_note,
+        "may_verify_alerts": may_verify(viewer_of(current_user)),
+    }
 
 
 def ack_note(alert: Alert) -> str | None:
@@ -197,6 +203,46 @@ def acknowledge(alert_id: int) -> Response:
     )
     db.session.commit()
     flash(_("Alerta marcada como enterada."), "info")
+    return redirect(url_for("dashboard.index"))
+
+
+@bp.post("/alerts/<int:alert_id>/verification")
+@roles_required(*VIEWERS)
+@retry_when_sqlite_locked
+def verify(alert_id: int) -> Response:
+    """Verify a miss's alert (coordinators and supervision officers); audited."""
+    if not may_verify(viewer_of(current_user)):
+        abort(403)
+    alert = _visible_alert_or_404(alert_id)
+    back = url_for("dashboard.index")
+    if request.form.get("back") == "participant":  # the form on his page: back to it
+        back = url_for("dashboard.participant", participant_id=alert.participant_id)
+    try:
+        verify_alert(
+            alert, current_user, request.form.get("outcome", ""), request.form.get("note", "")
+        )
+    except InvalidInput:
+        flash(_("Elija el resultado y escriba una nota para verificar la alerta."), "error")
+        return redirect(back)
+    except AlreadyVerified:
+        flash(_("La alerta ya fue verificada."), "error")
+        return redirect(back)
+    db.session.commit()
+    flash(_("Alerta verificada."), "info")
+    return redirect(back)
+
+
+@bp.post("/alerts/<int:alert_id>/seen")
+@roles_required(*VIEWERS)
+@retry_when_sqlite_locked
+def mark_alert_seen(alert_id: int) -> Response:
+    """Mark an alert as seen by the current user only (the team's acknowledgement is apart)."""
+    alert = _visible_alert_or_404(alert_id)
+    mark_seen(alert, current_user)
+    record_access(
+        current_user.id, "alert.seen", "alert", alert.id, participant_id=alert.participant_id
+    )
+    db.session.commit()
     return redirect(url_for("dashboard.index"))
 
 

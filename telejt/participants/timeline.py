@@ -15,13 +15,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from telejt.alerts.models import Alert
 from telejt.alerts.services import shown_ack_note
 from telejt.auth.models import StaffUser
 from telejt.checkins.models import CheckinAnswer
 from telejt.courts import visibility
+from telejt.courts.models import Court
 from telejt.courts.visibility import viewer_of
 from telejt.extensions import db
 from telejt.participants.models import Participant, consent_in_force
@@ -136,6 +137,9 @@ def participant_timeline(participant: Participant, viewer: StaffUser) -> list[Ti
         Alert.audience.in_(visibility.alert_audiences(seen_by)),
         Alert.kind.in_(visibility.visible_alert_kinds(seen_by)),
     )
+    court = db.session.get(Court, participant.court_id)
+    if court is not None and not visibility.sees_unverified(seen_by, court.unverified_position_set):
+        alerts = alerts.where(or_(Alert.verification.is_(None), Alert.verification != "unverified"))
     for alert in db.session.scalars(alerts.order_by(Alert.created_at.desc()).limit(PAGE_LIMIT)):
         entries.append(
             TimelineEntry(

@@ -15,7 +15,7 @@ from flask_babel import gettext
 from sqlalchemy import select
 
 from telejt.alerts.models import Alert
-from telejt.alerts.services import acknowledge_alert
+from telejt.alerts.services import acknowledge_alert, mark_verified, publish_alert
 from telejt.audit.services import record_access
 from telejt.auth.models import StaffUser
 from telejt.clock import now
@@ -27,10 +27,11 @@ from telejt.planning.watcher import publish_contact
 
 JUSTIFICATION_MAX_LENGTH = 1000
 JUSTIFIED_REASON = "justified_by_staff"
+#: a miss verified as the system's failure (not his: it no longer counts against him)
+SYSTEM_FAILURE_REASON = "system_failure_verified"
 
 
-def justify_miss(contact: Contact, by: StaffUser, reason: str, channel: str = "page") -> Contact:
-    """Excuse a past miss with a reason; audited with what it was before (not committed)."""
+def _check_reason(contact: Contact, reason: str) -> str:
     reason = (reason or "").strip()
     if contact.status != "missed":
         raise InvalidInput({"contact": "only a missed contact can be justified"})
@@ -38,11 +39,25 @@ def justify_miss(contact: Contact, by: StaffUser, reason: str, channel: str = "p
         raise InvalidInput({"reason": "a reason is required"})
     if len(reason) > JUSTIFICATION_MAX_LENGTH:
         raise InvalidInput({"reason": f"at most {JUSTIFICATION_MAX_LENGTH} characters"})
-    before = {
+    return reason
+
+
+def _before(contact: Contact) -> dict[str, str | None]:
+    return {
         "status": contact.status,
         "attribution": contact.attribution,
         "attribution_reason": contact.attribution_reason,
     }
+
+
+def _miss_alert(contact: Contact) -> Alert | None:
+    return db.session.scalar(select(Alert).where(Alert.dedupe_key == missed_alert_key(contact.id)))
+
+
+def justify_miss(contact: Contact, by: StaffUser, reason: str, channel: str = "page") -> Contact:
+    """Excuse a past miss with a reason; audited with what it was before (not committed)."""
+    reason = _check_reason(contact, reason)
+    before = _before(contact)
     moment = now()
     contact.status = "excused"
     contact.attribution = "excused"
@@ -60,8 +75,41 @@ def justify_miss(contact: Contact, by: StaffUser, reason: str, channel: str = "p
         channel=channel,
         detail={"before": before, "reason": reason},
     )
-    alert = db.session.scalar(select(Alert).where(Alert.dedupe_key == missed_alert_key(contact.id)))
+    alert = _miss_alert(contact)
     if alert is not None:
+        # justifying is verifying: the miss was not his breach
+        verified_now = alert.verification == "unverified"
+        if verified_now:
+            mark_verified(alert, by, "justified", reason)
+        alert.attribution = contact.attribution
         acknowledge_alert(alert, by, gettext("Falta justificada: %(reason)s", reason=reason))
+        if verified_now:
+            publish_alert("alert.verified", alert, alert.participant)
+    publish_contact(contact, contact.participant)
+    return contact
+
+
+def attribute_miss_to_system(
+    contact: Contact, by: StaffUser, reason: str, channel: str = "page"
+) -> Contact:
+    """A miss verified as the system's failure: attributed to the system, with the reason
+    kept as the justification is; audited with what it was before (not committed)."""
+    reason = _check_reason(contact, reason)
+    before = _before(contact)
+    contact.attribution = "system"
+    contact.attribution_reason = SYSTEM_FAILURE_REASON
+    contact.justification = reason
+    contact.justified_by_id = by.id
+    contact.justified_at = now()
+    db.session.flush()
+    record_access(
+        by.id,
+        "contact.attribute_to_system",
+        "contact",
+        contact.id,
+        participant_id=contact.participant_id,
+        channel=channel,
+        detail={"before": before, "reason": reason},
+    )
     publish_contact(contact, contact.participant)
     return contact

@@ -120,6 +120,8 @@ def template_helpers() -> dict[str, Any]:
         "attribution_labels": labels.ATTRIBUTION_LABELS,
         "alert_kind_labels": labels.ALERT_KIND_LABELS,
         "severity_labels": labels.SEVERITY_LABELS,
+        "verification_labels": labels.VERIFICATION_LABELS,
+        "verification_outcome_labels": labels.VERIFICATION_OUTCOME_LABELS,
         "message_status_labels": labels.MESSAGE_STATUS_LABELS,
         "message_purpose_labels": labels.MESSAGE_PURPOSE_LABELS,
         "presence_labels": labels.PRESENCE_LABELS,

@@ -55,6 +55,16 @@ ALERT_KIND_LABELS = {
     "outcome_pending": _l("Resultado de sesión sin registrar"),
 }
 
+#: a miss's alert before and after a person verified it (telejt.planning.verification)
+VERIFICATION_LABELS = {
+    "unverified": _l("Contacto no realizado, sin verificar"),
+    "verified": _l("Verificada"),
+}
+VERIFICATION_OUTCOME_LABELS = {
+    "participant": _l("Falta del participante"),
+    "justified": _l("Justificada"),
+    "system_failure": _l("Falla del sistema"),
+}
 SEVERITY_LABELS = {"info": _l("Informativa"), "warning": _l("Aviso"), "urgent": _l("Urgente")}
 
 #: the watcher's attribution reasons (the part before any ":")
@@ -76,6 +86,7 @@ REASON_LABELS = {
         "Faltó a un contacto después de darse de baja de los SMS: hay que buscarlo por otro medio"
     ),
     "justified_by_staff": _l("Justificada por el equipo"),
+    "system_failure_verified": _l("Verificada como falla del sistema"),
     "send_interrupted": _l("El envío se interrumpió"),
     "not_reminded": _l("No se le envió ningún recordatorio"),
     "reminder_not_sent": _l("Un recordatorio previsto no llegó a enviarse"),
@@ -214,6 +225,11 @@ def unconfirmed_note(purpose_name: str, when: str) -> str:
 def justification_note(text: str, when: str) -> str:
     """A miss staff justified afterwards: why and when."""
     return gettext("Justificada el %(when)s: %(reason)s", when=when, reason=text)
+
+
+def unverified_note() -> str:
+    """A miss nobody verified yet: the court must not read it as a breach."""
+    return gettext("Sin verificar todavía: no se ha confirmado que sea un incumplimiento")
 
 
 def outcome_pending_note(count: int) -> str:

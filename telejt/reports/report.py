@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
+from telejt.alerts.models import Alert
 from telejt.checkins.models import CheckinAnswer
 from telejt.clock import now
 from telejt.courts.visibility import COURT_DOCUMENT, visible_purposes
@@ -57,6 +58,8 @@ class ContactEvidence:
     messages: list[OutboundMessage] = field(default_factory=list)
     presence: list[PresenceEvent] = field(default_factory=list)
     answers: list[CheckinAnswer] = field(default_factory=list)
+    #: its alert's verification ("unverified": nobody confirmed yet that it is his breach)
+    verification: str | None = None
 
     @property
     def reminders_sent(self) -> int:
@@ -96,8 +99,14 @@ class ContactEvidence:
         return max(sent, key=lambda m: (m.sent_at or m.due_at, m.id), default=None)
 
     def reason_in_words(self, timezone: str) -> str:
-        """Why the miss is attributed as it is, from its evidence: which message reached him
-        and when, which went out unconfirmed, or the watcher's reason; a justification first."""
+        """Why the miss is attributed as it is, from its evidence (a justification first),
+        and whether it is still unverified (CNPP art. 174/198: not yet a breach)."""
+        words = self._reason_in_words(timezone)
+        if self.verification == "unverified":
+            return f"{words}. {labels.unverified_note()}"
+        return words
+
+    def _reason_in_words(self, timezone: str) -> str:
         contact = self.contact
         if contact.justification:
             when = local_when(contact.justified_at, timezone)
@@ -285,6 +294,13 @@ def build_report(participant: Participant, first_day: date, last_day: date) -> S
             evidence[event.contact_id].presence.append(event)
         for contact_id, answers in court_visible_answers(participant, ids).items():
             evidence[contact_id].answers = answers
+        for alert_contact, verification in db.session.execute(
+            select(Alert.contact_id, Alert.verification).where(
+                Alert.contact_id.in_(ids), Alert.kind == "missed_contact"
+            )
+        ):
+            if alert_contact is not None:
+                evidence[alert_contact].verification = verification
     return StatusReport(
         participant=participant,
         first_day=first_day,

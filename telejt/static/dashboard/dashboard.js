@@ -151,6 +151,7 @@
         showRow(alert.id, false);
         refreshComplianceRow(alert.participant_id);
       });
+      (missed.verified || []).forEach(showVerified);
       (missed.contacts_changed || []).forEach(function (participantId) {
         refreshComplianceRow(participantId);
       });
@@ -187,6 +188,17 @@
     if (document.getElementById("alert-" + alert.id)) { showRow(alert.id, false); }
     refreshComplianceRow(alert.participant_id);
   });
+  // verified: those who saw it unverified get its row again; the positions that see only
+  // verified notices (by default the prosecutor and the defender) get it now, if still open
+  function showVerified(alert) {
+    if (document.getElementById("alert-" + alert.id)) { showRow(alert.id, false); }
+    else if (!alert.acknowledged_at) {
+      lastAlertId = Math.max(lastAlertId, alert.id);
+      showRow(alert.id, true);
+    }
+    refreshComplianceRow(alert.participant_id);
+  }
+  socket.on("alert.verified", showVerified);
   socket.on("contact.updated", function (contact) {
     refreshComplianceRow(contact.participant_id);
   });
