@@ -46,7 +46,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import Integer, and_, case, cast, func, or_, select
 
 from telejt.extensions import db
 from telejt.participants.models import Participant
@@ -309,6 +309,7 @@ def figures_subquery(participants: Any, start: datetime, end: datetime, at: date
             func.max(Contact.deadline_at)
             .filter(is_missed_by("participant"))
             .label("last_missed_at"),
+            func.count().filter(is_kept()).label("kept_ever"),
         )
         .where(participants, counted_contacts(at))
         .group_by(Contact.participant_id, Contact.kind)
@@ -326,6 +327,8 @@ def figures_subquery(participants: Any, start: datetime, end: datetime, at: date
             func.max(by_kind.c.last_kept_at).label("last_kept_at"),
             func.max(by_kind.c.run_broken_at).label("run_broken_at"),
             func.max(by_kind.c.last_missed_at).label("last_missed_at"),
+            # cast: PostgreSQL sums counts as numeric (a Decimal in Python)
+            cast(func.sum(by_kind.c.kept_ever), Integer).label("kept_ever"),
         )
         .group_by(by_kind.c.participant_id)
         .subquery("stats")
@@ -356,26 +359,30 @@ def consecutive_misses_column(
     )
 
 
-def streak_column(participant_id: Any, last_missed_at: Any) -> Any:
+def streak_column(participant_id: Any, last_missed_at: Any, kept_ever: Any) -> Any:
     """His kept contacts since his own latest miss, all of them if he never missed.
 
-    Two correlated counts for the reason :func:`consecutive_misses_column` gives.
+    All of them is a count of the figures' own pass (``kept_ever``); after a miss, a
+    correlated count through the index on (participant, status, deadline) reads only
+    the contacts after it.
     """
-    kept = (
+    kept_since = (
         select(func.count())
         .select_from(Contact)
-        .where(Contact.participant_id == participant_id, is_kept())
+        .where(
+            Contact.participant_id == participant_id,
+            is_kept(),
+            Contact.deadline_at > last_missed_at,
+        )
+        .scalar_subquery()
     )
-    return case(
-        (last_missed_at.is_(None), kept.scalar_subquery()),
-        else_=kept.where(Contact.deadline_at > last_missed_at).scalar_subquery(),
-    )
+    return case((last_missed_at.is_(None), func.coalesce(kept_ever, 0)), else_=kept_since)
 
 
 def progress_columns(participant_id: Any, stats: Any) -> list[Any]:
     """The columns :func:`progress_from_row` reads, beside :func:`figures_subquery`'s."""
     return [
-        streak_column(participant_id, stats.c.last_missed_at).label("streak"),
+        streak_column(participant_id, stats.c.last_missed_at, stats.c.kept_ever).label("streak"),
         stats.c.last_missed_at.label("last_missed_at"),
         Participant.created_at.label("enrolled_at"),
         Participant.phase_started_at.label("phase_started_at"),
