@@ -109,3 +109,20 @@ def test_a_milestone_sms_once_discreet_and_only_if_he_may_be_texted(steady) -> N
     text = render_message(message)
     assert "2 meses" in text
     assert milestones_of(quiet) == []
+
+
+def test_a_milestone_found_in_quiet_hours_waits_for_morning(steady, frozen_clock, sms) -> None:  # type: ignore[no-untyped-def]
+    from telejt.sms.dispatch import dispatch_due_messages
+
+    person = steady()  # Mexico City by default: 03:00 local is inside 21:00-08:00
+    frozen_clock.set(frozen_clock.now().replace(hour=9))
+    recognise_progress()
+    dispatch_due_messages()
+    (message,) = milestones_of(person)
+    assert message.status == "pending" and sms.sent == []
+    assert message.due_at > now()
+    frozen_clock.set(message.due_at)
+    dispatch_due_messages()
+    db.session.refresh(message)
+    assert message.status in ("sent", "delivered") and len(sms.sent) == 1
+    assert "Felicidades" in sms.sent[0]["body"]
