@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from telejt.alerts.models import Alert
 from telejt.alerts.services import raise_alert
@@ -102,5 +103,8 @@ def recognise_progress(at: datetime | None = None) -> int:
                         params={"days": his.milestone},
                     )
                     raised += 1
-        db.session.commit()
+        try:
+            db.session.commit()
+        except IntegrityError:  # another scheduler raised or queued one of them meanwhile
+            db.session.rollback()
     return raised
