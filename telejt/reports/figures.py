@@ -287,7 +287,8 @@ def counted_contacts(at: datetime) -> Any:
 def figures_subquery(participants: Any, start: datetime, end: datetime, at: datetime) -> Any:
     """Per participant (``participants``: a condition on contacts): ``session_kept`` …
     ``checkin_outcome_pending`` over [start, end), and ``last_kept_at`` and
-    ``run_broken_at`` (any date), what the runs of misses are counted from.
+    ``run_broken_at`` (any date), what the runs of misses are counted from, and
+    ``last_missed_at`` and ``kept_ever`` (any date), what the streak is counted from.
 
     One scan of the contacts grouped by participant and kind (six counts a row,
     not twelve: each kind's counts need no test of the kind), then one row per
