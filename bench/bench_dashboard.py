@@ -234,6 +234,8 @@ def main() -> None:
         "/dashboard (default: most consecutive misses first)": "/dashboard",
         "/dashboard?sort=rate&dir=asc&status=all": "/dashboard?sort=rate&dir=asc&status=all",
         "/dashboard?alerts=1": "/dashboard?alerts=1",
+        "/dashboard?sort=streak": "/dashboard?sort=streak",
+        "/dashboard?sort=phase_weeks": "/dashboard?sort=phase_weeks",
     }
     print(
         f"{platform.node()} · {platform.processor() or platform.machine()} · {os.cpu_count()} CPUs"

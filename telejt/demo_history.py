@@ -4,8 +4,10 @@ The clock is set back to the enrolment day and moved forward a week at a time: t
 planner plans, and each contact whose window closed gets a fate chosen here (kept,
 late, his miss, a system failure, declined ahead, excused by the therapist). Misses
 are settled by the deadline watcher itself, so every attribution and alert is the one
-telejt would have made. Then "now": an open crisis, a reschedule request, and a
-participant in the waiting room.
+telejt would have made. Each week ends with the scheduler's recognition of progress, so
+Ana (all kept, phase 1 of 8 weeks) earns her 30-day milestone SMS and the team's
+phase-review alert as telejt would give them. Then "now": an open crisis, a reschedule
+request, and a participant in the waiting room.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from telejt.extensions import db
 from telejt.live import discard_pending
 from telejt.participants.models import Participant
 from telejt.planning.models import Contact
+from telejt.planning.progress import recognise_progress
 from telejt.planning.services import add_session, plan_all
 from telejt.planning.watcher import settle_contact
 from telejt.sessions.services import admit, mark_outcome, participant_joined, participant_left
@@ -184,6 +187,8 @@ def replay_history(
                 contact, numbers[contact.participant_id], weeks_ago, left[contact.participant_id]
             )
             _settle(contact, fate, therapists[contact.participant_id])
+        with clock.frozen_at(step):
+            recognise_progress()  # milestones and phase reviews, as the planner pass would
         _finish_messages(None, step, "delivered")
         discard_pending()  # the past is not news for an open dashboard
         db.session.commit()

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from conftest import sign_in
+from flask_babel import refresh
 from sqlalchemy import select
 
 from telejt import clock
@@ -316,3 +317,30 @@ def test_participant_page_hides_what_the_court_may_not_see(client, court_setup):
             AuditEvent.action == "participant.dashboard_view", AuditEvent.participant_id == ana.id
         )
     )
+
+
+def test_progress_columns_sort_and_speak_both_languages(client, court_setup):  # type: ignore[no-untyped-def]
+    """Streak and weeks in the phase, sortable; words in Spanish and English."""
+    ana, beto = court_setup["ana"], court_setup["beto"]
+    ana.phase_started_at = now() - timedelta(days=6 * 7 + 1)
+    beto.phase_started_at = now() - timedelta(days=2 * 7 + 1)
+    db.session.commit()
+    login(client, court_setup["judge"])
+    page = client.get("/dashboard?sort=streak&dir=desc").get_data(as_text=True)
+    compliance = page[page.index('id="compliance"') :]
+    # Beto kept all three; Ana's own latest miss ended hers (the excused contact after it
+    # neither breaks nor extends it)
+    assert compliance.index("Beto Sintético") < compliance.index("Ana Sintética")
+    assert '<td class="streak" data-progress="streak">3</td>' in compliance
+    assert '<td class="streak" data-progress="streak">0</td>' in compliance
+    page = client.get("/dashboard?sort=phase_weeks&dir=desc").get_data(as_text=True)
+    compliance = page[page.index('id="compliance"') :]
+    assert compliance.index("Ana Sintética") < compliance.index("Beto Sintético")
+    assert "6 de 12 semanas" in compliance and "2 de 12 semanas" in compliance
+    page = client.get("/dashboard?sort=phase_weeks&dir=asc").get_data(as_text=True)
+    compliance = page[page.index('id="compliance"') :]
+    assert compliance.index("Beto Sintético") < compliance.index("Ana Sintética")
+    client.post("/account/language", data={"locale": "en", "next": "/dashboard"})
+    refresh()  # the test's one app context keeps the chosen locale; each request has its own
+    page = client.get("/dashboard?sort=streak").get_data(as_text=True)
+    assert "6 of 12 weeks" in page and "Streak" in page and "Weeks in the phase" in page

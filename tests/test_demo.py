@@ -155,3 +155,24 @@ def test_the_readme_lists_every_demo_account_with_its_role() -> None:
         assert role in row or (role == "court" and "court:" in row), row
     assert DEMO_PASSWORD in readme and "Authorization: Bearer" in readme
     assert "telejt demo --reset" in readme and "Redis" in readme
+
+
+def test_progress_a_long_streak_a_milestone_and_a_phase_review(demo, frozen_clock) -> None:
+    """Ana kept everything: a streak, her 30-day milestone SMS, and the team's phase review."""
+    from telejt.reports.figures import figures_of
+
+    at = frozen_clock.now()
+    ana = db.session.scalars(select(Participant).where(Participant.name == "Ana Demo Uno")).one()
+    progress = figures_of(ana.id, at - timedelta(days=30), at, at).progress
+    assert progress.streak >= 20 and progress.milestone == 30
+    assert progress.weeks_in_phase >= progress.min_weeks == 8 and progress.is_ready_for_review
+    review = db.session.scalars(
+        select(Alert).where(Alert.participant_id == ana.id, Alert.kind == "phase_review")
+    ).one()
+    assert review.audience == "team" and review.acknowledged_at is None
+    (milestone,) = db.session.scalars(
+        select(OutboundMessage).where(
+            OutboundMessage.participant_id == ana.id, OutboundMessage.purpose == "milestone"
+        )
+    ).all()
+    assert milestone.params == {"days": 30} and milestone.status == "delivered"

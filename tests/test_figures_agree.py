@@ -169,3 +169,76 @@ def test_an_unmarked_phone_session_is_pending_everywhere(client, rich):  # type:
     api = call(client, rich["token"], "GET", f"/participants/{person.id}/compliance").get_json()
     assert row is not None
     assert row.figures.sessions.outcome_pending == api["figures"]["sessions"]["outcome_pending"]
+
+
+def progress_shown(page: str) -> dict[str, str]:
+    """The progress a page shows (dashboard participant page, row or report)."""
+    return {
+        name: value.strip() for name, value in re.findall(r'data-progress="(\w+)">([^<]*)<', page)
+    }
+
+
+@pytest.fixture
+def progressing(app_ctx, frozen_clock, make_court, make_staff, make_participant):  # type: ignore[no-untyped-def]
+    """A streak after his own miss 40 days ago, with what neither breaks nor extends it."""
+    court = make_court()
+    judge = make_staff("court", courts=[court], court_position="judge", password=None)
+    person = make_participant(court=court, name="Pablo Sintético")
+    person.created_at = now() - 200 * DAY
+    person.phase_started_at = now() - 13 * 7 * DAY - DAY  # 13 weeks of phase 2's 12
+    db.session.query(Contact).filter(Contact.participant_id == person.id).delete()
+    add_contact(person, now() - 60 * DAY, "attended")  # before his miss: not in the streak
+    add_contact(person, now() - 40 * DAY, "missed", "participant")
+    add_contact(person, now() - 35 * DAY, "attended")
+    add_contact(person, now() - 30 * DAY, "excused", "excused", reason="declined_ahead")
+    add_contact(person, now() - 25 * DAY, "missed", "system", reason="technical_failure")
+    add_contact(person, now() - 24 * DAY, "missed", "unconfirmed")
+    add_contact(person, now() - 20 * DAY, "incomplete", kind="checkin")
+    add_contact(person, now() - 10 * DAY, "late")
+    add_contact(person, now() - 5 * DAY, "completed", kind="checkin")
+    db.session.commit()
+    token = create_api_token(judge)[1]
+    db.session.commit()
+    return {"judge": judge, "person": person, "token": token}
+
+
+def test_progress_agrees_everywhere(client, progressing):  # type: ignore[no-untyped-def]
+    """Streak, weeks in the phase, days without a miss of his and milestone: one answer."""
+    person, at = progressing["person"], now()
+    progress = figures_of(person.id, at - 30 * DAY, at, at).progress
+    # only his own miss breaks the streak; excused, the system's, unconfirmed and a
+    # check-in answered in part neither break nor extend it
+    assert progress.streak == 3
+    assert progress.days_without_miss == 39  # from the miss's deadline, 15 minutes in
+    assert progress.milestone == 30
+    assert (progress.weeks_in_phase, progress.min_weeks) == (13, 12)
+    assert progress.is_ready_for_review
+
+    api = call(
+        client, progressing["token"], "GET", f"/participants/{person.id}/compliance"
+    ).get_json()
+    assert api["figures"]["progress"]["streak"] == 3
+    assert api["figures"]["progress"]["milestone"] == 30
+    assert api["figures"]["progress"]["weeks_in_phase"] == 13
+    assert "is_ready_for_review" not in api["figures"]["progress"]  # the team's, not the court's
+
+    row = compliance_row(progressing["judge"], person.id, at)
+    assert row is not None and row.progress == progress
+
+    login(client, progressing["judge"])
+    page = client.get(f"/dashboard/participants/{person.id}").get_data(True)
+    fragment = client.get(f"/dashboard/participants/{person.id}/row").get_data(True)
+    zone = ZoneInfo(person.timezone)
+    first, last = (at - 29 * DAY).astimezone(zone).date(), at.astimezone(zone).date()
+    assert build_report(person, first, last).figures.progress == progress
+    report_page = client.get(
+        f"/reports/participants/{person.id}?from={first.isoformat()}&to={last.isoformat()}"
+    ).get_data(True)
+    shown = progress_shown(page)
+    assert shown["streak"] == "3" and shown["weeks_in_phase"] == "13 de 12 semanas"
+    assert shown["milestone"] == "30 días sin faltas"
+    assert progress_shown(report_page) == shown
+    in_row = progress_shown(fragment)
+    assert {k: in_row[k] for k in ("streak", "weeks_in_phase", "milestone")} == {
+        k: shown[k] for k in ("streak", "weeks_in_phase", "milestone")
+    }

@@ -236,6 +236,23 @@ def test_a_phase_may_count_a_checkin_answered_in_part_as_missed(write: Writer) -
     assert "incomplete_is_missed" in str(raised.value)
 
 
+def test_a_phase_may_set_its_review_criteria(write: Writer) -> None:
+    assert load_protocol_file(write(VALID)).phases[0].review.no_misses_days == 30
+    with_rule = variant(
+        ("    min_weeks: 4\n", "    min_weeks: 4\n    review: {no_misses_days: 45}\n")
+    )
+    assert load_protocol_file(write(with_rule)).phases[0].review.no_misses_days == 45
+    path = write(with_rule.replace("no_misses_days: 45", "no_misses_days: 0"))
+    issues = issues_of(path)
+    assert [(issue.file, issue.line, issue.field) for issue in issues] == [
+        (str(path), 27, "phases[0].review.no_misses_days")
+    ]
+    assert "at least 1" in issues[0].message
+    assert where(issues_of(write(with_rule.replace("no_misses_days", "no_miss_days")))) == [
+        (27, "phases[0].review.no_miss_days")
+    ]
+
+
 def test_choice_question(write: Writer) -> None:
     choice = (
         "  - id: place\n"

@@ -66,6 +66,7 @@ def _variants(
         ("change_notice", session, {}),
         ("change_notice", session, {"cancelled": True}),
         ("welcome", None, {}),
+        ("milestone", None, {"days": 90}),
         ("nudge", session, {}),
         ("attendance_confirmation", session, {}),
         ("checkin_done", checkin, {}),

@@ -45,6 +45,7 @@ AUDIENCE = {
     "crisis": "team",
     "reschedule_request": "team",
     "outcome_pending": "team",
+    "phase_review": "team",
 }
 CRISIS_PURPOSES = {"crisis_reply", "crisis_escalation"}
 COURT_PURPOSES = {

@@ -25,6 +25,7 @@ ALERT_KINDS = (
     "reschedule_request",
     "technical_failure",
     "outcome_pending",
+    "phase_review",
 )
 SEVERITIES = ("info", "warning", "urgent")
 #: who may see an alert: the court and the team, or the treatment team only
@@ -44,7 +45,7 @@ class Alert(Base):
     __table_args__ = (
         CheckConstraint(
             "kind IN ('missed_contact', 'reachability', 'crisis', 'reschedule_request', "
-            "'technical_failure', 'outcome_pending')",
+            "'technical_failure', 'outcome_pending', 'phase_review')",
             name="kind",
         ),
         CheckConstraint("severity IN ('info', 'warning', 'urgent')", name="severity"),

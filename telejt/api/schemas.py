@@ -374,6 +374,18 @@ KIND_FIGURES = _object(
         "attendance_rate": {"type": ["number", "null"], "minimum": 0, "maximum": 1},
     }
 )
+#: his progress (telejt.reports.figures.Progress), the same on the dashboard and the report
+PROGRESS = _object(
+    {
+        "streak": _COUNT,
+        "last_missed_at": NULLABLE_INSTANT,
+        "days_without_miss": _COUNT,
+        "milestone": {"type": ["integer", "null"], "enum": [30, 60, 90, None]},
+        "phase_id": {"type": "string"},
+        "weeks_in_phase": _COUNT,
+        "min_weeks": {"type": ["integer", "null"], "minimum": 1},
+    }
+)
 COMPLIANCE = Schema(
     "Compliance",
     _object(
@@ -388,7 +400,12 @@ COMPLIANCE = Schema(
             "attendance_rate": {"type": ["number", "null"], "minimum": 0, "maximum": 1},
             "outcome_pending": {"type": "integer", "minimum": 0},
             "figures": _object(
-                {"sessions": KIND_FIGURES, "checkins": KIND_FIGURES, "total": KIND_FIGURES}
+                {
+                    "sessions": KIND_FIGURES,
+                    "checkins": KIND_FIGURES,
+                    "total": KIND_FIGURES,
+                    "progress": PROGRESS,
+                }
             ),
             "consecutive_misses": {"type": "integer", "minimum": 0},
             "consecutive_system_misses": {"type": "integer", "minimum": 0},

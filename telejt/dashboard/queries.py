@@ -28,10 +28,19 @@ from telejt.extensions import db
 from telejt.participants.models import Participant
 from telejt.planning.models import Contact
 from telejt.reports import figures
-from telejt.reports.figures import Figures
+from telejt.reports.figures import Figures, Progress
 
 RATE_WINDOW = timedelta(days=30)
-SORT_KEYS = ("name", "case_number", "rate", "consecutive_misses", "last_kept_at", "open_alerts")
+SORT_KEYS = (
+    "name",
+    "case_number",
+    "rate",
+    "consecutive_misses",
+    "last_kept_at",
+    "open_alerts",
+    "streak",
+    "phase_weeks",
+)
 PAGE_SIZE = 200
 
 
@@ -111,6 +120,11 @@ class ComplianceRow:
     def attendance_rate(self) -> float | None:
         """Kept over kept plus the participant's misses in 30 days; None without any."""
         return self.figures.attendance_rate
+
+    @property
+    def progress(self) -> Progress:
+        """His streak, weeks in the phase and milestones (telejt.reports.figures)."""
+        return self.figures.progress
 
 
 def alert_audiences(user: StaffUser) -> tuple[str, ...]:
@@ -216,6 +230,8 @@ def compliance_rows(
     missed = _total(stats, "missed_participant")
     rate = cast(kept, Float) / func.nullif(kept + missed, 0)
     consecutive = figures.consecutive_misses_column(Participant.id, stats.c.run_broken_at)
+    progress = figures.progress_columns(Participant.id, stats)
+    streak = progress[0]
     alert_count = func.coalesce(alerts.c.open_alerts, 0)
     counts = [
         func.coalesce(getattr(stats.c, f"{kind}_{name}"), 0).label(f"{kind}_{name}")
@@ -230,9 +246,6 @@ def compliance_rows(
             Participant.case_number,
             Participant.status,
             Participant.timezone,
-            Participant.protocol_id,
-            Participant.protocol_version,
-            Participant.phase_id,
             *counts,
             consecutive.label("consecutive_misses"),
             figures.consecutive_misses_column(
@@ -240,6 +253,7 @@ def compliance_rows(
             ).label("consecutive_system_misses"),
             stats.c.last_kept_at,
             alert_count.label("open_alerts"),
+            *progress,
             # the number of matching rows, from the same pass (no second aggregate query)
             func.count().over().label("matching"),
         )
@@ -271,8 +285,12 @@ def compliance_rows(
         "consecutive_misses": consecutive,
         "last_kept_at": stats.c.last_kept_at,
         "open_alerts": alert_count,
+        "streak": streak,
+        "phase_weeks": Participant.phase_started_at,
     }[filters.sort if filters.sort in SORT_KEYS else "consecutive_misses"]
-    ordered = sort_column.desc() if filters.descending else sort_column.asc()
+    # more weeks in the phase is an earlier start: that sort runs the other way
+    descending = filters.descending != (filters.sort == "phase_weeks")
+    ordered = sort_column.desc() if descending else sort_column.asc()
     query = (
         query.order_by(ordered.nulls_last(), Participant.name, Participant.id)
         .limit(PAGE_SIZE)
@@ -299,6 +317,7 @@ def compliance_rows(
                     consecutive_misses=row.consecutive_misses or 0,
                     consecutive_system_misses=row.consecutive_system_misses or 0,
                     last_kept_at=row.last_kept_at,
+                    progress=figures.progress_from_row(row, at),
                 ),
                 open_alerts=row.open_alerts,
             )

@@ -129,6 +129,14 @@ class MissedRule:
 
 
 @dataclass(frozen=True)
+class ReviewRule:
+    """When the team is told a participant is ready for phase review (never a change)."""
+
+    #: no miss of his in this many days, on top of the phase's ``min_weeks``
+    no_misses_days: int = 30
+
+
+@dataclass(frozen=True)
 class Phase:
     """One phase of the program, with its weekly contacts."""
 
@@ -138,6 +146,7 @@ class Phase:
     sessions: tuple[SessionRule, ...]
     checkins: tuple[CheckinRule, ...]
     missed: MissedRule = field(default_factory=MissedRule)
+    review: ReviewRule = field(default_factory=ReviewRule)
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from telejt.protocols.model import (
     Phase,
     QuietHours,
     Reminder,
+    ReviewRule,
     SessionRule,
 )
 
@@ -68,7 +69,7 @@ class _PhaseReader:
 
     def phase(self, path: FieldPath, value: Any) -> Phase | None:
         f = self.ck.mapping(
-            path, value, ("id", "name", "min_weeks"), ("sessions", "checkins", "missed")
+            path, value, ("id", "name", "min_weeks"), ("sessions", "checkins", "missed", "review")
         )
         if f is None:
             return None
@@ -78,6 +79,7 @@ class _PhaseReader:
         sessions = self._rules(f, "sessions", self.session)
         checkins = self._rules(f, "checkins", self.checkin)
         missed = f.read("missed", self.missed) if "missed" in f else MissedRule()
+        review = f.read("review", self.review) if "review" in f else ReviewRule()
         if sessions == () and checkins == ():
             self.ck.fail(path, "a phase needs at least one session or check-in")
             return None
@@ -90,6 +92,7 @@ class _PhaseReader:
             or sessions is None
             or checkins is None
             or missed is None
+            or review is None
         ):
             return None
         return Phase(
@@ -99,6 +102,7 @@ class _PhaseReader:
             sessions=sessions,
             checkins=checkins,
             missed=missed,
+            review=review,
         )
 
     def phase_id(self, path: FieldPath, value: Any) -> str | None:
@@ -126,6 +130,13 @@ class _PhaseReader:
         if count is None or incomplete is None:
             return None
         return MissedRule(alert_after_consecutive=count, incomplete_is_missed=incomplete)
+
+    def review(self, path: FieldPath, value: Any) -> ReviewRule | None:
+        f = self.ck.mapping(path, value, (), ("no_misses_days",))
+        if f is None:
+            return None
+        days = f.integer("no_misses_days", 1, default=30)
+        return None if days is None else ReviewRule(no_misses_days=days)
 
     # -- sessions --------------------------------------------------------------------
 

@@ -22,6 +22,19 @@ last contact he kept or joined (a session he joined ends a run even before its
 outcome is recorded; excused contacts and misses with another attribution neither
 break nor extend it).
 
+Progress is counted as carefully as misses (:class:`Progress`):
+
+- the streak is his kept contacts since his own latest miss (all of them if he never
+  missed). Only a miss of his breaks it; an excused contact, a miss of the system, an
+  unconfirmed one, one after an opt-out, a check-in answered in part and a session
+  awaiting its outcome neither break it nor extend it: the streak is about what he
+  did, and nobody else's failure, or a guess, may take it from him;
+- days without a miss of his run from his latest miss, or from his enrolment when he
+  never missed; milestones are 30, 60 and 90 of those days;
+- weeks in the phase are whole weeks since his phase started, shown against the
+  phase's ``min_weeks``; he is ready for phase review when he has those weeks and no
+  miss of his in the phase's ``review.no_misses_days`` (30 by default).
+
 Everything is SQL aggregates: one GROUP BY over the contacts of every participant
 asked for, so a court of 2,000 participants costs one statement, never one per row.
 """
@@ -29,15 +42,17 @@ asked for, so a court of 2,000 participants costs one statement, never one per r
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import Integer, and_, case, cast, func, or_, select
 
 from telejt.extensions import db
+from telejt.participants.models import Participant
 from telejt.planning.models import Contact
 from telejt.planning.outcomes import AWAITING_OUTCOME_STATUS, awaiting_call, awaiting_outcome
+from telejt.protocols.current import protocol_for
 
 KEPT_STATUSES = ("attended", "late", "completed")
 #: statuses of a contact whose window is over and whose outcome is known
@@ -59,6 +74,9 @@ COUNTS = (
 #: statuses that end a run of misses: kept, a check-in answered in part, or joined and
 #: not marked yet
 RUN_BREAKING_STATUSES = (*KEPT_STATUSES, "incomplete", AWAITING_OUTCOME_STATUS)
+#: days without a miss of his that are recognised, in order
+MILESTONE_DAYS = (30, 60, 90)
+WEEK = timedelta(days=7)
 
 
 @dataclass(frozen=True)
@@ -108,6 +126,85 @@ class KindFigures:
 
 
 @dataclass(frozen=True)
+class Progress:
+    """What he has achieved as of a moment: streak, phase weeks, days without a miss of his."""
+
+    #: kept contacts since his own latest miss (see the module's docstring)
+    streak: int = 0
+    #: when his own latest miss closed (None: he never missed)
+    last_missed_at: datetime | None = None
+    #: whole days since then, or since his enrolment when he never missed
+    days_without_miss: int = 0
+    phase_id: str = ""
+    #: whole weeks since his current phase started, and the weeks the phase asks for
+    weeks_in_phase: int = 0
+    min_weeks: int | None = None
+    #: the phase's criterion: no miss of his in this many days
+    review_no_misses_days: int = 30
+
+    @property
+    def milestone(self) -> int | None:
+        """The latest milestone reached (30, 60 or 90 days without a miss of his)."""
+        reached = [days for days in MILESTONE_DAYS if self.days_without_miss >= days]
+        return reached[-1] if reached else None
+
+    @property
+    def is_ready_for_review(self) -> bool:
+        """The phase's weeks are done and he has no miss of his in the review's days.
+
+        Only the team is told (a ``phase_review`` alert); pages a court reads show the
+        figures, never this judgement.
+        """
+        return (
+            self.min_weeks is not None
+            and self.weeks_in_phase >= self.min_weeks
+            and self.days_without_miss >= self.review_no_misses_days
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        """The JSON shape (API)."""
+        return {
+            "streak": self.streak,
+            "last_missed_at": self.last_missed_at,
+            "days_without_miss": self.days_without_miss,
+            "milestone": self.milestone,
+            "phase_id": self.phase_id,
+            "weeks_in_phase": self.weeks_in_phase,
+            "min_weeks": self.min_weeks,
+        }
+
+
+def progress_of(
+    *,
+    at: datetime,
+    streak: int,
+    last_missed_at: datetime | None,
+    enrolled_at: datetime,
+    phase_started_at: datetime,
+    protocol_id: str,
+    protocol_version: int,
+    phase_id: str,
+) -> Progress:
+    """His progress from the columns the figures' statement reads (no query of its own)."""
+    try:
+        phase = protocol_for(protocol_id, protocol_version).phase(phase_id)
+    except KeyError:  # a protocol or phase no longer loaded: weeks without a goal
+        min_weeks, review_days = None, 30
+    else:
+        min_weeks, review_days = phase.min_weeks, phase.review.no_misses_days
+    since = last_missed_at if last_missed_at is not None else enrolled_at
+    return Progress(
+        streak=streak or 0,
+        last_missed_at=last_missed_at,
+        days_without_miss=max((at - since).days, 0),
+        phase_id=phase_id,
+        weeks_in_phase=max((at - phase_started_at) // WEEK, 0),
+        min_weeks=min_weeks,
+        review_no_misses_days=review_days,
+    )
+
+
+@dataclass(frozen=True)
 class Figures:
     """A participant's court-facing figures: per kind over a period, and his latest run."""
 
@@ -116,6 +213,7 @@ class Figures:
     consecutive_misses: int = 0
     consecutive_system_misses: int = 0
     last_kept_at: datetime | None = None
+    progress: Progress = field(default_factory=Progress)
 
     @property
     def total(self) -> KindFigures:
@@ -133,6 +231,7 @@ class Figures:
             "sessions": self.sessions.as_dict(),
             "checkins": self.checkins.as_dict(),
             "total": self.total.as_dict(),
+            "progress": self.progress.as_dict(),
         }
 
 
@@ -188,7 +287,8 @@ def counted_contacts(at: datetime) -> Any:
 def figures_subquery(participants: Any, start: datetime, end: datetime, at: datetime) -> Any:
     """Per participant (``participants``: a condition on contacts): ``session_kept`` …
     ``checkin_outcome_pending`` over [start, end), and ``last_kept_at`` and
-    ``run_broken_at`` (any date), what the runs of misses are counted from.
+    ``run_broken_at`` (any date), what the runs of misses are counted from, and
+    ``last_missed_at`` and ``kept_ever`` (any date), what the streak is counted from.
 
     One scan of the contacts grouped by participant and kind (six counts a row,
     not twelve: each kind's counts need no test of the kind), then one row per
@@ -207,6 +307,10 @@ def figures_subquery(participants: Any, start: datetime, end: datetime, at: date
             func.max(Contact.deadline_at)
             .filter(Contact.status.in_(RUN_BREAKING_STATUSES))
             .label("run_broken_at"),
+            func.max(Contact.deadline_at)
+            .filter(is_missed_by("participant"))
+            .label("last_missed_at"),
+            func.count().filter(is_kept()).label("kept_ever"),
         )
         .where(participants, counted_contacts(at))
         .group_by(Contact.participant_id, Contact.kind)
@@ -223,6 +327,9 @@ def figures_subquery(participants: Any, start: datetime, end: datetime, at: date
             ),
             func.max(by_kind.c.last_kept_at).label("last_kept_at"),
             func.max(by_kind.c.run_broken_at).label("run_broken_at"),
+            func.max(by_kind.c.last_missed_at).label("last_missed_at"),
+            # cast: PostgreSQL sums counts as numeric (a Decimal in Python)
+            cast(func.sum(by_kind.c.kept_ever), Integer).label("kept_ever"),
         )
         .group_by(by_kind.c.participant_id)
         .subquery("stats")
@@ -250,6 +357,53 @@ def consecutive_misses_column(
     return case(
         (run_broken_at.is_(None), misses.scalar_subquery()),
         else_=misses.where(Contact.deadline_at > run_broken_at).scalar_subquery(),
+    )
+
+
+def streak_column(participant_id: Any, last_missed_at: Any, kept_ever: Any) -> Any:
+    """His kept contacts since his own latest miss, all of them if he never missed.
+
+    All of them is a count of the figures' own pass (``kept_ever``); after a miss, a
+    correlated count through the index on (participant, status, deadline) reads only
+    the contacts after it.
+    """
+    kept_since = (
+        select(func.count())
+        .select_from(Contact)
+        .where(
+            Contact.participant_id == participant_id,
+            is_kept(),
+            Contact.deadline_at > last_missed_at,
+        )
+        .scalar_subquery()
+    )
+    return case((last_missed_at.is_(None), func.coalesce(kept_ever, 0)), else_=kept_since)
+
+
+def progress_columns(participant_id: Any, stats: Any) -> list[Any]:
+    """The columns :func:`progress_from_row` reads, beside :func:`figures_subquery`'s."""
+    return [
+        streak_column(participant_id, stats.c.last_missed_at, stats.c.kept_ever).label("streak"),
+        stats.c.last_missed_at.label("last_missed_at"),
+        Participant.created_at.label("enrolled_at"),
+        Participant.phase_started_at.label("phase_started_at"),
+        Participant.protocol_id.label("protocol_id"),
+        Participant.protocol_version.label("protocol_version"),
+        Participant.phase_id.label("phase_id"),
+    ]
+
+
+def progress_from_row(row: Any, at: datetime) -> Progress:
+    """:class:`Progress` from a row holding :func:`progress_columns`."""
+    return progress_of(
+        at=at,
+        streak=row.streak,
+        last_missed_at=row.last_missed_at,
+        enrolled_at=row.enrolled_at,
+        phase_started_at=row.phase_started_at,
+        protocol_id=row.protocol_id,
+        protocol_version=row.protocol_version,
+        phase_id=row.phase_id,
     )
 
 
@@ -290,24 +444,34 @@ def figures_for(
     if not participant_ids:
         return {}
     stats = figures_subquery(Contact.participant_id.in_(participant_ids), start, end, at)
-    query = select(
-        stats,
-        consecutive_misses_column(stats.c.participant_id, stats.c.run_broken_at).label(
-            "consecutive_misses"
-        ),
-        consecutive_misses_column(stats.c.participant_id, stats.c.run_broken_at, "system").label(
-            "consecutive_system_misses"
-        ),
+    query = (
+        select(
+            Participant.id.label("participant_id"),
+            *(
+                stats.c[f"{kind}_{name}"].label(f"{kind}_{name}")
+                for kind in KINDS
+                for name in COUNTS
+            ),
+            stats.c.last_kept_at,
+            consecutive_misses_column(Participant.id, stats.c.run_broken_at).label(
+                "consecutive_misses"
+            ),
+            consecutive_misses_column(Participant.id, stats.c.run_broken_at, "system").label(
+                "consecutive_system_misses"
+            ),
+            *progress_columns(Participant.id, stats),
+        )
+        .outerjoin(stats, stats.c.participant_id == Participant.id)
+        .where(Participant.id.in_(participant_ids))
     )
     result_rows = db.session.execute(query)
     positions = column_positions(result_rows)
     found = {row.participant_id: row for row in result_rows}
-    empty = Figures(KindFigures(), KindFigures())
     result: dict[int, Figures] = {}
     for participant_id in participant_ids:
         row = found.get(participant_id)
         result[participant_id] = (
-            empty
+            Figures(KindFigures(), KindFigures())
             if row is None
             else Figures(
                 sessions=kind_figures(row, "session", positions),
@@ -315,6 +479,7 @@ def figures_for(
                 consecutive_misses=row.consecutive_misses or 0,
                 consecutive_system_misses=row.consecutive_system_misses or 0,
                 last_kept_at=row.last_kept_at,
+                progress=progress_from_row(row, at),
             )
         )
     return result

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_datetime, get_timezone_location
 from flask import has_request_context
-from flask_babel import get_locale, gettext
+from flask_babel import get_locale, gettext, ngettext
 from flask_login import current_user
 
 from telejt.clock import now
@@ -17,6 +17,7 @@ from telejt.i18n import babel_locale
 from telejt.planning.models import Contact
 from telejt.planning.outcomes import reported_status
 from telejt.reports import labels
+from telejt.reports.figures import Progress
 
 #: the zone of a time shown with nobody's zone to follow
 DEFAULT_ZONE = "America/Mexico_City"
@@ -93,6 +94,23 @@ def percent(rate: float | None) -> str:
     return "—" if rate is None else f"{round(rate * 100)} %"
 
 
+def phase_weeks(progress: Progress) -> str:
+    """Weeks in the phase against its minimum: "6 de 8 semanas" (just "6 semanas" without one)."""
+    if progress.min_weeks is None:
+        return ngettext("%(num)s semana", "%(num)s semanas", progress.weeks_in_phase)
+    return ngettext(
+        "%(weeks)s de %(num)s semana",
+        "%(weeks)s de %(num)s semanas",
+        progress.min_weeks,
+        weeks=progress.weeks_in_phase,
+    )
+
+
+def milestone_words(days: int | None) -> str:
+    """The latest milestone reached: "90 días sin faltas", or a dash."""
+    return "—" if days is None else gettext("%(days)s días sin faltas", days=days)
+
+
 def shown_status(contact: Contact) -> str:
     """A contact's status as a page shows it now ("outcome_pending" for an unmarked session)."""
     return reported_status(contact, now())
@@ -107,6 +125,8 @@ def template_helpers() -> dict[str, Any]:
         "zone_label": zone_label,
         "long_day": long_day,
         "percent": percent,
+        "phase_weeks": phase_weeks,
+        "milestone_words": milestone_words,
         "label": labels.label,
         "shown_status": shown_status,
         "outcome_pending_note": labels.outcome_pending_note,

@@ -53,6 +53,7 @@ ALERT_KIND_LABELS = {
     "reschedule_request": _l("Pide reprogramar"),
     "technical_failure": _l("Falla técnica"),
     "outcome_pending": _l("Resultado de sesión sin registrar"),
+    "phase_review": _l("Lista para revisión de fase"),
 }
 
 #: a miss's alert before and after a person verified it (telejt.planning.verification)

@@ -70,6 +70,7 @@ def beat() -> None:
 
 def run_once() -> dict[str, int]:
     """Everything due up to the clock's now, once: what ``telejt scheduler tick`` does."""
+    from telejt.planning.progress import recognise_progress
     from telejt.planning.services import plan_all
     from telejt.planning.watcher import watch_deadlines
     from telejt.sms.dispatch import dispatch_due_messages, recover_interrupted_claims
@@ -78,11 +79,13 @@ def run_once() -> dict[str, int]:
     recovered = recover_interrupted_claims()
     planned = plan_all()
     settled = watch_deadlines()
+    recognised = recognise_progress()
     report = dispatch_due_messages()
     return {
         "recovered": recovered,
         "planned": planned,
         "settled": settled,
+        "recognised": recognised,
         "sent": report.sent,
         "skipped": report.skipped,
         "retried": report.retried,
@@ -139,11 +142,16 @@ def _watch_and_rearm() -> None:
 
 
 def _plan() -> None:
+    from telejt.planning.progress import recognise_progress
     from telejt.planning.services import plan_all
 
     planned = plan_all()
     if planned:
         log.info("planner: %d participants planned", planned)
+    # progress moves by the day: the planner's pace is enough to recognise it
+    recognised = recognise_progress()
+    if recognised:
+        log.info("progress: %d phase reviews and milestones recognised", recognised)
 
 
 def _purge_audit() -> None:

@@ -159,6 +159,15 @@ PURPOSES: dict[str, Purpose] = {
             ignores_opt_out=True,
         ),
         Purpose(
+            # recognises 30/60/90 days without a miss of his: discreet, for him alone
+            name="milestone",
+            label=_l("Reconocimiento de avance"),
+            waits_for_quiet_hours=True,
+            is_notice=True,
+            reaches_participant=False,
+            is_court_visible=False,
+        ),
+        Purpose(
             name="keyword_reply",
             label=_l("Respuesta automática"),
             waits_for_quiet_hours=False,

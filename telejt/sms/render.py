@@ -17,6 +17,7 @@ from collections.abc import Callable
 import phonenumbers
 from flask import current_app
 from flask_babel import gettext as _
+from flask_babel import ngettext
 
 from telejt.conversation.models import Prompt
 from telejt.extensions import db
@@ -269,6 +270,20 @@ def _optout_confirmation(
     return _(
         "Listo, dejaremos de enviarte mensajes. Tu equipo va a buscarte por otro medio. "
         "Para recibirlos otra vez responde ALTA."
+    )
+
+
+@_renders("milestone")
+def _milestone(message: OutboundMessage, participant: Participant, protocol: Protocol) -> str:
+    # neutral on purpose, whoever sees his phone learns nothing of the program; in months
+    # (30, 60, 90 days) and without accents, so that it stays one GSM segment
+    days = (message.params or {}).get("days")
+    months = max(days // 30, 1) if isinstance(days, int) else 1
+    return ngettext(
+        "¡Felicidades! Llevas un mes cumpliendo todas tus citas. Sigue adelante, vas muy bien.",
+        "¡Felicidades! Llevas %(num)s meses cumpliendo todas tus citas. Sigue adelante, vas "
+        "muy bien.",
+        months,
     )
 
 
