@@ -31,6 +31,7 @@ from telejt.participants.models import Participant
 from telejt.planning.models import Contact
 from telejt.planning.progress import recognise_progress
 from telejt.planning.services import add_session, plan_all
+from telejt.planning.verification import verify_alert
 from telejt.planning.watcher import settle_contact
 from telejt.sessions.services import admit, mark_outcome, participant_joined, participant_left
 from telejt.sms.models import OutboundMessage
@@ -206,8 +207,13 @@ def _left_to_settle(until: datetime) -> dict[int, int]:
     return left
 
 
+#: how the team verified a past week's miss, by its attribution (the others stay unverified)
+VERIFIED_AS = {"participant": "participant", "system": "system_failure"}
+
+
 def verify_old_alerts(by: StaffUser, until: datetime) -> None:
-    """The team verified the alerts of past weeks; the last week's wait on the dashboard."""
+    """The team verified the alerts of past weeks; the last week's wait on the dashboard,
+    unverified (the judge and supervision see them; prosecutor and defender do not yet)."""
     for alert in db.session.scalars(
         select(Alert).where(
             Alert.acknowledged_at.is_(None),
@@ -215,6 +221,10 @@ def verify_old_alerts(by: StaffUser, until: datetime) -> None:
         )
     ):
         with clock.frozen_at(alert.created_at + timedelta(hours=3)):
+            outcome = VERIFIED_AS.get(alert.attribution or "")
+            if alert.verification == "unverified" and outcome is not None:
+                # the court's positions that see verified notices only get these
+                verify_alert(alert, by, outcome, "Revisado con su terapeuta (demostración).")
             acknowledge_alert(alert, by, "Verificado por la coordinación (demostración).")
     discard_pending()
     db.session.commit()

@@ -7,6 +7,8 @@ Uses Debian's Chromium; never downloads a browser.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -70,6 +72,32 @@ def _seed() -> dict[str, int]:
     }
 
 
+@contextmanager
+def staff_page(app: Any, staff_id: int) -> Iterator[tuple[Any, str, list[str]]]:
+    """A served app and a Chromium page signed in as this staff member: (page, the
+    server's URL, the URLs of the WebSockets the page opened)."""
+    server = LiveServer(app)
+    try:
+        with sync_api.sync_playwright() as playwright:
+            browser = playwright.chromium.launch(
+                executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
+            )
+            try:
+                context = browser.new_context(
+                    locale="es-MX", viewport={"width": 1280, "height": 900}
+                )
+                name, value = session_cookie(app, staff_id).split("=", 1)
+                context.add_cookies([{"name": name, "value": value, "url": server.url}])
+                page = context.new_page()
+                sockets: list[str] = []
+                page.on("websocket", lambda ws: sockets.append(ws.url))
+                yield page, server.url, sockets
+            finally:
+                browser.close()
+    finally:
+        server.stop()
+
+
 def _tab_until(page: Any, selector: str, most: int = 15) -> None:
     for _ in range(most):
         page.keyboard.press("Tab")
@@ -81,67 +109,47 @@ def _tab_until(page: Any, selector: str, most: int = 15) -> None:
 def test_keyboard_only_crisis_acknowledgement_keeps_the_focus(committed_db, browser_app) -> None:  # noqa: F811
     with browser_app.app_context():
         ids = _seed()
-    server = LiveServer(browser_app)
-    try:
-        with sync_api.sync_playwright() as playwright:
-            browser = playwright.chromium.launch(
-                executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
-            )
-            try:
-                context = browser.new_context(
-                    locale="es-MX", viewport={"width": 1280, "height": 900}
-                )
-                name, value = session_cookie(browser_app, ids["coordinator"]).split("=", 1)
-                context.add_cookies([{"name": name, "value": value, "url": server.url}])
-                page = context.new_page()
-                sockets: list[str] = []
-                page.on("websocket", lambda ws: sockets.append(ws.url))
-                page.goto(f"{server.url}/dashboard")
-                page.wait_for_selector("#live-status.is-online", timeout=10_000)
-                # the crisis panel and the dashboard share the page's one connection
-                assert len(sockets) == 1, sockets
+    with staff_page(browser_app, ids["coordinator"]) as (page, url, sockets):
+        page.goto(f"{url}/dashboard")
+        page.wait_for_selector("#live-status.is-online", timeout=10_000)
+        # the crisis panel and the dashboard share the page's one connection
+        assert len(sockets) == 1, sockets
 
-                # the first Tab reaches the skip link; Enter moves past the navigation
-                page.keyboard.press("Tab")
-                assert page.evaluate("document.activeElement.className") == "skip-link"
-                page.keyboard.press("Enter")
-                assert page.evaluate("document.activeElement.id") == "main"
+        # the first Tab reaches the skip link; Enter moves past the navigation
+        page.keyboard.press("Tab")
+        assert page.evaluate("document.activeElement.className") == "skip-link"
+        page.keyboard.press("Enter")
+        assert page.evaluate("document.activeElement.id") == "main"
 
-                # the sound: one key press turns it on; the browser remembers it
-                _tab_until(page, "#alert-sound")
-                page.keyboard.press("Enter")
-                expect(page.locator("#alert-sound")).to_have_attribute("aria-pressed", "true")
+        # the sound: one key press turns it on; the browser remembers it
+        _tab_until(page, "#alert-sound")
+        page.keyboard.press("Enter")
+        expect(page.locator("#alert-sound")).to_have_attribute("aria-pressed", "true")
 
-                # the crisis comes first: its phone link, then its note
-                alert_id = ids["alert"]
-                _tab_until(page, f"#crisis-{alert_id} a[href^='tel:']")
-                _tab_until(page, f"#crisis-note-{alert_id}")
-                page.keyboard.type("Lo llamé: está a salvo, mañana lo ve su terapeuta")
-                page.keyboard.press("Enter")
-                status = page.locator(f"#crisis-{alert_id} .crisis-status")
-                expect(status).to_contain_text("Lo llamé: está a salvo", timeout=10_000)
-                expect(status).to_be_focused(timeout=5_000)
-                # and the same alert's row below says so too, without a reload
-                expect(page.locator(f"#alert-{alert_id}.is-acknowledged")).to_have_count(1)
+        # the crisis comes first: its phone link, then its note
+        alert_id = ids["alert"]
+        _tab_until(page, f"#crisis-{alert_id} a[href^='tel:']")
+        _tab_until(page, f"#crisis-note-{alert_id}")
+        page.keyboard.type("Lo llamé: está a salvo, mañana lo ve su terapeuta")
+        page.keyboard.press("Enter")
+        status = page.locator(f"#crisis-{alert_id} .crisis-status")
+        expect(status).to_contain_text("Lo llamé: está a salvo", timeout=10_000)
+        expect(status).to_be_focused(timeout=5_000)
+        # and the same alert's row below says so too, without a reload
+        expect(page.locator(f"#alert-{alert_id}.is-acknowledged")).to_have_count(1)
 
-                # a new crisis is said in words, assertively, not just counted
-                with browser_app.app_context():
-                    person = db.session.get(Participant, ids["second"])
-                    raise_crisis(
-                        person, dedupe_key="crisis:browser:2", reason="risk_words", reply_key=None
-                    )
-                    db.session.commit()
-                urgent = page.locator("#live-announcer-urgent")
-                expect(urgent).to_contain_text("Alerta de crisis: Iker Sintético", timeout=10_000)
-                expect(urgent).to_contain_text("Escribió palabras de riesgo")
-                expect(page.locator(".crisis-card:not(.is-acknowledged)")).to_have_count(1)
+        # a new crisis is said in words, assertively, not just counted
+        with browser_app.app_context():
+            person = db.session.get(Participant, ids["second"])
+            raise_crisis(person, dedupe_key="crisis:browser:2", reason="risk_words", reply_key=None)
+            db.session.commit()
+        urgent = page.locator("#live-announcer-urgent")
+        expect(urgent).to_contain_text("Alerta de crisis: Iker Sintético", timeout=10_000)
+        expect(urgent).to_contain_text("Escribió palabras de riesgo")
+        expect(page.locator(".crisis-card:not(.is-acknowledged)")).to_have_count(1)
 
-                page.reload()
-                expect(page.locator("#alert-sound")).to_have_attribute("aria-pressed", "true")
-            finally:
-                browser.close()
-    finally:
-        server.stop()
+        page.reload()
+        expect(page.locator("#alert-sound")).to_have_attribute("aria-pressed", "true")
 
 
 def test_a_judge_acknowledges_a_missed_contact_by_keyboard(committed_db, browser_app) -> None:  # noqa: F811
@@ -184,91 +192,55 @@ def test_a_judge_acknowledges_a_missed_contact_by_keyboard(committed_db, browser
         )
         db.session.commit()
         ids = {"judge": judge.id, "alert": first.id, "second": people[1].id}
-    server = LiveServer(browser_app)
-    try:
-        with sync_api.sync_playwright() as playwright:
-            browser = playwright.chromium.launch(
-                executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
+    with staff_page(browser_app, ids["judge"]) as (page, url, _sockets):
+        page.goto(f"{url}/dashboard")
+        page.wait_for_selector("#live-status.is-online", timeout=10_000)
+        assert page.locator("#crisis-alerts").count() == 0  # never for the court
+
+        _tab_until(page, f"#note-{ids['alert']}", most=25)
+        page.keyboard.type("Se verá en la audiencia")
+        page.keyboard.press("Enter")
+        row = page.locator(f"#alert-{ids['alert']}.is-acknowledged")
+        expect(row).to_have_count(1, timeout=10_000)
+        expect(row.locator(".acknowledged")).to_be_focused(timeout=5_000)
+
+        # a new alert is said politely, with its words
+        with browser_app.app_context():
+            raise_alert(
+                participant=db.session.get(Participant, ids["second"]),
+                kind="missed_contact",
+                severity="warning",
+                attribution="system",
+                dedupe_key="missed:browser:2",
+                reason="sms_undelivered:30006",
             )
-            try:
-                context = browser.new_context(
-                    locale="es-MX", viewport={"width": 1280, "height": 900}
-                )
-                name, value = session_cookie(browser_app, ids["judge"]).split("=", 1)
-                context.add_cookies([{"name": name, "value": value, "url": server.url}])
-                page = context.new_page()
-                page.goto(f"{server.url}/dashboard")
-                page.wait_for_selector("#live-status.is-online", timeout=10_000)
-                assert page.locator("#crisis-alerts").count() == 0  # never for the court
-
-                _tab_until(page, f"#note-{ids['alert']}", most=25)
-                page.keyboard.type("Se verá en la audiencia")
-                page.keyboard.press("Enter")
-                row = page.locator(f"#alert-{ids['alert']}.is-acknowledged")
-                expect(row).to_have_count(1, timeout=10_000)
-                expect(row.locator(".acknowledged")).to_be_focused(timeout=5_000)
-
-                # a new alert is said politely, with its words
-                with browser_app.app_context():
-                    raise_alert(
-                        participant=db.session.get(Participant, ids["second"]),
-                        kind="missed_contact",
-                        severity="warning",
-                        attribution="system",
-                        dedupe_key="missed:browser:2",
-                        reason="sms_undelivered:30006",
-                    )
-                    db.session.commit()
-                polite = page.locator("#live-announcer")
-                expect(polite).to_contain_text(
-                    "Nueva alerta: Contacto no cumplido, Iker Sintético.", timeout=10_000
-                )
-                expect(polite).to_contain_text("Falla del sistema")
-                # the focus stayed where it was
-                expect(row.locator(".acknowledged")).to_be_focused()
-            finally:
-                browser.close()
-    finally:
-        server.stop()
+            db.session.commit()
+        polite = page.locator("#live-announcer")
+        expect(polite).to_contain_text(
+            "Nueva alerta: Contacto no cumplido, Iker Sintético.", timeout=10_000
+        )
+        expect(polite).to_contain_text("Falla del sistema")
+        # the focus stayed where it was
+        expect(row.locator(".acknowledged")).to_be_focused()
 
 
 def test_the_therapist_agenda_gets_a_new_crisis_live(committed_db, browser_app) -> None:  # noqa: F811
     with browser_app.app_context():
         ids = _seed()
-    server = LiveServer(browser_app)
-    try:
-        with sync_api.sync_playwright() as playwright:
-            browser = playwright.chromium.launch(
-                executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
-            )
-            try:
-                context = browser.new_context(
-                    locale="es-MX", viewport={"width": 1280, "height": 900}
-                )
-                name, value = session_cookie(browser_app, ids["therapist"]).split("=", 1)
-                context.add_cookies([{"name": name, "value": value, "url": server.url}])
-                page = context.new_page()
-                sockets: list[str] = []
-                page.on("websocket", lambda ws: sockets.append(ws.url))
-                page.goto(f"{server.url}/therapist")
-                expect(page.locator(f"#crisis-{ids['alert']}")).to_be_visible()
-                page.wait_for_timeout(1000)  # let the page connect
-                assert len(sockets) == 1, sockets  # day.js and alerts.js share it
+    with staff_page(browser_app, ids["therapist"]) as (page, url, sockets):
+        page.goto(f"{url}/therapist")
+        expect(page.locator(f"#crisis-{ids['alert']}")).to_be_visible()
+        page.wait_for_timeout(1000)  # let the page connect
+        assert len(sockets) == 1, sockets  # day.js and alerts.js share it
 
-                with browser_app.app_context():
-                    person = db.session.get(Participant, ids["second"])
-                    raise_crisis(
-                        person, dedupe_key="crisis:browser:3", reason="risk_words", reply_key=None
-                    )
-                    db.session.commit()
-                expect(page.locator(".crisis-card")).to_have_count(2, timeout=10_000)
-                first_card = page.locator(".crisis-card").first
-                expect(first_card).to_contain_text("Iker Sintético")
-                expect(first_card.locator("a[href='tel:+528155550042']")).to_have_count(1)
-                expect(page.locator("#live-announcer-urgent")).to_contain_text(
-                    "Alerta de crisis: Iker Sintético"
-                )
-            finally:
-                browser.close()
-    finally:
-        server.stop()
+        with browser_app.app_context():
+            person = db.session.get(Participant, ids["second"])
+            raise_crisis(person, dedupe_key="crisis:browser:3", reason="risk_words", reply_key=None)
+            db.session.commit()
+        expect(page.locator(".crisis-card")).to_have_count(2, timeout=10_000)
+        first_card = page.locator(".crisis-card").first
+        expect(first_card).to_contain_text("Iker Sintético")
+        expect(first_card.locator("a[href='tel:+528155550042']")).to_have_count(1)
+        expect(page.locator("#live-announcer-urgent")).to_contain_text(
+            "Alerta de crisis: Iker Sintético"
+        )

@@ -89,6 +89,12 @@ def test_the_present_a_crisis_a_reschedule_and_someone_waiting(demo, frozen_cloc
         select(Alert).where(Alert.acknowledged_at.is_not(None), Alert.kind == "missed_contact")
     ).all()
     assert acknowledged and all(alert.ack_note for alert in acknowledged)
+    # misses verified (the prosecutor and defender see those) and unverified (the last week)
+    states = {
+        alert.verification
+        for alert in db.session.scalars(select(Alert).where(Alert.kind == "missed_contact"))
+    }
+    assert {"verified", "unverified"} <= states
     waiting = db.session.scalars(
         select(Contact).where(Contact.status == "in_progress", Contact.kind == "session")
     ).one()
