@@ -63,7 +63,18 @@ def _fill_source_catalog() -> None:
     for message in catalog:
         if not message.id:
             continue
-        if message.fuzzy or not message.string or message.string == ("",) * 2:
+        if isinstance(message.id, tuple):
+            # every plural form the locale has (Spanish in CLDR has three): the singular
+            # id for the first, the plural id for the others
+            singular, plural = message.id[0], message.id[1]
+            forms = list(message.string) if isinstance(message.string, tuple) else []
+            forms += [""] * (catalog.num_plurals - len(forms))
+            if message.fuzzy or not all(forms):
+                message.string = tuple(
+                    singular if index == 0 else plural for index in range(catalog.num_plurals)
+                )
+                message.flags.discard("fuzzy")
+        elif message.fuzzy or not message.string:
             message.string = message.id
             message.flags.discard("fuzzy")
     with path.open("wb") as handle:
