@@ -36,6 +36,24 @@ pytestmark = [
 sync_api = pytest.importorskip("playwright.sync_api")
 
 
+def _eva_and_iker(court_id: int, therapist_id: int, case: str, phone: str) -> list[Participant]:
+    """Two invented participants, numbered 1 and 2 after ``case`` and ``phone``."""
+    return [
+        enroll_participant(
+            court_id=court_id,
+            case_number=f"{case}{n}/2026",
+            name=name,
+            phone=f"{phone}{n}",
+            therapist_id=therapist_id,
+            protocol_id="remote-outpatient",
+            phase_id="2",
+            session_slots=[{"weekday": "tue", "time": "10:00"}],
+            consents={"sms": True, "telehealth": True, "share_with_court": True},
+        )
+        for n, name in ((1, "Eva Sintética"), (2, "Iker Sintético"))
+    ]
+
+
 def _seed() -> dict[str, int]:
     court = create_court(name="Juzgado de Prueba", state="Nuevo León", timezone="America/Monterrey")
     db.session.flush()
@@ -46,20 +64,7 @@ def _seed() -> dict[str, int]:
         email="enlace@prueba.example.mx", role="coordinator", court_ids=[court.id]
     )
     db.session.flush()
-    people = [
-        enroll_participant(
-            court_id=court.id,
-            case_number=f"CP-00{n}/2026",
-            name=name,
-            phone=f"+52 81 5555 004{n}",
-            therapist_id=therapist.id,
-            protocol_id="remote-outpatient",
-            phase_id="2",
-            session_slots=[{"weekday": "tue", "time": "10:00"}],
-            consents={"sms": True, "telehealth": True, "share_with_court": True},
-        )
-        for n, name in ((1, "Eva Sintética"), (2, "Iker Sintético"))
-    ]
+    people = _eva_and_iker(court.id, therapist.id, case="CP-00", phone="+52 81 5555 004")
     alert = raise_crisis(
         people[0], dedupe_key="crisis:browser:1", reason="risk_words", reply_key=None
     )
@@ -168,20 +173,7 @@ def test_a_judge_acknowledges_a_missed_contact_by_keyboard(committed_db, browser
             court_position="judge",
         )
         db.session.flush()
-        people = [
-            enroll_participant(
-                court_id=court.id,
-                case_number=f"CP-01{n}/2026",
-                name=name,
-                phone=f"+52 81 5555 006{n}",
-                therapist_id=therapist.id,
-                protocol_id="remote-outpatient",
-                phase_id="2",
-                session_slots=[{"weekday": "tue", "time": "10:00"}],
-                consents={"sms": True, "telehealth": True, "share_with_court": True},
-            )
-            for n, name in ((1, "Eva Sintética"), (2, "Iker Sintético"))
-        ]
+        people = _eva_and_iker(court.id, therapist.id, case="CP-01", phone="+52 81 5555 006")
         first = raise_alert(
             participant=people[0],
             kind="missed_contact",
