@@ -37,8 +37,10 @@ def add_contact(
     attribution: str | None = None,
     kind: str = "session",
     reason: str | None = None,
+    verified: bool = False,
 ) -> Contact:
-    """A settled contact with a known outcome (what the watcher or a therapist recorded)."""
+    """A settled contact with a known outcome (what the watcher or a therapist recorded);
+    ``verified``: a miss a person confirmed as his (a day after it)."""
     contact = Contact(
         participant_id=participant.id,
         kind=kind,
@@ -54,6 +56,7 @@ def add_contact(
         phase_id=participant.phase_id,
         join_token=uuid.uuid4().hex,
         question_ids=["use", "craving"] if kind == "checkin" else None,
+        verified_at=starts_at + timedelta(days=1) if verified else None,
     )
     db.session.add(contact)
     db.session.flush()
@@ -75,12 +78,16 @@ def court_setup(app_ctx, frozen_clock, make_court, make_staff, make_participant)
     # Ana: kept, kept, missed (hers), missed (system), missed (hers), excused -> 2 in a row
     add_contact(ana, start, "attended")
     add_contact(ana, start + 2 * day, "late")
-    add_contact(ana, start + 4 * day, "missed", "participant", reason="reminder_delivered")
+    add_contact(
+        ana, start + 4 * day, "missed", "participant", reason="reminder_delivered", verified=True
+    )
     add_contact(ana, start + 6 * day, "missed", "system", reason="sms_undelivered:30006")
-    add_contact(ana, start + 8 * day, "missed", "participant", reason="reminder_delivered")
+    add_contact(
+        ana, start + 8 * day, "missed", "participant", reason="reminder_delivered", verified=True
+    )
     add_contact(ana, start + 9 * day, "excused", "excused", reason="declined_ahead")
     # long ago: outside the 30 days, counts for nothing in the rate
-    add_contact(ana, now() - 60 * day, "missed", "participant")
+    add_contact(ana, now() - 60 * day, "missed", "participant", verified=True)
     # Beto: all kept
     for n in range(3):
         add_contact(beto, start + n * day, "completed", kind="checkin")

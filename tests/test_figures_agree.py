@@ -46,7 +46,9 @@ def rich(app_ctx, frozen_clock, make_court, make_staff, make_participant):  # ty
     start = now() - 27 * DAY
     add_contact(person, start, "attended")
     add_contact(person, start + 1 * DAY, "late")
-    add_contact(person, start + 2 * DAY, "missed", "participant", reason="reminder_delivered")
+    add_contact(
+        person, start + 2 * DAY, "missed", "participant", reason="reminder_delivered", verified=True
+    )
     add_contact(person, start + 3 * DAY, "missed", "system", reason="sms_undelivered:30006")
     add_contact(person, start + 4 * DAY, "missed", "system", reason="technical_failure")
     add_contact(person, start + 5 * DAY, "excused", "excused", reason="declined_ahead")
@@ -58,12 +60,13 @@ def rich(app_ctx, frozen_clock, make_court, make_staff, make_participant):  # ty
     )
     phone_session(person, now() - 2 * DAY)
     add_contact(person, start + 10 * DAY, "completed", kind="checkin")
-    add_contact(person, start + 11 * DAY, "missed", "participant", kind="checkin")
+    add_contact(person, start + 11 * DAY, "missed", "participant", kind="checkin", verified=True)
     add_contact(person, start + 12 * DAY, "missed", "system", kind="checkin")
     add_contact(person, start + 13 * DAY, "excused", "excused", kind="checkin")
     add_contact(person, start + 9 * DAY, "incomplete", kind="checkin")  # answered in part
-    # his latest run since the last check-in he answered: three misses of his (one above),
-    # two of the system's and an excused check-in in between, which neither break nor count
+    # his latest run since the last check-in he answered: three misses of his (one above,
+    # verified; these two not yet), two of the system's and an excused check-in in between,
+    # which neither break nor count
     add_contact(person, now() - 5 * DAY, "missed", "participant", kind="checkin")
     add_contact(person, now() - 4 * DAY, "missed", "system", kind="checkin")
     add_contact(person, now() - 3 * DAY, "missed", "participant", kind="checkin")
@@ -71,9 +74,18 @@ def rich(app_ctx, frozen_clock, make_court, make_staff, make_participant):  # ty
     add_contact(person, now() - 90 * DAY, "attended")
     add_contact(other, start, "missed", "participant")
     db.session.commit()
+    # the prosecutor sees only verified notices (the court's default)
+    prosecutor = make_staff("court", courts=[court], court_position="prosecutor", password=None)
     token = create_api_token(judge)[1]
+    prosecutor_token = create_api_token(prosecutor)[1]
     db.session.commit()
-    return {"judge": judge, "person": person, "token": token}
+    return {
+        "judge": judge,
+        "person": person,
+        "token": token,
+        "prosecutor": prosecutor,
+        "prosecutor_token": prosecutor_token,
+    }
 
 
 EXPECTED = {
@@ -86,6 +98,7 @@ EXPECTED = {
         "excused": 2,
         "outcome_pending": 2,
         "incomplete": 0,
+        "missed_unverified": 0,
     },
     "checkin": {
         "kept": 1,
@@ -96,7 +109,14 @@ EXPECTED = {
         "excused": 1,
         "outcome_pending": 0,
         "incomplete": 1,
+        "missed_unverified": 2,
     },
+}
+#: what a position that sees only verified notices reads: the two unverified misses of
+#: his are in none of his figures
+EXPECTED_VERIFIED_ONLY = {
+    "session": EXPECTED["session"],
+    "checkin": {**EXPECTED["checkin"], "missed_participant": 1, "missed_unverified": 0},
 }
 
 
@@ -119,6 +139,7 @@ def test_dashboard_api_and_report_agree(client, rich):  # type: ignore[no-untype
     for kind, kind_figures in (("session", figures.sessions), ("checkin", figures.checkins)):
         assert {n: getattr(kind_figures, n) for n in COUNTS} == EXPECTED[kind]
     assert figures.consecutive_misses == 3 == consecutive_misses(person.id)
+    assert figures.consecutive_unverified == 2
     assert figures.consecutive_system_misses == 2 == consecutive_misses(person.id, "system")
 
     # the API's JSON
@@ -157,9 +178,55 @@ def test_dashboard_api_and_report_agree(client, rich):  # type: ignore[no-untype
     shown = table_figures(page)
     assert table_figures(report_page) == shown
     for kind, counts in EXPECTED.items():
-        assert {n: int(shown[kind][n]) for n in COUNTS} == counts
+        assert {n: int(shown[kind].get(n, 0)) for n in COUNTS} == counts
     assert "67" in shown["session"]["attendance_rate"]  # 2 kept of 2 + 1 his
     assert "25" in shown["checkin"]["attendance_rate"]  # 1 kept of 1 + 3 his
+
+
+def test_a_position_that_sees_only_verified_notices_reads_the_same_figures_without_them(
+    client, rich
+):  # type: ignore[no-untyped-def]
+    """The prosecutor (verified notices only, by default) reads one set of figures
+    everywhere: his unverified misses in none of them, not in his rate, not in his run."""
+    person, at = rich["person"], now()
+    period = {"from": at - timedelta(days=30), "to": at}
+    figures = figures_of(person.id, period["from"], period["to"], at).as_seen(False)
+    for kind, kind_figures in (("session", figures.sessions), ("checkin", figures.checkins)):
+        assert {n: getattr(kind_figures, n) for n in COUNTS} == EXPECTED_VERIFIED_ONLY[kind]
+    assert (figures.consecutive_misses, figures.consecutive_unverified) == (1, 0)
+
+    query = f"from={period['from'].isoformat()}&to={period['to'].isoformat()}".replace("+", "%2B")
+    api = call(
+        client, rich["prosecutor_token"], "GET", f"/participants/{person.id}/compliance?{query}"
+    ).get_json()
+    assert {
+        k: {n: api["figures"][k + "s"][n] for n in COUNTS} for k in EXPECTED_VERIFIED_ONLY
+    } == EXPECTED_VERIFIED_ONLY
+    assert api["attendance_rate"] == pytest.approx(3 / 5)  # 3 kept of 3 + 2 verified his
+    assert api["consecutive_misses"] == 1 and api["consecutive_unverified"] == 0
+    assert api["by_attribution"]["participant"] == 2
+
+    row = compliance_row(rich["prosecutor"], person.id, at)
+    assert row is not None and row.figures == figures
+    assert row.consecutive_misses == 1
+    login(client, rich["prosecutor"])
+    page = client.get(f"/dashboard/participants/{person.id}").get_data(True)
+    fragment = client.get(f"/dashboard/participants/{person.id}/row").get_data(True)
+    assert "sin verificar" not in fragment and "reportes 50" in fragment
+    zone = ZoneInfo(person.timezone)
+    first, last = (at - 29 * DAY).astimezone(zone).date(), at.astimezone(zone).date()
+    assert build_report(person, first, last, sees_unverified=False).figures == figures
+    report_page = client.get(
+        f"/reports/participants/{person.id}?from={first.isoformat()}&to={last.isoformat()}"
+    ).get_data(True)
+    shown = table_figures(page)
+    assert table_figures(report_page) == shown
+    for kind, counts in EXPECTED_VERIFIED_ONLY.items():
+        assert {n: int(shown[kind].get(n, 0)) for n in COUNTS} == counts
+
+    # the judge's dashboard, sorted by runs of misses, reads his run with the unverified
+    # ones; the prosecutor's, without them
+    assert compliance_row(rich["judge"], person.id, at).consecutive_misses == 3  # type: ignore[union-attr]
 
 
 def test_an_unmarked_phone_session_is_pending_everywhere(client, rich):  # type: ignore[no-untyped-def]
@@ -184,11 +251,12 @@ def progressing(app_ctx, frozen_clock, make_court, make_staff, make_participant)
     court = make_court()
     judge = make_staff("court", courts=[court], court_position="judge", password=None)
     person = make_participant(court=court, name="Pablo Sintético")
+    coordinator = make_staff("coordinator", courts=[court])
     person.created_at = now() - 200 * DAY
     person.phase_started_at = now() - 13 * 7 * DAY - DAY  # 13 weeks of phase 2's 12
     db.session.query(Contact).filter(Contact.participant_id == person.id).delete()
     add_contact(person, now() - 60 * DAY, "attended")  # before his miss: not in the streak
-    add_contact(person, now() - 40 * DAY, "missed", "participant")
+    add_contact(person, now() - 40 * DAY, "missed", "participant", verified=True)
     add_contact(person, now() - 35 * DAY, "attended")
     add_contact(person, now() - 30 * DAY, "excused", "excused", reason="declined_ahead")
     add_contact(person, now() - 25 * DAY, "missed", "system", reason="technical_failure")
@@ -199,7 +267,7 @@ def progressing(app_ctx, frozen_clock, make_court, make_staff, make_participant)
     db.session.commit()
     token = create_api_token(judge)[1]
     db.session.commit()
-    return {"judge": judge, "person": person, "token": token}
+    return {"judge": judge, "person": person, "token": token, "coordinator": coordinator}
 
 
 def test_progress_agrees_everywhere(client, progressing):  # type: ignore[no-untyped-def]
@@ -242,3 +310,26 @@ def test_progress_agrees_everywhere(client, progressing):  # type: ignore[no-unt
     assert {k: in_row[k] for k in ("streak", "weeks_in_phase", "milestone")} == {
         k: shown[k] for k in ("streak", "weeks_in_phase", "milestone")
     }
+
+
+def test_an_unverified_miss_neither_breaks_progress_nor_lets_it_be_recognised(client, progressing):  # type: ignore[no-untyped-def]
+    """Milestones are days without a verified miss; while one of his awaits verification
+    nothing is recognised (no milestone SMS, no phase review), and once a person verifies
+    it as his, it counts from then."""
+    from telejt.planning.verification import verify_miss
+
+    person, at = progressing["person"], now()
+    recent = add_contact(person, at - 3 * DAY, "missed", "participant")
+    db.session.commit()
+    progress = figures_of(person.id, at - 30 * DAY, at, at).progress
+    assert (progress.streak, progress.days_without_miss, progress.milestone) == (3, 39, 30)
+    assert progress.awaiting_verification
+    assert progress.recognisable_milestone is None and not progress.is_ready_for_review
+
+    coordinator = progressing["coordinator"]
+    verify_miss(recent, coordinator, "participant", "Llamamos: no se conectó.")
+    db.session.commit()
+    assert recent.verified_at is not None and recent.verified_by_id == coordinator.id
+    progress = figures_of(person.id, at - 30 * DAY, at, at).progress
+    assert (progress.streak, progress.days_without_miss, progress.milestone) == (0, 2, None)
+    assert not progress.awaiting_verification

@@ -30,7 +30,7 @@ def steady(app_ctx, frozen_clock, make_participant):  # type: ignore[no-untyped-
         person.created_at = now() - 100 * DAY
         person.phase_started_at = now() - 13 * 7 * DAY
         db.session.query(Contact).filter(Contact.participant_id == person.id).delete()
-        add_contact(person, now() - 65 * DAY, "missed", "participant")
+        add_contact(person, now() - 65 * DAY, "missed", "participant", verified=True)
         add_contact(person, now() - 7 * DAY, "attended")
         db.session.commit()
         return person

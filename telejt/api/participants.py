@@ -35,6 +35,7 @@ from telejt.audit.services import record_access
 from telejt.auth.access import visible_participants
 from telejt.clock import now
 from telejt.courts.models import Court
+from telejt.courts.services import sees_unverified_misses
 from telejt.extensions import db
 from telejt.participants.models import PARTICIPANT_STATUSES, Participant
 from telejt.participants.services import enroll_participant, update_participant
@@ -282,7 +283,11 @@ def list_messages(participant_id: int) -> list[dict[str, Any]]:
     "any reminder), excused, outcome_pending (a session over, joined or by phone, whose "
     "outcome the therapist has not recorded: neither kept nor missed); attendance rate = "
     "kept over kept plus misses attributed to him. Consecutive misses are his latest run "
-    "and last_kept_at his last kept contact, whatever the period. Admins: 403. Audited.",
+    "and last_kept_at his last kept contact, whatever the period. A miss of his no person "
+    "verified yet is counted in missed_unverified (a part of missed_participant) and "
+    "consecutive_unverified; for a court position that sees only verified notices they are "
+    "left out of every figure (his misses, his rate, his run). Progress counts verified "
+    "misses only. Admins: 403. Audited.",
     roles=PARTICIPANT_READERS,
     query=RANGE,
     response=COMPLIANCE,
@@ -291,7 +296,9 @@ def get_compliance(participant_id: int, query: dict[str, Any]) -> dict[str, Any]
     """A participant's compliance over a period."""
     participant = visible_participant(participant_id)
     start, end = period(query, timedelta(days=30), timedelta(0))
-    result = compliance_for(participant, start, end)
+    result = compliance_for(
+        participant, start, end, sees_unverified_misses(api_user(), participant.court_id)
+    )
     audit_read(
         participant, "compliance", {"from": format_instant(start), "to": format_instant(end)}
     )

@@ -82,6 +82,16 @@ def participant_payload(participant: Participant, *, with_phone: bool = True) ->
     return payload
 
 
+def contact_verification(contact: Contact) -> str | None:
+    """ "verified" once a person verified the miss; "unverified" for a miss of his nobody
+    verified yet (a notice, not yet a breach); None otherwise."""
+    if contact.verified_at is not None:
+        return "verified"
+    if contact.status == "missed" and contact.attribution == "participant":
+        return "unverified"
+    return None
+
+
 def contact_payload(contact: Contact) -> dict[str, Any]:
     """A session or check-in and what became of it; never the outcome note."""
     return {
@@ -95,6 +105,8 @@ def contact_payload(contact: Contact) -> dict[str, Any]:
         "attribution_reason": contact.attribution_reason,
         "justification": contact.justification,
         "justified_at": format_instant(contact.justified_at),
+        "verification": contact_verification(contact),
+        "verified_at": format_instant(contact.verified_at),
         "modality": contact.modality,
         "closed_at": format_instant(contact.closed_at),
     }

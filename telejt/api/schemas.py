@@ -262,6 +262,8 @@ CONTACT = Schema(
             "attribution_reason": {"type": ["string", "null"]},
             "justification": {"type": ["string", "null"]},
             "justified_at": NULLABLE_INSTANT,
+            "verification": {"type": ["string", "null"], "enum": ["unverified", "verified", None]},
+            "verified_at": NULLABLE_INSTANT,
             "modality": {"type": ["string", "null"]},
             "closed_at": NULLABLE_INSTANT,
         }
@@ -370,6 +372,7 @@ KIND_FIGURES = _object(
         "excused": _COUNT,
         "outcome_pending": _COUNT,
         "incomplete": _COUNT,
+        "missed_unverified": _COUNT,
         "missed": _COUNT,
         "attendance_rate": {"type": ["number", "null"], "minimum": 0, "maximum": 1},
     }
@@ -381,6 +384,7 @@ PROGRESS = _object(
         "last_missed_at": NULLABLE_INSTANT,
         "days_without_miss": _COUNT,
         "milestone": {"type": ["integer", "null"], "enum": [30, 60, 90, None]},
+        "awaiting_verification": {"type": "boolean"},
         "phase_id": {"type": "string"},
         "weeks_in_phase": _COUNT,
         "min_weeks": {"type": ["integer", "null"], "minimum": 1},
@@ -408,6 +412,7 @@ COMPLIANCE = Schema(
                 }
             ),
             "consecutive_misses": {"type": "integer", "minimum": 0},
+            "consecutive_unverified": {"type": "integer", "minimum": 0},
             "consecutive_system_misses": {"type": "integer", "minimum": 0},
             "last_contact": {"anyOf": [CONTACT.ref(), {"type": "null"}]},
             "last_kept_at": NULLABLE_INSTANT,

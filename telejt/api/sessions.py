@@ -13,16 +13,24 @@ from telejt.api.jsonschema import parse_instant
 from telejt.api.participants import visible_participant
 from telejt.api.payloads import contact_payload
 from telejt.api.routing import operation
-from telejt.api.schemas import ATTENDANCE, CONTACT, JUSTIFICATION, SESSION_CREATE
+from telejt.api.schemas import (
+    ALERT_VERIFICATION,
+    ATTENDANCE,
+    CONTACT,
+    JUSTIFICATION,
+    SESSION_CREATE,
+)
 from telejt.audit.services import record_access
 from telejt.auth.access import visible_participants
 from telejt.clock import now
-from telejt.courts.visibility import may_justify, viewer_of
+from telejt.courts.visibility import may_justify, may_verify, viewer_of
 from telejt.extensions import db
 from telejt.participants.models import Participant
+from telejt.participants.validation import InvalidInput
 from telejt.planning.justification import justify_miss
 from telejt.planning.models import Contact
 from telejt.planning.services import add_session
+from telejt.planning.verification import AlreadyVerified, verify_miss
 from telejt.sessions.services import UNMARKABLE_STATUSES, mark_outcome
 
 
@@ -135,4 +143,40 @@ def justify_contact(contact_id: int, body: dict[str, Any]) -> dict[str, Any]:
     if not reason:
         raise ApiError(422, _("Datos no válidos."), {"reason": _("No puede quedar vacío.")})
     justify_miss(contact, user, reason, channel="api")
+    return contact_payload(contact)
+
+
+@operation(
+    "POST",
+    "/contacts/<int:contact_id>/verification",
+    summary="Verify a miss",
+    description="Coordinators and supervision officers (other court users and admins: 403). "
+    "A miss of his is a notice until a person verifies it, whether or not it raised an "
+    "alert (below the protocol's threshold it raises none); court positions that see only "
+    "verified notices read it in no figure until then. outcome: participant (his own miss), "
+    "justified (the contact becomes excused) or system_failure (attributed to the system); "
+    "the note is required. Its alert, if any, is verified with it. Audited. A contact that "
+    "is not a miss: 422; a miss verified already: 409, the first verification stands.",
+    roles=("coordinator", "court"),
+    body=ALERT_VERIFICATION,
+    response=CONTACT,
+    conflicts=True,
+)
+def verify_contact(contact_id: int, body: dict[str, Any]) -> dict[str, Any]:
+    """Verify a miss."""
+    user = api_user()
+    if not may_verify(viewer_of(user)):
+        raise ApiError(403, _("Su función no permite esta operación."))
+    visible_ids = visible_participants(user).with_only_columns(Participant.id).scalar_subquery()
+    contact = db.session.scalar(
+        select(Contact).where(Contact.id == contact_id, Contact.participant_id.in_(visible_ids))
+    )
+    if contact is None:
+        raise ApiError(404, _("No encontrado."))
+    try:
+        verify_miss(contact, user, body["outcome"], body["note"], channel="api")
+    except InvalidInput as exc:
+        raise ApiError(422, _("Datos no válidos."), exc.fields) from None
+    except AlreadyVerified:
+        raise ApiError(409, _("La falta ya fue verificada.")) from None
     return contact_payload(contact)

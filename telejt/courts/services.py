@@ -7,7 +7,9 @@ from collections.abc import Iterable
 from flask_babel import gettext as _
 
 from telejt.auth.models import COURT_POSITIONS
+from telejt.courts import visibility
 from telejt.courts.models import Court
+from telejt.courts.visibility import StaffLike
 from telejt.extensions import db
 from telejt.participants.validation import InvalidInput, normalize_phone, validate_timezone
 
@@ -102,3 +104,18 @@ def set_unverified_positions(court: Court, positions: Iterable[str]) -> Court:
     court.unverified_positions = ",".join(p for p in COURT_POSITIONS if p in chosen)
     db.session.flush()
     return court
+
+
+def sees_unverified_misses(user: StaffLike, court_id: int) -> bool:
+    """Whether this staff member reads a court's unverified misses: the treatment team
+    always; a court user when the court lets his position see unverified notices."""
+    viewer = visibility.viewer_of(user)
+    if not viewer.is_court:
+        return True
+    court = db.session.get(Court, court_id)
+    positions = (
+        court.unverified_position_set
+        if court is not None
+        else visibility.DEFAULT_UNVERIFIED_POSITIONS
+    )
+    return visibility.sees_unverified(viewer, positions)

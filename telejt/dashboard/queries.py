@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Float, Select, and_, cast, func, or_, select
+from sqlalchemy import Float, Select, and_, case, cast, func, or_, select
 from sqlalchemy.orm import selectinload
 
 from telejt.alerts.models import Alert
@@ -132,6 +132,20 @@ def alert_audiences(user: StaffUser) -> tuple[str, ...]:
     return visibility.alert_audiences(viewer_of(user))
 
 
+def unverified_courts(user: StaffUser) -> list[int] | None:
+    """The courts in which this user sees unverified notices (None: wherever he sees
+    participants, as the treatment team does)."""
+    viewer = viewer_of(user)
+    if not viewer.is_court:
+        return None
+    courts = db.session.scalars(select(Court).where(Court.id.in_(user.court_ids)))
+    return [
+        court.id
+        for court in courts
+        if visibility.sees_unverified(viewer, court.unverified_position_set)
+    ]
+
+
 def alert_scope(user: StaffUser) -> Any:
     """The condition on alerts this user may see by kind and audience (telejt.courts.visibility)."""
     viewer = viewer_of(user)
@@ -139,15 +153,10 @@ def alert_scope(user: StaffUser) -> Any:
         Alert.audience.in_(visibility.alert_audiences(viewer)),
         Alert.kind.in_(visibility.visible_alert_kinds(viewer)),
     )
-    if not viewer.is_court:
-        return scope
     # unverified notices: only in the courts that let his position see them
-    courts = db.session.scalars(select(Court).where(Court.id.in_(user.court_ids)))
-    seeing = [
-        court.id
-        for court in courts
-        if visibility.sees_unverified(viewer, court.unverified_position_set)
-    ]
+    seeing = unverified_courts(user)
+    if seeing is None:
+        return scope
     return and_(
         scope,
         or_(
@@ -226,10 +235,18 @@ def compliance_rows(
     """The page of compliance rows the filters ask for, and how many rows match in all."""
     stats = _contact_stats(user, at)
     alerts = _alert_counts(user)
+    seeing = unverified_courts(user)
+    runs = figures.run_columns(Participant.id, stats)
     kept = _total(stats, "kept")
     missed = _total(stats, "missed_participant")
+    consecutive = runs[0]
+    if seeing is not None:
+        # sorted and filtered by what he reads: where he sees only verified notices, the
+        # unverified misses are neither in his rate nor in his run of misses
+        sees = Participant.court_id.in_(seeing)
+        missed = case((sees, missed), else_=missed - _total(stats, "missed_unverified"))
+        consecutive = case((sees, runs[0]), else_=runs[0] - runs[1])
     rate = cast(kept, Float) / func.nullif(kept + missed, 0)
-    consecutive = figures.consecutive_misses_column(Participant.id, stats.c.run_broken_at)
     progress = figures.progress_columns(Participant.id, stats)
     streak = progress[0]
     alert_count = func.coalesce(alerts.c.open_alerts, 0)
@@ -246,11 +263,9 @@ def compliance_rows(
             Participant.case_number,
             Participant.status,
             Participant.timezone,
+            Participant.court_id,
             *counts,
-            consecutive.label("consecutive_misses"),
-            figures.consecutive_misses_column(
-                Participant.id, stats.c.run_broken_at, "system"
-            ).label("consecutive_system_misses"),
+            *runs,
             stats.c.last_kept_at,
             alert_count.label("open_alerts"),
             *progress,
@@ -311,13 +326,8 @@ def compliance_rows(
                 protocol_id=row.protocol_id,
                 protocol_version=row.protocol_version,
                 phase_id=row.phase_id,
-                figures=Figures(
-                    sessions=figures.kind_figures(row, "session", positions),
-                    checkins=figures.kind_figures(row, "checkin", positions),
-                    consecutive_misses=row.consecutive_misses or 0,
-                    consecutive_system_misses=row.consecutive_system_misses or 0,
-                    last_kept_at=row.last_kept_at,
-                    progress=figures.progress_from_row(row, at),
+                figures=figures.figures_from_row(row, positions, at).as_seen(
+                    seeing is None or row.court_id in seeing
                 ),
                 open_alerts=row.open_alerts,
             )

@@ -22,6 +22,7 @@ from telejt.alerts.services import acknowledge_alert, mark_seen, shown_ack_note
 from telejt.audit.services import record_access
 from telejt.auth.access import participant_or_404, roles_required, visible_participants
 from telejt.clock import now
+from telejt.courts.services import sees_unverified_misses
 from telejt.courts.visibility import may_justify, may_verify, viewer_of
 from telejt.dashboard.calendar import attendance_calendar
 from telejt.dashboard.crisis import open_crisis_alerts
@@ -43,7 +44,7 @@ from telejt.participants.timeline import participant_timeline
 from telejt.participants.validation import InvalidInput
 from telejt.planning.justification import JUSTIFICATION_MAX_LENGTH, justify_miss
 from telejt.planning.models import Contact
-from telejt.planning.verification import AlreadyVerified, verify_alert
+from telejt.planning.verification import AlreadyVerified, verify_alert, verify_miss
 from telejt.protocols.current import protocol_for
 from telejt.reports.formatting import template_helpers, viewer_locale
 
@@ -232,6 +233,31 @@ def verify(alert_id: int) -> Response:
     return redirect(back)
 
 
+@bp.post("/contacts/<int:contact_id>/verification")
+@roles_required(*VIEWERS)
+@retry_when_sqlite_locked
+def verify_contact(contact_id: int) -> Response:
+    """Verify a miss on his page, whether or not it raised an alert (coordinators and
+    supervision officers); audited."""
+    if not may_verify(viewer_of(current_user)):
+        abort(403)
+    contact = _visible_contact_or_404(contact_id)
+    back = url_for("dashboard.participant", participant_id=contact.participant_id)
+    try:
+        verify_miss(
+            contact, current_user, request.form.get("outcome", ""), request.form.get("note", "")
+        )
+    except InvalidInput:
+        flash(_("Elija el resultado y escriba una nota para verificar la falta."), "error")
+        return redirect(back)
+    except AlreadyVerified:
+        flash(_("La falta ya fue verificada."), "error")
+        return redirect(back)
+    db.session.commit()
+    flash(_("Falta verificada."), "info")
+    return redirect(back)
+
+
 @bp.post("/alerts/<int:alert_id>/seen")
 @roles_required(*VIEWERS)
 @retry_when_sqlite_locked
@@ -267,6 +293,7 @@ def participant(participant_id: int) -> str:
         generated_at=at,
         may_justify=may_justify(viewer_of(current_user)),
         justification_max=JUSTIFICATION_MAX_LENGTH,
+        sees_unverified=sees_unverified_misses(current_user, person.court_id),
     )
     record_access(
         current_user.id,
@@ -286,14 +313,7 @@ def justify(contact_id: int) -> Response:
     """Justify a past miss with a reason (coordinators and supervision officers); audited."""
     if not may_justify(viewer_of(current_user)):
         abort(403)
-    scope = visible_participants(current_user).with_only_columns(Participant.id)
-    contact = db.session.scalar(
-        select(Contact).where(
-            Contact.id == contact_id, Contact.participant_id.in_(scope.scalar_subquery())
-        )
-    )
-    if contact is None:
-        abort(404)
+    contact = _visible_contact_or_404(contact_id)
     back = url_for("dashboard.participant", participant_id=contact.participant_id)
     try:
         justify_miss(contact, current_user, request.form.get("reason", ""))
@@ -303,3 +323,16 @@ def justify(contact_id: int) -> Response:
     db.session.commit()
     flash(_("Falta justificada."), "info")
     return redirect(back)
+
+
+def _visible_contact_or_404(contact_id: int) -> Contact:
+    """A contact of a participant the current user may see, or 404."""
+    scope = visible_participants(current_user).with_only_columns(Participant.id)
+    contact = db.session.scalar(
+        select(Contact).where(
+            Contact.id == contact_id, Contact.participant_id.in_(scope.scalar_subquery())
+        )
+    )
+    if contact is None:
+        abort(404)
+    return contact

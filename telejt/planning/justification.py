@@ -11,6 +11,8 @@ statuses (telejt.reports.figures). The miss's open alert is acknowledged by it.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from flask_babel import gettext
 from sqlalchemy import select
 
@@ -50,6 +52,14 @@ def _before(contact: Contact) -> dict[str, str | None]:
     }
 
 
+def _mark_verified(contact: Contact, by: StaffUser, reason: str, moment: datetime) -> None:
+    """Justifying a miss, or finding it the system's, is verifying it: a person said what it was."""
+    if contact.verified_at is None:
+        contact.verified_at = moment
+        contact.verified_by_id = by.id
+        contact.verification_note = reason
+
+
 def _miss_alert(contact: Contact) -> Alert | None:
     return db.session.scalar(select(Alert).where(Alert.dedupe_key == missed_alert_key(contact.id)))
 
@@ -65,6 +75,7 @@ def justify_miss(contact: Contact, by: StaffUser, reason: str, channel: str = "p
     contact.justification = reason
     contact.justified_by_id = by.id
     contact.justified_at = moment
+    _mark_verified(contact, by, reason, moment)
     db.session.flush()
     record_access(
         by.id,
@@ -100,7 +111,9 @@ def attribute_miss_to_system(
     contact.attribution_reason = SYSTEM_FAILURE_REASON
     contact.justification = reason
     contact.justified_by_id = by.id
-    contact.justified_at = now()
+    moment = now()
+    contact.justified_at = moment
+    _mark_verified(contact, by, reason, moment)
     db.session.flush()
     record_access(
         by.id,

@@ -116,6 +116,12 @@ class Contact(Base):
     justification: Mapped[str | None] = mapped_column(Text)
     justified_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
     justified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: a miss of his confirmed as his by the coordinator or the supervision officer
+    #: (telejt.planning.verification): until then it is an unverified notice, which
+    #: the positions that see only verified notices never read; who, when and why
+    verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    verified_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
+    verification_note: Mapped[str | None] = mapped_column(Text)
     outcome_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)

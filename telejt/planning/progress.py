@@ -32,7 +32,8 @@ def phase_review_key(participant: Participant) -> str:
 
 
 def milestone_key(participant: Participant, progress: Progress) -> str:
-    """One SMS per milestone of a run without a miss of his (a new run earns it again)."""
+    """One SMS per milestone of a run without a verified miss of his (a new run earns it
+    again)."""
     since = progress.last_missed_at or participant.created_at
     return (
         f"participant:{participant.id}:milestone:{progress.milestone}:"
@@ -92,7 +93,8 @@ def recognise_progress(at: datetime | None = None) -> int:
                     audience="team",
                 )
                 raised += 1
-            if his.milestone is not None and participant.is_sms_reachable:
+            # never while a miss of his awaits verification: a person may yet find it his
+            if his.recognisable_milestone is not None and participant.is_sms_reachable:
                 key = milestone_key(participant, his)
                 if key not in message_keys:
                     queue_message(

@@ -20,8 +20,11 @@ from telejt.planning.models import CONTACT_STATUSES, Contact
 from telejt.reports.figures import SETTLED_STATUSES, figures_of
 
 
-def compliance_for(participant: Participant, start: datetime, end: datetime) -> dict[str, Any]:
-    """Counts, attendance rate and runs of misses for his contacts starting in [start, end)."""
+def compliance_for(
+    participant: Participant, start: datetime, end: datetime, sees_unverified: bool = True
+) -> dict[str, Any]:
+    """Counts, attendance rate and runs of misses for his contacts starting in [start, end),
+    as a reader who sees (or not) unverified misses reads them (Figures.as_seen)."""
     contacts = list(
         db.session.scalars(
             select(Contact)
@@ -39,7 +42,7 @@ def compliance_for(participant: Participant, start: datetime, end: datetime) -> 
         by_status[contact.status] += 1
         if contact.kind == "session":
             sessions_by_status[contact.status] += 1
-    figures = figures_of(participant.id, start, end, now())
+    figures = figures_of(participant.id, start, end, now()).as_seen(sees_unverified)
     total = figures.total
     settled = [c for c in contacts if c.status in SETTLED_STATUSES]
     last_contact = max(settled, key=lambda c: (c.deadline_at, c.id)) if settled else None
@@ -51,6 +54,7 @@ def compliance_for(participant: Participant, start: datetime, end: datetime) -> 
         "by_status": by_status,
         "by_attribution": {
             "participant": total.missed_participant,
+            "participant_unverified": total.missed_unverified,
             "system": total.missed_system,
             "unconfirmed": total.missed_unconfirmed,
             "opted_out": total.missed_opted_out,
@@ -63,6 +67,7 @@ def compliance_for(participant: Participant, start: datetime, end: datetime) -> 
         "figures": figures.as_dict(),
         # runs are about his latest contacts, whatever the period asked
         "consecutive_misses": figures.consecutive_misses,
+        "consecutive_unverified": figures.consecutive_unverified,
         "consecutive_system_misses": figures.consecutive_system_misses,
         "last_contact": last_contact,
         "last_kept_at": figures.last_kept_at,

@@ -8,6 +8,12 @@ A contact belongs to a period by its start. Within a period, per kind of contact
   could not reach him, or the platform failed), ``unconfirmed`` (the only
   reminders went out without a delivery receipt: not counted against him) and
   ``opted_out`` (he had asked for no more SMS: his choice, counted apart);
+- ``missed_unverified``: of his own misses, those no person verified yet (a subset of
+  ``missed_participant``, not an extra bucket). A miss is a notice until the
+  coordinator or the supervision officer verifies it; the positions that see only
+  verified notices (by default the prosecutor and the defender) read figures without
+  them (:meth:`Figures.as_seen`): neither in his misses, nor in his rate, nor in his
+  run of misses;
 - ``excused``: declined ahead, or justified by staff;
 - ``outcome_pending``: a session over, joined (or by phone), whose outcome nobody
   recorded: neither kept nor missed until the therapist marks it.
@@ -22,18 +28,23 @@ last contact he kept or joined (a session he joined ends a run even before its
 outcome is recorded; excused contacts and misses with another attribution neither
 break nor extend it).
 
-Progress is counted as carefully as misses (:class:`Progress`):
+Progress is counted as carefully as misses (:class:`Progress`), and only a verified
+miss of his counts against it (milestones are days without a verified miss):
 
-- the streak is his kept contacts since his own latest miss (all of them if he never
-  missed). Only a miss of his breaks it; an excused contact, a miss of the system, an
-  unconfirmed one, one after an opt-out, a check-in answered in part and a session
-  awaiting its outcome neither break it nor extend it: the streak is about what he
-  did, and nobody else's failure, or a guess, may take it from him;
-- days without a miss of his run from his latest miss, or from his enrolment when he
-  never missed; milestones are 30, 60 and 90 of those days;
+- the streak is his kept contacts since his own latest verified miss (all of them if
+  he never missed). Only a verified miss of his breaks it; one awaiting verification,
+  an excused contact, a miss of the system, an unconfirmed one, one after an opt-out,
+  a check-in answered in part and a session awaiting its outcome neither break it
+  nor extend it: the streak is about what he did, and nobody else's failure, or a
+  guess, may take it from him;
+- days without a miss of his run from his latest verified miss, or from his enrolment
+  when he never missed; milestones are 30, 60 and 90 of those days. While a miss of
+  his in that run awaits verification, nothing is recognised (no milestone SMS, no
+  phase review): telejt does not celebrate, nor propose, what a person may yet undo;
 - weeks in the phase are whole weeks since his phase started, shown against the
-  phase's ``min_weeks``; he is ready for phase review when he has those weeks and no
-  miss of his in the phase's ``review.no_misses_days`` (30 by default).
+  phase's ``min_weeks``; he is ready for phase review when he has those weeks, no
+  verified miss of his in the phase's ``review.no_misses_days`` (30 by default) and
+  none awaiting verification.
 
 Everything is SQL aggregates: one GROUP BY over the contacts of every participant
 asked for, so a court of 2,000 participants costs one statement, never one per row.
@@ -42,7 +53,7 @@ asked for, so a court of 2,000 participants costs one statement, never one per r
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -70,6 +81,7 @@ COUNTS = (
     "excused",
     "outcome_pending",
     "incomplete",
+    "missed_unverified",
 )
 #: statuses that end a run of misses: kept, a check-in answered in part, or joined and
 #: not marked yet
@@ -92,6 +104,8 @@ class KindFigures:
     outcome_pending: int = 0
     #: check-ins answered in part by their deadline: neither kept nor missed
     incomplete: int = 0
+    #: of ``missed_participant``, those no person verified yet
+    missed_unverified: int = 0
 
     @property
     def missed(self) -> int:
@@ -113,6 +127,14 @@ class KindFigures:
         """Kept over kept plus his own misses; None without any."""
         return None if self.counted == 0 else self.kept / self.counted
 
+    def without_unverified(self) -> KindFigures:
+        """These figures as a position that sees only verified notices reads them."""
+        return replace(
+            self,
+            missed_participant=self.missed_participant - self.missed_unverified,
+            missed_unverified=0,
+        )
+
     def __add__(self, other: KindFigures) -> KindFigures:
         return KindFigures(*(getattr(self, n) + getattr(other, n) for n in COUNTS))
 
@@ -131,10 +153,12 @@ class Progress:
 
     #: kept contacts since his own latest miss (see the module's docstring)
     streak: int = 0
-    #: when his own latest miss closed (None: he never missed)
+    #: when his own latest verified miss closed (None: none)
     last_missed_at: datetime | None = None
     #: whole days since then, or since his enrolment when he never missed
     days_without_miss: int = 0
+    #: a miss of his since then awaits verification: nothing is recognised meanwhile
+    awaiting_verification: bool = False
     phase_id: str = ""
     #: whole weeks since his current phase started, and the weeks the phase asks for
     weeks_in_phase: int = 0
@@ -150,7 +174,8 @@ class Progress:
 
     @property
     def is_ready_for_review(self) -> bool:
-        """The phase's weeks are done and he has no miss of his in the review's days.
+        """The phase's weeks are done, he has no verified miss of his in the review's days
+        and none awaits verification.
 
         Only the team is told (a ``phase_review`` alert); pages a court reads show the
         figures, never this judgement.
@@ -159,7 +184,13 @@ class Progress:
             self.min_weeks is not None
             and self.weeks_in_phase >= self.min_weeks
             and self.days_without_miss >= self.review_no_misses_days
+            and not self.awaiting_verification
         )
+
+    @property
+    def recognisable_milestone(self) -> int | None:
+        """The milestone he may be told of: none while a miss of his awaits verification."""
+        return None if self.awaiting_verification else self.milestone
 
     def as_dict(self) -> dict[str, Any]:
         """The JSON shape (API)."""
@@ -168,6 +199,7 @@ class Progress:
             "last_missed_at": self.last_missed_at,
             "days_without_miss": self.days_without_miss,
             "milestone": self.milestone,
+            "awaiting_verification": self.awaiting_verification,
             "phase_id": self.phase_id,
             "weeks_in_phase": self.weeks_in_phase,
             "min_weeks": self.min_weeks,
@@ -180,6 +212,7 @@ def progress_of(
     streak: int,
     last_missed_at: datetime | None,
     enrolled_at: datetime,
+    last_unverified_at: datetime | None = None,
     phase_started_at: datetime,
     protocol_id: str,
     protocol_version: int,
@@ -197,6 +230,7 @@ def progress_of(
         streak=streak or 0,
         last_missed_at=last_missed_at,
         days_without_miss=max((at - since).days, 0),
+        awaiting_verification=last_unverified_at is not None and last_unverified_at > since,
         phase_id=phase_id,
         weeks_in_phase=max((at - phase_started_at) // WEEK, 0),
         min_weeks=min_weeks,
@@ -210,10 +244,25 @@ class Figures:
 
     sessions: KindFigures
     checkins: KindFigures
+    #: his latest run of misses, verified or not, and of those the unverified ones
     consecutive_misses: int = 0
+    consecutive_unverified: int = 0
     consecutive_system_misses: int = 0
     last_kept_at: datetime | None = None
     progress: Progress = field(default_factory=Progress)
+
+    def as_seen(self, sees_unverified: bool) -> Figures:
+        """The figures a viewer reads: without the unverified misses for a position that
+        sees only verified notices (telejt.courts.visibility.sees_unverified)."""
+        if sees_unverified:
+            return self
+        return replace(
+            self,
+            sessions=self.sessions.without_unverified(),
+            checkins=self.checkins.without_unverified(),
+            consecutive_misses=self.consecutive_misses - self.consecutive_unverified,
+            consecutive_unverified=0,
+        )
 
     @property
     def total(self) -> KindFigures:
@@ -248,6 +297,16 @@ def is_missed_by(attribution: str) -> Any:
     return and_(Contact.status == "missed", Contact.attribution == attribution)
 
 
+def is_unverified_miss() -> Any:
+    """A miss of his that no person verified yet."""
+    return and_(is_missed_by("participant"), Contact.verified_at.is_(None))
+
+
+def is_verified_miss() -> Any:
+    """A miss of his that a person verified as his."""
+    return and_(is_missed_by("participant"), Contact.verified_at.is_not(None))
+
+
 def is_excused() -> Any:
     """A contact excused: declined ahead or justified by staff."""
     return Contact.status == "excused"
@@ -271,6 +330,7 @@ def _conditions(at: datetime) -> dict[str, Any]:
         "excused": is_excused(),
         "outcome_pending": is_outcome_pending(at),
         "incomplete": Contact.status == "incomplete",
+        "missed_unverified": is_unverified_miss(),
     }
 
 
@@ -307,9 +367,8 @@ def figures_subquery(participants: Any, start: datetime, end: datetime, at: date
             func.max(Contact.deadline_at)
             .filter(Contact.status.in_(RUN_BREAKING_STATUSES))
             .label("run_broken_at"),
-            func.max(Contact.deadline_at)
-            .filter(is_missed_by("participant"))
-            .label("last_missed_at"),
+            func.max(Contact.deadline_at).filter(is_verified_miss()).label("last_missed_at"),
+            func.max(Contact.deadline_at).filter(is_unverified_miss()).label("last_unverified_at"),
             func.count().filter(is_kept()).label("kept_ever"),
         )
         .where(participants, counted_contacts(at))
@@ -328,6 +387,7 @@ def figures_subquery(participants: Any, start: datetime, end: datetime, at: date
             func.max(by_kind.c.last_kept_at).label("last_kept_at"),
             func.max(by_kind.c.run_broken_at).label("run_broken_at"),
             func.max(by_kind.c.last_missed_at).label("last_missed_at"),
+            func.max(by_kind.c.last_unverified_at).label("last_unverified_at"),
             # cast: PostgreSQL sums counts as numeric (a Decimal in Python)
             cast(func.sum(by_kind.c.kept_ever), Integer).label("kept_ever"),
         )
@@ -337,9 +397,13 @@ def figures_subquery(participants: Any, start: datetime, end: datetime, at: date
 
 
 def consecutive_misses_column(
-    participant_id: Any, run_broken_at: Any, attribution: str = "participant"
+    participant_id: Any,
+    run_broken_at: Any,
+    attribution: str = "participant",
+    unverified_only: bool = False,
 ) -> Any:
-    """His misses (with that attribution) since the run was last broken, all if it never was.
+    """His misses (with that attribution; only those awaiting verification when
+    ``unverified_only``) since the run was last broken, all if it never was.
 
     Two correlated counts rather than one with ``run_broken_at IS NULL OR …``: with
     the OR PostgreSQL cannot bound the index scan by the deadline and reads every
@@ -354,6 +418,8 @@ def consecutive_misses_column(
             Contact.attribution == attribution,
         )
     )
+    if unverified_only:
+        misses = misses.where(Contact.verified_at.is_(None))
     return case(
         (run_broken_at.is_(None), misses.scalar_subquery()),
         else_=misses.where(Contact.deadline_at > run_broken_at).scalar_subquery(),
@@ -361,7 +427,7 @@ def consecutive_misses_column(
 
 
 def streak_column(participant_id: Any, last_missed_at: Any, kept_ever: Any) -> Any:
-    """His kept contacts since his own latest miss, all of them if he never missed.
+    """His kept contacts since his own latest verified miss, all of them if he has none.
 
     All of them is a count of the figures' own pass (``kept_ever``); after a miss, a
     correlated count through the index on (participant, status, deadline) reads only
@@ -385,6 +451,7 @@ def progress_columns(participant_id: Any, stats: Any) -> list[Any]:
     return [
         streak_column(participant_id, stats.c.last_missed_at, stats.c.kept_ever).label("streak"),
         stats.c.last_missed_at.label("last_missed_at"),
+        stats.c.last_unverified_at.label("last_unverified_at"),
         Participant.created_at.label("enrolled_at"),
         Participant.phase_started_at.label("phase_started_at"),
         Participant.protocol_id.label("protocol_id"),
@@ -400,10 +467,40 @@ def progress_from_row(row: Any, at: datetime) -> Progress:
         streak=row.streak,
         last_missed_at=row.last_missed_at,
         enrolled_at=row.enrolled_at,
+        last_unverified_at=row.last_unverified_at,
         phase_started_at=row.phase_started_at,
         protocol_id=row.protocol_id,
         protocol_version=row.protocol_version,
         phase_id=row.phase_id,
+    )
+
+
+def run_columns(participant_id: Any, stats: Any) -> list[Any]:
+    """His latest runs of misses (his, of them unverified, the system's), beside
+    :func:`figures_subquery`'s columns."""
+    run_broken_at = stats.c.run_broken_at
+    return [
+        consecutive_misses_column(participant_id, run_broken_at).label("consecutive_misses"),
+        consecutive_misses_column(participant_id, run_broken_at, unverified_only=True).label(
+            "consecutive_unverified"
+        ),
+        consecutive_misses_column(participant_id, run_broken_at, "system").label(
+            "consecutive_system_misses"
+        ),
+    ]
+
+
+def figures_from_row(row: Any, positions: Mapping[str, int], at: datetime) -> Figures:
+    """:class:`Figures` from a row holding :func:`figures_subquery`'s counts,
+    :func:`run_columns` and :func:`progress_columns`."""
+    return Figures(
+        sessions=kind_figures(row, "session", positions),
+        checkins=kind_figures(row, "checkin", positions),
+        consecutive_misses=row.consecutive_misses or 0,
+        consecutive_unverified=row.consecutive_unverified or 0,
+        consecutive_system_misses=row.consecutive_system_misses or 0,
+        last_kept_at=row.last_kept_at,
+        progress=progress_from_row(row, at),
     )
 
 
@@ -453,12 +550,7 @@ def figures_for(
                 for name in COUNTS
             ),
             stats.c.last_kept_at,
-            consecutive_misses_column(Participant.id, stats.c.run_broken_at).label(
-                "consecutive_misses"
-            ),
-            consecutive_misses_column(Participant.id, stats.c.run_broken_at, "system").label(
-                "consecutive_system_misses"
-            ),
+            *run_columns(Participant.id, stats),
             *progress_columns(Participant.id, stats),
         )
         .outerjoin(stats, stats.c.participant_id == Participant.id)
@@ -473,14 +565,7 @@ def figures_for(
         result[participant_id] = (
             Figures(KindFigures(), KindFigures())
             if row is None
-            else Figures(
-                sessions=kind_figures(row, "session", positions),
-                checkins=kind_figures(row, "checkin", positions),
-                consecutive_misses=row.consecutive_misses or 0,
-                consecutive_system_misses=row.consecutive_system_misses or 0,
-                last_kept_at=row.last_kept_at,
-                progress=progress_from_row(row, at),
-            )
+            else figures_from_row(row, positions, at)
         )
     return result
 

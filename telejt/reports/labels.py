@@ -88,6 +88,7 @@ REASON_LABELS = {
     ),
     "justified_by_staff": _l("Justificada por el equipo"),
     "system_failure_verified": _l("Verificada como falla del sistema"),
+    "verified_participant": _l("Verificada por el equipo como inasistencia suya"),
     "send_interrupted": _l("El envío se interrumpió"),
     "not_reminded": _l("No se le envió ningún recordatorio"),
     "reminder_not_sent": _l("Un recordatorio previsto no llegó a enviarse"),

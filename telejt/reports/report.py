@@ -256,8 +256,15 @@ def court_visible_answers(
     return answers
 
 
-def build_report(participant: Participant, first_day: date, last_day: date) -> StatusReport:
-    """Gather the contacts of the days (in his time zone) with their evidence: five queries."""
+def build_report(
+    participant: Participant, first_day: date, last_day: date, sees_unverified: bool = True
+) -> StatusReport:
+    """Gather the contacts of the days (in his time zone) with their evidence: five queries.
+
+    The figures are those its reader reads (``sees_unverified``: whether his position
+    sees unverified notices); a miss of his still unverified is listed, said to be
+    unverified (not yet a breach), whoever reads.
+    """
     zone = ZoneInfo(participant.timezone)
     start = datetime.combine(first_day, time(0), zone)
     end = datetime.combine(last_day + timedelta(days=1), time(0), zone)
@@ -301,6 +308,12 @@ def build_report(participant: Participant, first_day: date, last_day: date) -> S
         ):
             if alert_contact is not None:
                 evidence[alert_contact].verification = verification
+        for item in evidence.values():  # the miss itself says whether a person verified it
+            contact = item.contact
+            if contact.verified_at is not None:
+                item.verification = "verified"
+            elif contact.status == "missed" and contact.attribution == "participant":
+                item.verification = "unverified"
     return StatusReport(
         participant=participant,
         first_day=first_day,
@@ -309,5 +322,5 @@ def build_report(participant: Participant, first_day: date, last_day: date) -> S
         end=end,
         contacts=list(evidence.values()),
         by_status=Counter(item.status for item in evidence.values()),
-        figures=figures_of(participant.id, start, end, moment),
+        figures=figures_of(participant.id, start, end, moment).as_seen(sees_unverified),
     )

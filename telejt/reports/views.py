@@ -14,6 +14,7 @@ from werkzeug.wrappers import Response
 from telejt.audit.services import record_access
 from telejt.auth.access import participant_or_404, roles_required
 from telejt.clock import now
+from telejt.courts.services import sees_unverified_misses
 from telejt.dashboard.retry import retry_when_sqlite_locked
 from telejt.extensions import db
 from telejt.reports import labels
@@ -41,7 +42,7 @@ def _report_for(participant_id: int) -> StatusReport:
         first, last = parse_range(request.args.get("from"), request.args.get("to"), today)
     except InvalidRange:
         abort(400)
-    return build_report(person, first, last)
+    return build_report(person, first, last, sees_unverified_misses(current_user, person.court_id))
 
 
 def _audit(report: StatusReport, output: str) -> None:
