@@ -38,6 +38,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app = Flask(__name__, instance_path=str(Path(settings["TELEJT_INSTANCE_DIR"]).resolve()))
     app.config.update(settings)
     engine_options = app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True})
+    if str(app.config.get("SQLALCHEMY_DATABASE_URI", "")).startswith("postgresql"):
+        # PostgreSQL's JIT compiled the dashboard's figures query for 400 ms to save a
+        # few (docs/benchmarks.md): telejt's statements are short, JIT never pays here
+        engine_options.setdefault("connect_args", {}).setdefault("options", "-c jit=off")
     if app.config["TELEJT_ENV"] == "production":
         # a failed statement's parameters (phones, SMS texts) stay out of the logs
         engine_options.setdefault("hide_parameters", True)
