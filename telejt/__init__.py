@@ -81,6 +81,7 @@ def _register_blueprints(app: Flask) -> None:
     from telejt.audit.views import bp as audit_bp
     from telejt.auth.views import bp as auth_bp
     from telejt.checkins.views import bp as checkins_bp
+    from telejt.courts.views import bp as courts_bp
     from telejt.dashboard.crisis import bp as crisis_bp
     from telejt.dashboard.views import bp as dashboard_bp
     from telejt.health import bp as health_bp
@@ -101,6 +102,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(audit_bp)
     app.register_blueprint(sessions_bp)
     app.register_blueprint(dashboard_bp)
+    app.register_blueprint(courts_bp)
     app.register_blueprint(crisis_bp)
     app.register_blueprint(reports_bp)
     app.register_blueprint(api_bp)

@@ -52,6 +52,7 @@ def _pages() -> dict[str, Any]:
             f"/reports/participants/{carla}",
             "/dev/sms",
             "/account",
+            "/courts/",
         ],
         "terapia1": ["/therapist", f"/participants/{hilda}", f"/sessions/{waiting.id}"],
         "jueza": [
@@ -59,7 +60,7 @@ def _pages() -> dict[str, Any]:
             f"/dashboard/participants/{carla}",
             f"/reports/participants/{carla}",
         ],
-        "admin": ["/admin/staff", f"/admin/staff/{staff['jueza']}", "/audit"],
+        "admin": ["/admin/staff", f"/admin/staff/{staff['jueza']}", "/audit", "/courts/"],
         "_ids": staff,
     }
 

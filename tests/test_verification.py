@@ -264,6 +264,25 @@ def test_each_user_marks_an_alert_seen_for_himself(client, court) -> None:  # ty
     assert client.post(f"/dashboard/alerts/{alert.id}/seen").status_code == 404
 
 
+def test_seen_by_reaches_open_dashboards_live(client, court, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The judge's "seen" updates the officer's open dashboard (its row is fetched again)."""
+    heard: list[tuple[str, dict[str, Any], list[str]]] = []
+    monkeypatch.setattr(
+        alert_services, "publish", lambda name, payload, rooms: heard.append((name, payload, rooms))
+    )
+    alert = a_miss(court["person"])
+    login(client, court["staff"]["judge"])
+    assert client.post(f"/dashboard/alerts/{alert.id}/seen").status_code == 302
+    client.post(f"/dashboard/alerts/{alert.id}/seen")  # once: no second event
+    seen = [(payload, rooms) for name, payload, rooms in heard if name == "alert.seen"]
+    assert len(seen) == 2  # the team's rooms and the court's, once each
+    court_id = court["person"].court_id
+    rooms = {room for _payload, targets in seen for room in targets}
+    assert court_position_room(court_id, "supervision_officer") in rooms
+    assert court_position_room(court_id, "prosecutor") not in rooms  # unverified: not his
+    assert all(p["seen_by"][0]["name"] == "Persona judge" for p, _rooms in seen)
+
+
 def test_a_prosecutor_back_online_catches_up_on_a_verification(court, frozen_clock) -> None:  # type: ignore[no-untyped-def]
     from telejt.dashboard.live import missed_alerts
 
@@ -387,7 +406,7 @@ def test_a_miss_below_the_alert_threshold_is_verified_on_its_own(
     assert (his_misses("judge"), his_misses("prosecutor"), his_misses("defender")) == (1, 1, 1)
     assert db.session.scalar(
         select(AuditEvent).where(
-            AuditEvent.action == "contact.verify", AuditEvent.object_id == contact.id
+            AuditEvent.action == "contact.verify", AuditEvent.object_id == str(contact.id)
         )
     )
     again = call(
@@ -428,3 +447,40 @@ def test_verifying_a_miss_or_its_alert_verifies_both(client, court) -> None:  # 
         {"outcome": "participant", "note": "x"},
     )  # fmt: skip
     assert response.status_code == 422
+
+
+def test_a_coordinator_chooses_on_a_page_who_sees_unverified_notices(client, court) -> None:  # type: ignore[no-untyped-def]
+    place, staff = court["court"], court["staff"]
+    alert = a_miss(court["person"])
+    assert alert.id not in listed_ids(client, court["tokens"]["prosecutor"])
+    for role in ("judge", "therapist"):
+        login(client, staff[role])
+        assert client.get("/courts/").status_code == 403
+    login(client, staff["coordinator"])
+    page = client.get("/courts/").get_data(True)
+    assert f'id="pos-{place.id}-judge" name="positions" value="judge" checked' in page
+    assert f'id="pos-{place.id}-prosecutor" name="positions" value="prosecutor">' in page
+    refused = client.post(
+        f"/courts/{place.id}/unverified-positions", data={"positions": ["judge", "bailiff"]}
+    )
+    assert refused.status_code == 302
+    db.session.expire_all()
+    assert place.unverified_position_set == {"judge", "supervision_officer"}  # nothing saved
+    saved = client.post(
+        f"/courts/{place.id}/unverified-positions",
+        data={"positions": ["judge", "prosecutor", "supervision_officer"]},
+    )
+    assert saved.status_code == 302
+    db.session.expire_all()
+    assert place.unverified_position_set == {"judge", "prosecutor", "supervision_officer"}
+    assert alert.id in listed_ids(client, court["tokens"]["prosecutor"])
+    assert db.session.scalar(
+        select(AuditEvent).where(
+            AuditEvent.action == "court.unverified_positions", AuditEvent.object_id == str(place.id)
+        )
+    )
+    # another court's settings are not his
+    other = Court(name="Otro", state="Sonora", timezone="America/Hermosillo")
+    db.session.add(other)
+    db.session.commit()
+    assert client.post(f"/courts/{other.id}/unverified-positions", data={}).status_code == 404

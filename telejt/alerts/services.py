@@ -155,6 +155,8 @@ def mark_seen(alert: Alert, by: StaffUser) -> AlertRead:
     db.session.add(read)
     alert.reads.append(read)
     db.session.flush()
+    # every open dashboard that shows the alert updates its "seen by", no reload
+    publish_alert("alert.seen", alert, alert.participant)
     return read
 
 

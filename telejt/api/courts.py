@@ -13,10 +13,9 @@ from telejt.api.errors import ApiError
 from telejt.api.payloads import court_payload, protocol_payload, staff_payload
 from telejt.api.routing import QueryParameter, operation
 from telejt.api.schemas import COURT, COURT_CREATE, COURT_UPDATE, PROTOCOL, STAFF
-from telejt.audit.services import record_access
 from telejt.auth.models import ROLES, StaffUser, court_memberships
 from telejt.courts.models import Court
-from telejt.courts.services import create_court, set_court_phones, set_unverified_positions
+from telejt.courts.services import choose_unverified_positions, create_court, set_court_phones
 from telejt.extensions import db
 from telejt.protocols.current import registry
 
@@ -95,16 +94,7 @@ def update_court_call(court_id: int, body: dict[str, Any]) -> dict[str, Any]:
     if changes:
         set_court_phones(court, **changes)
     if "unverified_positions" in body:
-        before = sorted(court.unverified_position_set)
-        set_unverified_positions(court, body["unverified_positions"])
-        record_access(
-            user.id,
-            "court.unverified_positions",
-            "court",
-            court.id,
-            channel="api",
-            detail={"before": before, "after": sorted(court.unverified_position_set)},
-        )
+        choose_unverified_positions(court, body["unverified_positions"], user.id, channel="api")
     return court_payload(court)
 
 

@@ -6,6 +6,7 @@ from collections.abc import Iterable
 
 from flask_babel import gettext as _
 
+from telejt.audit.services import record_access
 from telejt.auth.models import COURT_POSITIONS
 from telejt.courts import visibility
 from telejt.courts.models import Court
@@ -103,6 +104,24 @@ def set_unverified_positions(court: Court, positions: Iterable[str]) -> Court:
         )
     court.unverified_positions = ",".join(p for p in COURT_POSITIONS if p in chosen)
     db.session.flush()
+    return court
+
+
+def choose_unverified_positions(
+    court: Court, positions: Iterable[str], by_id: int, channel: str = "page"
+) -> Court:
+    """A coordinator's or an admin's choice of who sees unverified notices, audited with
+    what it was before (the caller commits)."""
+    before = sorted(court.unverified_position_set)
+    set_unverified_positions(court, positions)
+    record_access(
+        by_id,
+        "court.unverified_positions",
+        "court",
+        court.id,
+        channel=channel,
+        detail={"before": before, "after": sorted(court.unverified_position_set)},
+    )
     return court
 
 

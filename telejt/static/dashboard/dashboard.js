@@ -199,6 +199,10 @@
     refreshComplianceRow(alert.participant_id);
   }
   socket.on("alert.verified", showVerified);
+  // someone marked it seen: its "seen by" line, on every dashboard that shows it
+  socket.on("alert.seen", function (alert) {
+    if (document.getElementById("alert-" + alert.id)) { showRow(alert.id, false); }
+  });
   socket.on("contact.updated", function (contact) {
     refreshComplianceRow(contact.participant_id);
   });
