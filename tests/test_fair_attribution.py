@@ -126,7 +126,7 @@ def test_the_report_says_which_reminder_reached_him_and_when(client, court) -> N
     item = next(i for i in report.contacts if i.contact.id == contact.id)
     assert item.reached_by is not None and item.reached_by.id == delivered.id
     words = item.reason_in_words(person.timezone)
-    assert "Le fue entregado: Recordatorio" in words
+    assert "Mensaje que le llegó: «Recordatorio" in words
     login(client, court["staff"]["judge"])
     page = client.get(
         f"/reports/participants/{person.id}?from={first.isoformat()}&to={last.isoformat()}"

@@ -155,7 +155,7 @@ def test_report_csv_has_one_row_per_contact(client, history):  # type: ignore[no
     assert rows[-1][0].startswith("Este informe documenta; no sanciona.")
     assert len(body) == len(page_contacts(client, history))
     statuses = Counter(row[header.index("Estado")] for row in body)
-    assert statuses["No cumplido"] == 2
+    assert statuses["No realizado"] == 2
     attributions = Counter(row[header.index("Atribución")] for row in body)
     assert attributions["Falla del sistema"] == 1
     assert attributions["Inasistencia del participante"] == 1
@@ -182,6 +182,8 @@ def test_report_pdf_opens_and_says_which_misses_were_the_systems(client, history
     assert "fueron fallas del sistema" in text
     assert "Nota reservada" not in text
     assert "documenta; no sanciona" in text
+    assert "1 sin verificar" in text  # his miss, not verified yet: the judge reads it so
+    assert "Mensaje que le llegó" in text
     assert "Sesiones" in text and "Reportes (check-in)" in text
     assert "tropiezo" in text and "use" not in text.split()
 

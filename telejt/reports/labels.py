@@ -18,7 +18,7 @@ CONTACT_STATUS_LABELS = {
     "in_progress": _l("En curso"),
     "attended": _l("Asistió"),
     "late": _l("Asistió con retraso"),
-    "missed": _l("No cumplido"),
+    "missed": _l("No realizado"),
     "excused": _l("Justificado"),
     "cancelled": _l("Cancelado"),
     "completed": _l("Respondido"),
@@ -209,7 +209,7 @@ def reason_label(reason: str | None) -> str:
 def reached_note(purpose_name: str, when: str) -> str:
     """Which message reached him and when, for a miss held against him."""
     return gettext(
-        "Le fue entregado: %(purpose)s, el %(when)s.",
+        "Mensaje que le llegó: «%(purpose)s», el %(when)s.",
         purpose=label(MESSAGE_PURPOSE_LABELS, purpose_name),
         when=when,
     )

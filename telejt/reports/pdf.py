@@ -126,6 +126,16 @@ def render_pdf(report: StatusReport, court_name: str) -> bytes:
             size=9,
             height=4.5,
         )
+        if figures.missed_unverified:
+            pdf.line_of(
+                _(
+                    "De esas faltas del participante, %(count)s sin verificar todavía: no son "
+                    "aún un incumplimiento.",
+                    count=figures.missed_unverified,
+                ),
+                size=9,
+                height=4.5,
+            )
     for attribution, count in sorted(report.misses_by_attribution.items()):
         pdf.line_of(
             _(
@@ -175,7 +185,7 @@ def _contact_lines(pdf: ReportPdf, item: ContactEvidence, zone: str) -> None:
     pdf.line_of(head, bold=contact.status == "missed")
     details = []
     if contact.attribution_reason or contact.justification:
-        details.append(item.reason_in_words(zone))
+        details.append(item.reason_in_words(zone, in_viewer_zone=False))
     details.append(
         _(
             "SMS: %(sent)s enviados, %(delivered)s entregados, %(failed)s no entregados",

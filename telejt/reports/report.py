@@ -28,10 +28,9 @@ from telejt.inputs import iso_day
 from telejt.participants.models import Participant, consent_in_force
 from telejt.planning.models import Contact
 from telejt.planning.outcomes import reported_status
-from telejt.reports import labels
+from telejt.reports import formatting, labels
 from telejt.reports.answers import answer_line
 from telejt.reports.figures import MISS_ATTRIBUTIONS, Figures, figures_of
-from telejt.reports.formatting import local_when
 from telejt.sessions.models import PresenceEvent
 from telejt.sms.models import OutboundMessage
 from telejt.sms.purposes import PURPOSES
@@ -98,16 +97,24 @@ class ContactEvidence:
         ]
         return max(sent, key=lambda m: (m.sent_at or m.due_at, m.id), default=None)
 
-    def reason_in_words(self, timezone: str) -> str:
+    def reason_in_words(self, timezone: str, *, in_viewer_zone: bool = True) -> str:
         """Why the miss is attributed as it is, from its evidence (a justification first),
-        and whether it is still unverified (CNPP art. 174/198: not yet a breach)."""
-        words = self._reason_in_words(timezone)
-        if self.verification == "unverified":
+        and whether a miss of his is still unverified (CNPP art. 174/198: not yet a
+        breach). Times in the viewer's zone, labelled, like the page; or, for a document
+        stated in the participant's zone (CSV, PDF), in his (``in_viewer_zone=False``)."""
+        words = self._reason_in_words(timezone, in_viewer_zone)
+        if self.verification == "unverified" and self.contact.attribution == "participant":
             return f"{words}. {labels.unverified_note()}"
         return words
 
-    def _reason_in_words(self, timezone: str) -> str:
+    def _reason_in_words(self, timezone: str, in_viewer_zone: bool) -> str:
         contact = self.contact
+
+        def local_when(moment: datetime | None, zone: str) -> str:
+            return formatting.local_when(
+                moment, zone, in_viewer_zone=in_viewer_zone, labelled=in_viewer_zone
+            )
+
         if contact.justification:
             when = local_when(contact.justified_at, timezone)
             return labels.justification_note(contact.justification, when)

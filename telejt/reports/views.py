@@ -115,7 +115,7 @@ def participant_report_csv(participant_id: int) -> Response:
                 labels.label(labels.CONTACT_KIND_LABELS, contact.kind),
                 labels.label(labels.CONTACT_STATUS_LABELS, item.status),
                 labels.label(labels.ATTRIBUTION_LABELS, contact.attribution),
-                item.reason_in_words(zone),
+                item.reason_in_words(zone, in_viewer_zone=False),
                 item.reminders_sent,
                 item.reminders_delivered,
                 item.reminders_failed,
