@@ -279,3 +279,110 @@ def test_an_unverified_miss_reaches_the_prosecutor_only_once_verified(committed_
                 browser.close()
     finally:
         server.stop()
+
+
+def test_figures_seen_by_and_progress_follow_a_verification_live(committed_db, browser_app):  # type: ignore[no-untyped-def]
+    """Before verification the judge's row counts the miss in his run, said unverified,
+    and the prosecutor's does not; the coordinator verifies it as his on the
+    participant's page; both open dashboards follow without a reload, and the judge's
+    "seen" reaches the coordinator's row. Progress columns sort in the browser."""
+    with browser_app.app_context():
+        clock.freeze(ENROLLED_AT)
+        try:
+            ids = _seed()
+            court_ids = db.session.get(StaffUser, ids["judge"]).court_ids
+            user = create_staff_user(
+                email="mp@prueba.example.mx",
+                role="court",
+                court_ids=court_ids,
+                court_position="prosecutor",
+            )
+            db.session.flush()
+            ids["prosecutor"] = user.id
+            participant_id = db.session.scalars(select(Contact.participant_id)).first()
+            db.session.commit()
+        finally:
+            clock.freeze(None)
+    server = LiveServer(browser_app)
+    consecutive = "table.compliance tr[data-participant-id] td.consecutive .count"
+    try:
+        with sync_api.sync_playwright() as playwright:
+            browser = playwright.chromium.launch(
+                executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
+            )
+            try:
+                pages = {
+                    name: _open_dashboard(browser, browser_app, server.url, ids[name])
+                    for name in ("judge", "prosecutor", "coordinator")
+                }
+                with browser_app.app_context():
+                    clock.freeze(AFTER_DEADLINE)
+                    try:
+                        run_once()
+                        missed = db.session.scalars(
+                            select(Contact).where(Contact.status == "missed")
+                        ).one()
+                        # the evidence shows a delivered reminder: his, unverified
+                        missed.attribution = "participant"
+                        missed.attribution_reason = "reminder_delivered"
+                        db.session.commit()
+                        missed_id = missed.id
+                    finally:
+                        clock.freeze(None)
+                for page in pages.values():
+                    page.reload()
+                    page.wait_for_selector("#live-status.is-online", timeout=10_000)
+                    page.evaluate("window.loadedOnce = 'yes'")
+                wait_for_text(pages["judge"], consecutive, "1")
+                expect(pages["judge"].locator("td.consecutive")).to_contain_text("1 sin verificar")
+                wait_for_text(pages["prosecutor"], consecutive, "0")
+                expect(pages["prosecutor"].locator(".verified-only")).to_be_visible()
+                assert pages["judge"].locator(".verified-only").count() == 0
+
+                # the judge marks the alert seen: the coordinator's row says so, live
+                judge_row = pages["judge"].locator("#alert-rows .alert-row").first
+                judge_row.locator(".seen-form button").click()
+                pages["judge"].wait_for_load_state()  # his own form reloads his page
+                pages["judge"].wait_for_selector("#live-status.is-online", timeout=10_000)
+                pages["judge"].evaluate("window.loadedOnce = 'yes'")
+                coordinator_row = pages["coordinator"].locator("#alert-rows .alert-row").first
+                expect(coordinator_row.locator(".seen-by")).to_contain_text(
+                    "Visto por", timeout=10_000
+                )
+                assert pages["coordinator"].evaluate("window.loadedOnce") == "yes"
+
+                # the coordinator verifies the miss as his, on the participant's page
+                coordinator = pages["coordinator"].context.new_page()
+                coordinator.goto(f"{server.url}/dashboard/participants/{participant_id}")
+                form = coordinator.locator(
+                    f"form[action='/dashboard/contacts/{missed_id}/verification']"
+                )
+                form.locator("select[name=outcome]").select_option("participant")
+                form.locator("input[name=note]").fill("Le llamamos: no se conectó")
+                form.locator("button[type=submit]").click()
+                coordinator.wait_for_load_state()
+                expect(coordinator.get_by_text("Falta verificada.")).to_be_visible(timeout=10_000)
+
+                wait_for_text(pages["prosecutor"], consecutive, "1")
+                expect(pages["judge"].locator("td.consecutive")).not_to_contain_text(
+                    "sin verificar", timeout=10_000
+                )
+                for name in ("judge", "prosecutor"):
+                    assert pages[name].evaluate("window.loadedOnce") == "yes", name
+                    expect(pages[name].locator("table.compliance td.streak").first).to_have_text(
+                        "0"
+                    )
+                # progress columns sort (a link in the header)
+                pages["prosecutor"].goto(f"{server.url}/dashboard?sort=streak&dir=desc")
+                expect(
+                    pages["prosecutor"].locator("table.compliance td.streak").first
+                ).to_have_text("0")
+                ARTIFACTS.mkdir(exist_ok=True)
+                pages["prosecutor"].screenshot(
+                    path=str(ARTIFACTS / "dashboard-prosecutor-verified-figures.png"),
+                    full_page=True,
+                )
+            finally:
+                browser.close()
+    finally:
+        server.stop()

@@ -35,6 +35,7 @@ from telejt.dashboard.queries import (
     compliance_rows,
     open_alert_count,
     open_alerts,
+    unverified_courts,
 )
 from telejt.dashboard.retry import retry_when_sqlite_locked
 from telejt.extensions import db
@@ -128,6 +129,7 @@ def index() -> str:
         page_size=PAGE_SIZE,
         last_alert_id=max((a.id for a in alerts), default=0),
         loaded_at=at.isoformat(),
+        verified_only=_reads_only_verified(),
     )
     record_access(
         current_user.id,
@@ -323,6 +325,12 @@ def justify(contact_id: int) -> Response:
     db.session.commit()
     flash(_("Falta justificada."), "info")
     return redirect(back)
+
+
+def _reads_only_verified() -> bool:
+    """Whether, in some of his courts, this user's position sees only verified misses."""
+    seeing = unverified_courts(current_user)
+    return seeing is not None and len(set(seeing)) < len(set(current_user.court_ids))
 
 
 def _visible_contact_or_404(contact_id: int) -> Contact:
