@@ -378,6 +378,10 @@ def test_a_miss_below_the_alert_threshold_is_verified_on_its_own(
     listed = call(client, tokens["prosecutor"], "GET", f"/participants/{person.id}/contacts")
     (shown,) = [c for c in listed.get_json() if c["id"] == contact.id]
     assert shown["verification"] == "unverified"
+    assert shown["attribution"] is None and shown["attribution_reason"] is None  # not his yet
+    listed = call(client, tokens["judge"], "GET", f"/participants/{person.id}/contacts")
+    (shown,) = [c for c in listed.get_json() if c["id"] == contact.id]
+    assert (shown["verification"], shown["attribution"]) == ("unverified", "participant")
 
     # the judge may not verify; the form on his page, for the coordinator
     for position in ("judge", "prosecutor", "defender"):

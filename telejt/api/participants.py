@@ -219,7 +219,9 @@ def patch_participant(participant_id: int, body: dict[str, Any]) -> dict[str, An
     "/participants/<int:participant_id>/contacts",
     summary="List a participant's sessions and check-ins",
     description="Contacts starting in [from, to); by default from 30 days ago to 30 days "
-    'ahead. Times need an offset, a page at a time (Link: rel="next"). Admins: 403. '
+    'ahead. Times need an offset, a page at a time (Link: rel="next"). A miss of his not '
+    'verified yet has verification "unverified"; for a court position that sees only '
+    "verified notices its attribution and reason are null (not yet a breach). Admins: 403. "
     "Audited.",
     roles=PARTICIPANT_READERS,
     query=RANGE + PAGE_QUERY,
@@ -241,7 +243,8 @@ def list_contacts(participant_id: int, query: dict[str, Any]) -> list[dict[str, 
         updated_at=Contact.updated_at,
     )
     audit_read(participant, "contacts", {"from": format_instant(start), "to": format_instant(end)})
-    return [contact_payload(contact) for contact in contacts]
+    sees = sees_unverified_misses(api_user(), participant.court_id)
+    return [contact_payload(contact, sees) for contact in contacts]
 
 
 @operation(
@@ -307,6 +310,10 @@ def get_compliance(participant_id: int, query: dict[str, Any]) -> dict[str, Any]
         **result,
         "from": format_instant(start),
         "to": format_instant(end),
-        "last_contact": contact_payload(last) if last is not None else None,
+        "last_contact": (
+            contact_payload(last, sees_unverified_misses(api_user(), participant.court_id))
+            if last is not None
+            else None
+        ),
         "last_kept_at": format_instant(result["last_kept_at"]),
     }

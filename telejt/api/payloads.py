@@ -92,8 +92,16 @@ def contact_verification(contact: Contact) -> str | None:
     return None
 
 
-def contact_payload(contact: Contact) -> dict[str, Any]:
-    """A session or check-in and what became of it; never the outcome note."""
+def contact_payload(contact: Contact, sees_unverified: bool = True) -> dict[str, Any]:
+    """A session or check-in and what became of it; never the outcome note. For a reader
+    who sees only verified notices, a miss of his not verified yet says only that: no
+    attribution, no reason (not yet a breach)."""
+    if not sees_unverified and contact_verification(contact) == "unverified":
+        return {
+            **contact_payload(contact),
+            "attribution": None,
+            "attribution_reason": None,
+        }
     return {
         "id": contact.id,
         "participant_id": contact.participant_id,
