@@ -29,7 +29,7 @@ from telejt.clock import now
 from telejt.courts.models import Court
 from telejt.extensions import db
 from telejt.live import court_position_room, court_room
-from telejt.planning.verification import AlreadyVerified, verify_alert
+from telejt.planning.verification import AlreadyVerified, verify_alert, verify_miss
 from telejt.planning.watcher import settle_contact
 from telejt.reports.figures import figures_of
 from telejt.reports.report import build_report
@@ -488,3 +488,33 @@ def test_a_coordinator_chooses_on_a_page_who_sees_unverified_notices(client, cou
     db.session.add(other)
     db.session.commit()
     assert client.post(f"/courts/{other.id}/unverified-positions", data={}).status_code == 404
+
+
+def test_a_verified_only_position_reads_an_unverified_miss_as_not_yet_his(client, court) -> None:  # type: ignore[no-untyped-def]
+    """On both participant pages, the defender reads the miss as being verified, with no
+    attribution; the judge reads it as his, unverified; once verified, both read it his."""
+    alert = a_miss(court["person"])
+    person = court["person"]
+    assert alert.contact is not None
+    contact_row = 'data-contact-verification="unverified"'
+    login(client, court["staff"]["defender"])
+    for path in (f"/dashboard/participants/{person.id}", f"/participants/{person.id}"):
+        page = client.get(path).get_data(True)
+        assert "En verificación por el equipo" in page, path
+        assert "attr-participant" not in page, path  # no badge of his
+        assert "— Inasistencia del participante" not in page, path  # nor in the calendar
+    login(client, court["staff"]["judge"])
+    page = client.get(f"/dashboard/participants/{person.id}").get_data(True)
+    assert "En verificación por el equipo" not in page and contact_row in page
+    assert "Inasistencia del participante" in page
+    # every miss of the fixture verified as his: the defender reads them his
+    from telejt.planning.models import Contact
+
+    for contact in db.session.scalars(select(Contact).where(Contact.status == "missed")):
+        if contact.verified_at is None:
+            verify_miss(contact, court["staff"]["coordinator"], "participant", "Revisado.")
+    db.session.commit()
+    login(client, court["staff"]["defender"])
+    page = client.get(f"/participants/{person.id}").get_data(True)
+    assert "En verificación por el equipo" not in page
+    assert "attr-participant" in page

@@ -15,6 +15,7 @@ from telejt.planning.models import Contact
 #: a day shows its most serious outcome; the participant's own miss comes first
 OUTCOME_ORDER = (
     "missed_participant",
+    "missed_unverified",
     "missed_system",
     "missed_unconfirmed",
     "missed_opted_out",
@@ -43,8 +44,16 @@ class CalendarDay:
     contacts: tuple[Contact, ...]
 
 
-def contact_outcome(contact: Contact) -> str:
-    """The calendar class of one contact."""
+def contact_outcome(contact: Contact, sees_unverified: bool = True) -> str:
+    """The calendar class of one contact (a miss of his not verified yet reads as being
+    verified, not as his, for a position that sees only verified notices)."""
+    if (
+        not sees_unverified
+        and contact.status == "missed"
+        and contact.attribution == "participant"
+        and contact.verified_at is None
+    ):
+        return "missed_unverified"
     if contact.status == "missed":
         return MISSED_CLASSES.get(contact.attribution or "", "missed_participant")
     if contact.status == "excused":
@@ -57,7 +66,7 @@ def contact_outcome(contact: Contact) -> str:
 
 
 def attendance_calendar(
-    participant: Participant, today: date, weeks: int = 6
+    participant: Participant, today: date, weeks: int = 6, sees_unverified: bool = True
 ) -> list[list[CalendarDay]]:
     """Weeks (Monday first) ending with the week of ``today``, in his time zone."""
     zone = ZoneInfo(participant.timezone)
@@ -81,7 +90,7 @@ def attendance_calendar(
         for weekday in range(7):
             day = first + timedelta(days=7 * week + weekday)
             day_contacts = tuple(by_day.get(day, ()))
-            outcomes = [contact_outcome(c) for c in day_contacts] or ["none"]
+            outcomes = [contact_outcome(c, sees_unverified) for c in day_contacts] or ["none"]
             worst = min(outcomes, key=OUTCOME_ORDER.index)
             row.append(CalendarDay(day, worst, day_contacts))
         grid.append(row)

@@ -284,7 +284,8 @@ def participant(participant_id: int) -> str:
     today = at.astimezone(ZoneInfo(person.timezone)).date()
     figures = compliance_row(current_user, person.id, at)
     timeline = participant_timeline(person, current_user)
-    calendar = attendance_calendar(person, today)
+    sees_unverified = sees_unverified_misses(current_user, person.court_id)
+    calendar = attendance_calendar(person, today, sees_unverified=sees_unverified)
     page = render_template(
         "dashboard/participant.html",
         participant=person,
@@ -295,7 +296,7 @@ def participant(participant_id: int) -> str:
         generated_at=at,
         may_justify=may_justify(viewer_of(current_user)),
         justification_max=JUSTIFICATION_MAX_LENGTH,
-        sees_unverified=sees_unverified_misses(current_user, person.court_id),
+        sees_unverified=sees_unverified,
     )
     record_access(
         current_user.id,

@@ -22,7 +22,7 @@ from telejt.alerts.services import shown_ack_note
 from telejt.auth.models import StaffUser
 from telejt.checkins.models import CheckinAnswer
 from telejt.courts import visibility
-from telejt.courts.models import Court
+from telejt.courts.services import sees_unverified_misses
 from telejt.courts.visibility import viewer_of
 from telejt.extensions import db
 from telejt.participants.models import Participant, consent_in_force
@@ -67,10 +67,20 @@ def visible_answers(participant: Participant, viewer: StaffUser) -> list[Checkin
     return list(db.session.scalars(query))
 
 
+def is_unverified_miss(contact: Contact) -> bool:
+    """A miss attributed to him that no person verified yet."""
+    return (
+        contact.status == "missed"
+        and contact.attribution == "participant"
+        and contact.verified_at is None
+    )
+
+
 def participant_timeline(participant: Participant, viewer: StaffUser) -> list[TimelineEntry]:
     """Contacts, messages, answers, alerts and (for the treatment team) notes, newest first."""
     team = may_see_team_detail(viewer)
     seen_by = viewer_of(viewer)
+    sees_unverified = sees_unverified_misses(viewer, participant.court_id)
     entries: list[TimelineEntry] = []
     contacts = db.session.scalars(
         select(Contact)
@@ -86,6 +96,9 @@ def participant_timeline(participant: Participant, viewer: StaffUser) -> list[Ti
                 {
                     "contact": contact,
                     "note": contact.outcome_note if team else None,
+                    # a miss of his not verified yet: for a position that sees only
+                    # verified notices, not yet his (no attribution shown)
+                    "withheld": not sees_unverified and is_unverified_miss(contact),
                 },
             )
         )
@@ -137,8 +150,7 @@ def participant_timeline(participant: Participant, viewer: StaffUser) -> list[Ti
         Alert.audience.in_(visibility.alert_audiences(seen_by)),
         Alert.kind.in_(visibility.visible_alert_kinds(seen_by)),
     )
-    court = db.session.get(Court, participant.court_id)
-    if court is not None and not visibility.sees_unverified(seen_by, court.unverified_position_set):
+    if not sees_unverified:
         alerts = alerts.where(or_(Alert.verification.is_(None), Alert.verification != "unverified"))
     for alert in db.session.scalars(alerts.order_by(Alert.created_at.desc()).limit(PAGE_LIMIT)):
         entries.append(
