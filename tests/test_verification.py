@@ -518,3 +518,21 @@ def test_a_verified_only_position_reads_an_unverified_miss_as_not_yet_his(client
     page = client.get(f"/participants/{person.id}").get_data(True)
     assert "En verificación por el equipo" not in page
     assert "attr-participant" in page
+
+
+def test_the_report_withholds_an_unverified_miss_from_a_verified_only_reader(client, court) -> None:  # type: ignore[no-untyped-def]
+    alert = a_miss(court["person"])
+    person = court["person"]
+    assert alert.contact is not None
+    login(client, court["staff"]["prosecutor"])
+    page = client.get(f"/reports/participants/{person.id}").get_data(True)
+    miss = page[page.index(f'id="miss-{alert.contact.id}"') :]
+    miss = miss[: miss.index("</section>")]
+    assert "En verificación por el equipo" in miss and "attr-participant" not in miss
+    csv_text = client.get(f"/reports/participants/{person.id}.csv").get_data(True)
+    assert "En verificación por el equipo" in csv_text
+    assert "Inasistencia del participante" not in csv_text
+    login(client, court["staff"]["judge"])
+    page = client.get(f"/reports/participants/{person.id}").get_data(True)
+    miss = page[page.index(f'id="miss-{alert.contact.id}"') :]
+    assert "attr-participant" in miss[: miss.index("</section>")]

@@ -229,6 +229,11 @@ def justification_note(text: str, when: str) -> str:
     return gettext("Justificada el %(when)s: %(reason)s", when=when, reason=text)
 
 
+def withheld_note() -> str:
+    """An unverified miss of his, for a position that sees only verified notices."""
+    return gettext("En verificación por el equipo")
+
+
 def unverified_note() -> str:
     """A miss nobody verified yet: the court must not read it as a breach."""
     return gettext("Sin verificar todavía: no se ha confirmado que sea un incumplimiento")

@@ -181,7 +181,7 @@ def _contact_lines(pdf: ReportPdf, item: ContactEvidence, zone: str) -> None:
         f"{labels.label(labels.CONTACT_STATUS_LABELS, item.status)}"
     )
     if contact.attribution:
-        head += f" · {labels.label(labels.ATTRIBUTION_LABELS, contact.attribution)}"
+        head += f" · {item.attribution_words}"
     pdf.line_of(head, bold=contact.status == "missed")
     details = []
     if contact.attribution_reason or contact.justification:

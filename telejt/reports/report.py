@@ -59,6 +59,21 @@ class ContactEvidence:
     answers: list[CheckinAnswer] = field(default_factory=list)
     #: its alert's verification ("unverified": nobody confirmed yet that it is his breach)
     verification: str | None = None
+    #: an unverified miss of his, read by a position that sees only verified notices:
+    #: no attribution or reason shown, only that it is being verified
+    withheld: bool = False
+
+    @property
+    def shown_attribution(self) -> str | None:
+        """The attribution its reader may read (None while withheld)."""
+        return None if self.withheld else self.contact.attribution
+
+    @property
+    def attribution_words(self) -> str:
+        """The attribution in words, or that the miss is being verified."""
+        if self.withheld:
+            return labels.withheld_note()
+        return labels.label(labels.ATTRIBUTION_LABELS, self.contact.attribution)
 
     @property
     def reminders_sent(self) -> int:
@@ -102,6 +117,8 @@ class ContactEvidence:
         and whether a miss of his is still unverified (CNPP art. 174/198: not yet a
         breach). Times in the viewer's zone, labelled, like the page; or, for a document
         stated in the participant's zone (CSV, PDF), in his (``in_viewer_zone=False``)."""
+        if self.withheld:
+            return labels.unverified_note()
         words = self._reason_in_words(timezone, in_viewer_zone)
         if self.verification == "unverified" and self.contact.attribution == "participant":
             return f"{words}. {labels.unverified_note()}"
@@ -321,6 +338,7 @@ def build_report(
                 item.verification = "verified"
             elif contact.status == "missed" and contact.attribution == "participant":
                 item.verification = "unverified"
+                item.withheld = not sees_unverified
     return StatusReport(
         participant=participant,
         first_day=first_day,

@@ -114,7 +114,7 @@ def participant_report_csv(participant_id: int) -> Response:
                 local_when(contact.starts_at, zone, False, in_viewer_zone=False, labelled=False),
                 labels.label(labels.CONTACT_KIND_LABELS, contact.kind),
                 labels.label(labels.CONTACT_STATUS_LABELS, item.status),
-                labels.label(labels.ATTRIBUTION_LABELS, contact.attribution),
+                item.attribution_words if contact.attribution else "",
                 item.reason_in_words(zone, in_viewer_zone=False),
                 item.reminders_sent,
                 item.reminders_delivered,
