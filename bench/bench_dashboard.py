@@ -46,6 +46,7 @@ from telejt.dashboard.queries import ComplianceFilters, compliance_rows
 from telejt.extensions import db
 from telejt.participants.models import Consent, Participant
 from telejt.planning.models import Contact
+from telejt.reports.runs import rebuild_all_runs
 from telejt.startup import freeze_startup_objects
 
 OUTCOMES = [
@@ -169,6 +170,9 @@ def seed(participants: int, rng: random.Random) -> dict[str, Any]:
         for cid, pid, attribution, deadline in missed
     ]
     db.session.execute(insert(Alert), alerts)
+    # written in bulk, past the session hook: every participant's runs at once
+    # (telejt figures rebuild), as after any bulk import
+    rebuild_all_runs(db.session)
     db.session.commit()
     db.session.execute(text("ANALYZE"))
     db.session.commit()

@@ -26,6 +26,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from telejt.logs import install_request_ids
     from telejt.origins import origin_check
     from telejt.protocols import load_protocols
+    from telejt.reports import runs  # noqa: F401  (the session hooks that keep runs current)
     from telejt.security import init_security, wrap_wsgi
     from telejt.sms.provider import register_outage_banner
     from telejt.sockets import SOCKET_OPTIONS, async_mode

@@ -235,31 +235,39 @@ def courts_phones(court_id: int, team_phone: str | None, on_call_phone: str | No
 @with_appcontext
 def courts_unverified(court_id: int, positions: str) -> None:
     """Choose who in a court sees unverified missed-contact notices live (audited)."""
-    from telejt.audit.services import record_access
     from telejt.courts.models import Court
-    from telejt.courts.services import set_unverified_positions
+    from telejt.courts.services import choose_unverified_positions
     from telejt.extensions import db
     from telejt.participants.validation import InvalidInput
 
     court = db.session.get(Court, court_id)
     if court is None:
         raise click.UsageError(f"no court {court_id}")
-    before = sorted(court.unverified_position_set)
     chosen = [p.strip() for p in positions.split(",") if p.strip()]
     try:
-        set_unverified_positions(court, chosen)
+        choose_unverified_positions(court, chosen, None, channel="cli")
     except InvalidInput as exc:
         raise click.UsageError(str(exc)) from None
-    record_access(
-        None,
-        "court.unverified_positions",
-        "court",
-        court.id,
-        channel="cli",
-        detail={"before": before, "after": sorted(court.unverified_position_set)},
-    )
     db.session.commit()
     click.echo(f"{court.id}: unverified seen by {court.unverified_positions or '-'}")
+
+
+@cli.group("figures")
+def figures_group() -> None:
+    """The figures' stored runs (kept up to date as contacts change)."""
+
+
+@figures_group.command("rebuild")
+@with_appcontext
+def figures_rebuild() -> None:
+    """Recompute every participant's runs: after contacts written in bulk, or a new
+    definition; the dashboard reads them."""
+    from telejt.extensions import db
+    from telejt.reports.runs import rebuild_all_runs
+
+    count = rebuild_all_runs(db.session)
+    db.session.commit()
+    click.echo(f"runs recomputed for {count} participant(s)")
 
 
 @cli.group("users")

@@ -108,7 +108,7 @@ def set_unverified_positions(court: Court, positions: Iterable[str]) -> Court:
 
 
 def choose_unverified_positions(
-    court: Court, positions: Iterable[str], by_id: int, channel: str = "page"
+    court: Court, positions: Iterable[str], by_id: int | None, channel: str = "page"
 ) -> Court:
     """A coordinator's or an admin's choice of who sees unverified notices, audited with
     what it was before (the caller commits)."""

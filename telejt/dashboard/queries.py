@@ -29,6 +29,7 @@ from telejt.participants.models import Participant
 from telejt.planning.models import Contact
 from telejt.reports import figures
 from telejt.reports.figures import Figures, Progress
+from telejt.reports.models import ParticipantRuns
 
 RATE_WINDOW = timedelta(days=30)
 SORT_KEYS = (
@@ -200,16 +201,15 @@ def open_alerts(user: StaffUser, limit: int = 50) -> list[Alert]:
 
 
 def _contact_stats(user: StaffUser, at: datetime) -> Any:
-    """One GROUP BY over the counted contacts of the visible participants (a single scan).
+    """One GROUP BY over the last 30 days' contacts of the visible participants.
 
-    The figures are :mod:`telejt.reports.figures`' own columns, over the last 30 days;
-    the last kept contact, and the last contact that ends a run of misses, are plain
-    aggregates of the same pass; the misses after it are counted per participant
-    afterwards (:func:`telejt.reports.figures.consecutive_misses_column`), through the
-    index on (participant, status, deadline), which touches only those few rows.
+    The counts are :mod:`telejt.reports.figures`' own columns; the runs and the anchors
+    of progress, which need every contact he ever had, are read from
+    :class:`telejt.reports.models.ParticipantRuns`, kept up to date as contacts change
+    (telejt.reports.runs): no request scans a court's history.
     """
     scope = visible_participants(user).with_only_columns(Participant.id).scalar_subquery()
-    return figures.figures_subquery(Contact.participant_id.in_(scope), at - RATE_WINDOW, at, at)
+    return figures.period_subquery(Contact.participant_id.in_(scope), at - RATE_WINDOW, at, at)
 
 
 def _total(stats: Any, name: str) -> Any:
@@ -236,10 +236,13 @@ def compliance_rows(
     stats = _contact_stats(user, at)
     alerts = _alert_counts(user)
     seeing = unverified_courts(user)
-    runs = figures.run_columns(Participant.id, stats)
+    runs: list[Any] = [
+        func.coalesce(getattr(ParticipantRuns, name), 0).label(name)
+        for name in ("consecutive_misses", "consecutive_unverified", "consecutive_system_misses")
+    ]
     kept = _total(stats, "kept")
     missed = _total(stats, "missed_participant")
-    consecutive = runs[0]
+    consecutive: Any = runs[0]
     if seeing is not None:
         # sorted and filtered by what he reads: where he sees only verified notices, the
         # unverified misses are neither in his rate nor in his run of misses
@@ -247,8 +250,13 @@ def compliance_rows(
         missed = case((sees, missed), else_=missed - _total(stats, "missed_unverified"))
         consecutive = case((sees, runs[0]), else_=runs[0] - runs[1])
     rate = cast(kept, Float) / func.nullif(kept + missed, 0)
-    progress = figures.progress_columns(Participant.id, stats)
-    streak = progress[0]
+    streak = func.coalesce(ParticipantRuns.streak, 0)
+    progress = [
+        streak.label("streak"),
+        ParticipantRuns.last_missed_at,
+        ParticipantRuns.last_unverified_at,
+        *figures.participant_progress_columns(),
+    ]
     alert_count = func.coalesce(alerts.c.open_alerts, 0)
     counts = [
         func.coalesce(getattr(stats.c, f"{kind}_{name}"), 0).label(f"{kind}_{name}")
@@ -266,13 +274,14 @@ def compliance_rows(
             Participant.court_id,
             *counts,
             *runs,
-            stats.c.last_kept_at,
+            ParticipantRuns.last_kept_at,
             alert_count.label("open_alerts"),
             *progress,
             # the number of matching rows, from the same pass (no second aggregate query)
             func.count().over().label("matching"),
         )
         .outerjoin(stats, stats.c.participant_id == Participant.id)
+        .outerjoin(ParticipantRuns, ParticipantRuns.participant_id == Participant.id)
         .outerjoin(alerts, alerts.c.participant_id == Participant.id)
     )
     if filters.participant_id is not None:
@@ -298,7 +307,7 @@ def compliance_rows(
         "case_number": Participant.case_number,
         "rate": rate,
         "consecutive_misses": consecutive,
-        "last_kept_at": stats.c.last_kept_at,
+        "last_kept_at": ParticipantRuns.last_kept_at,
         "open_alerts": alert_count,
         "streak": streak,
         "phase_weeks": Participant.phase_started_at,

@@ -344,15 +344,58 @@ def counted_contacts(at: datetime) -> Any:
     return or_(Contact.status.in_((*SETTLED_STATUSES, AWAITING_OUTCOME_STATUS)), awaiting_call())
 
 
+def anchor_aggregates() -> list[Any]:
+    """The aggregates, over all of a participant's counted contacts (any date), that his
+    runs and progress are counted from: ``last_kept_at``, ``run_broken_at``,
+    ``last_missed_at`` (verified), ``last_unverified_at`` and ``kept_ever``."""
+    return [
+        func.max(Contact.deadline_at).filter(is_kept()).label("last_kept_at"),
+        func.max(Contact.deadline_at)
+        .filter(Contact.status.in_(RUN_BREAKING_STATUSES))
+        .label("run_broken_at"),
+        func.max(Contact.deadline_at).filter(is_verified_miss()).label("last_missed_at"),
+        func.max(Contact.deadline_at).filter(is_unverified_miss()).label("last_unverified_at"),
+        func.count().filter(is_kept()).label("kept_ever"),
+    ]
+
+
+ANCHORS = ("last_kept_at", "run_broken_at", "last_missed_at", "last_unverified_at")
+
+
+def _pivot(by_kind: Any, with_anchors: bool, name: str) -> Any:
+    """One row per participant from his per-kind groups (max() picks each kind's count;
+    None when he has no such contact)."""
+    anchors = (
+        [
+            *(func.max(by_kind.c[anchor]).label(anchor) for anchor in ANCHORS),
+            # cast: PostgreSQL sums counts as numeric (a Decimal in Python)
+            cast(func.sum(by_kind.c.kept_ever), Integer).label("kept_ever"),
+        ]
+        if with_anchors
+        else []
+    )
+    return (
+        select(
+            by_kind.c.participant_id,
+            *(
+                func.max(by_kind.c[count]).filter(by_kind.c.kind == kind).label(f"{kind}_{count}")
+                for kind in KINDS
+                for count in COUNTS
+            ),
+            *anchors,
+        )
+        .group_by(by_kind.c.participant_id)
+        .subquery(name)
+    )
+
+
 def figures_subquery(participants: Any, start: datetime, end: datetime, at: datetime) -> Any:
     """Per participant (``participants``: a condition on contacts): ``session_kept`` …
-    ``checkin_outcome_pending`` over [start, end), and ``last_kept_at`` and
-    ``run_broken_at`` (any date), what the runs of misses are counted from, and
-    ``last_missed_at`` and ``kept_ever`` (any date), what the streak is counted from.
+    ``checkin_missed_unverified`` over [start, end), and the anchors of his runs and
+    progress over any date (:func:`anchor_aggregates`).
 
-    One scan of the contacts grouped by participant and kind (six counts a row,
-    not twelve: each kind's counts need no test of the kind), then one row per
-    participant from those few groups.
+    One scan of the contacts grouped by participant and kind (each kind's counts need no
+    test of the kind), then one row per participant from those few groups.
     """
     in_period = and_(Contact.starts_at >= start, Contact.starts_at < end)
     by_kind = (
@@ -363,37 +406,46 @@ def figures_subquery(participants: Any, start: datetime, end: datetime, at: date
                 func.count().filter(and_(in_period, condition)).label(name)
                 for name, condition in _conditions(at).items()
             ),
-            func.max(Contact.deadline_at).filter(is_kept()).label("last_kept_at"),
-            func.max(Contact.deadline_at)
-            .filter(Contact.status.in_(RUN_BREAKING_STATUSES))
-            .label("run_broken_at"),
-            func.max(Contact.deadline_at).filter(is_verified_miss()).label("last_missed_at"),
-            func.max(Contact.deadline_at).filter(is_unverified_miss()).label("last_unverified_at"),
-            func.count().filter(is_kept()).label("kept_ever"),
+            *anchor_aggregates(),
         )
         .where(participants, counted_contacts(at))
         .group_by(Contact.participant_id, Contact.kind)
         .subquery("figures_by_kind")
     )
-    # one row per participant and kind: max() picks it (None when he has no such contact)
+    return _pivot(by_kind, with_anchors=True, name="stats")
+
+
+def anchors_subquery(participants: Any) -> Any:
+    """Per participant (``participants``: a condition on contacts), only the anchors of
+    his runs and progress (:func:`anchor_aggregates`), which no time of reading changes."""
     return (
-        select(
-            by_kind.c.participant_id,
-            *(
-                func.max(by_kind.c[name]).filter(by_kind.c.kind == kind).label(f"{kind}_{name}")
-                for kind in KINDS
-                for name in COUNTS
-            ),
-            func.max(by_kind.c.last_kept_at).label("last_kept_at"),
-            func.max(by_kind.c.run_broken_at).label("run_broken_at"),
-            func.max(by_kind.c.last_missed_at).label("last_missed_at"),
-            func.max(by_kind.c.last_unverified_at).label("last_unverified_at"),
-            # cast: PostgreSQL sums counts as numeric (a Decimal in Python)
-            cast(func.sum(by_kind.c.kept_ever), Integer).label("kept_ever"),
-        )
-        .group_by(by_kind.c.participant_id)
-        .subquery("stats")
+        select(Contact.participant_id.label("participant_id"), *anchor_aggregates())
+        .where(participants, Contact.status.in_((*SETTLED_STATUSES, AWAITING_OUTCOME_STATUS)))
+        .group_by(Contact.participant_id)
+        .subquery("anchors")
     )
+
+
+def period_subquery(participants: Any, start: datetime, end: datetime, at: datetime) -> Any:
+    """Per participant, only the counts over [start, end) (:func:`figures_subquery`'s,
+    without the anchors): it reads only the period's contacts, through the index on
+    their start, for a page whose runs come from :mod:`telejt.reports.runs`."""
+    by_kind = (
+        select(
+            Contact.participant_id.label("participant_id"),
+            Contact.kind.label("kind"),
+            *(
+                func.count().filter(condition).label(name)
+                for name, condition in _conditions(at).items()
+            ),
+        )
+        .where(
+            participants, counted_contacts(at), Contact.starts_at >= start, Contact.starts_at < end
+        )
+        .group_by(Contact.participant_id, Contact.kind)
+        .subquery("period_by_kind")
+    )
+    return _pivot(by_kind, with_anchors=False, name="period")
 
 
 def consecutive_misses_column(
@@ -452,6 +504,13 @@ def progress_columns(participant_id: Any, stats: Any) -> list[Any]:
         streak_column(participant_id, stats.c.last_missed_at, stats.c.kept_ever).label("streak"),
         stats.c.last_missed_at.label("last_missed_at"),
         stats.c.last_unverified_at.label("last_unverified_at"),
+        *participant_progress_columns(),
+    ]
+
+
+def participant_progress_columns() -> list[Any]:
+    """The participant's own columns :func:`progress_from_row` reads."""
+    return [
         Participant.created_at.label("enrolled_at"),
         Participant.phase_started_at.label("phase_started_at"),
         Participant.protocol_id.label("protocol_id"),
