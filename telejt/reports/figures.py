@@ -48,6 +48,10 @@ miss of his counts against it (milestones are days without a verified miss):
 
 Everything is SQL aggregates: one GROUP BY over the contacts of every participant
 asked for, so a court of 2,000 participants costs one statement, never one per row.
+The runs and the anchors of progress, which read every contact he ever had, are also
+stored per participant and kept current as contacts change (:mod:`telejt.reports.runs`,
+from these same definitions): the dashboard reads them there and scans only the
+period's contacts.
 """
 
 from __future__ import annotations
