@@ -10,6 +10,11 @@ every browser that accepts it, whatever proxy stands in front.
 
 A name whose hash is not the current one (a page rendered before a release) still gets
 the current file, revalidated each time; so does a name without hash.
+
+A static file's answer never carries the session cookie nor ``Vary: Cookie``: the file is
+the same for everyone, and with ``Vary: Cookie`` a browser whose cookie changed since
+(his session page gives his phone a pass to the room each time) asks for every cached
+file again, a round trip of seconds each on a weak network.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, abort, request
+from flask.sessions import SecureCookieSessionInterface, SessionMixin
 from werkzeug.wrappers import Response
 
 #: a year: the longest cache lifetime browsers honour
@@ -77,11 +83,25 @@ def load_assets(folder: Path) -> dict[str, Asset]:
     return assets
 
 
+class SessionOutsideStaticFiles(SecureCookieSessionInterface):
+    """Flask's cookie session, left out of static files' answers (see the module's docstring).
+
+    Flask-Login reads the session after every request, which is enough for Flask to add
+    ``Vary: Cookie``; a static file never changes the session, so nothing is lost.
+    """
+
+    def save_session(self, app: Flask, session: SessionMixin, response: Any) -> None:
+        if request.endpoint == "static":
+            return
+        super().save_session(app, session, response)
+
+
 def init_assets(app: Flask) -> None:
     """Serve ``/static`` from memory with hashed names, long caching and gzip."""
     assert app.static_folder is not None
     assets = load_assets(Path(app.static_folder))
     app.extensions["telejt.assets"] = assets
+    app.session_interface = SessionOutsideStaticFiles()
 
     @app.url_defaults
     def hashed_static_names(endpoint: str, values: dict[str, Any]) -> None:
@@ -104,7 +124,7 @@ def init_assets(app: Flask) -> None:
         asset = assets.get(name)
         if asset is None:
             abort(404)
-        response = Response(mimetype=asset.mimetype)
+        response = Response(content_type=asset.mimetype)  # the charset is in it already
         response.headers["Cache-Control"] = cache
         response.headers["Vary"] = "Accept-Encoding"
         packed = asset.gzipped if "gzip" in request.headers.get("Accept-Encoding", "") else None

@@ -206,6 +206,9 @@ def test_static_files_have_hashed_names_a_year_of_cache_and_gzip(client, session
     assert answer.headers["Cache-Control"] == "public, max-age=31536000, immutable"
     assert answer.headers["Content-Encoding"] == "gzip"
     assert b"TelejtRoom" in gzip.decompress(answer.get_data())
+    # his page set a cookie (his pass to the room): a cached file must not depend on it,
+    # or his phone asks for every file again on his next visit
+    assert answer.headers["Vary"] == "Accept-Encoding"
     plain = client.get(url)
     assert "Content-Encoding" not in plain.headers and b"TelejtRoom" in plain.get_data()
     # an old page's name, or no hash: the current file, revalidated
