@@ -11,6 +11,11 @@ every browser that accepts it, whatever proxy stands in front.
 A name whose hash is not the current one (a page rendered before a release) still gets
 the current file, revalidated each time; so does a name without hash.
 
+A script a page needs before any other file can arrive is put in the page itself
+(``{{ inline_script('sessions/first_socket.js') }}``): the page's Content Security Policy
+then allows exactly that script by its SHA-256 hash, computed here at start-up, and no
+other inline script (no ``'unsafe-inline'``).
+
 A static file's answer never carries the session cookie nor ``Vary: Cookie``: the file is
 the same for everyone, and with ``Vary: Cookie`` a browser whose cookie changed since
 (his session page gives his phone a pass to the room each time) asks for every cached
@@ -19,6 +24,7 @@ file again, a round trip of seconds each on a weak network.
 
 from __future__ import annotations
 
+import base64
 import gzip
 import hashlib
 import mimetypes
@@ -27,8 +33,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, abort, request
+from flask import Flask, abort, g, request
 from flask.sessions import SecureCookieSessionInterface, SessionMixin
+from markupsafe import Markup
 from werkzeug.wrappers import Response
 
 #: a year: the longest cache lifetime browsers honour
@@ -58,6 +65,11 @@ class Asset:
             packed = gzip.compress(self.body, compresslevel=9, mtime=0)
             self._gzipped.append(packed if len(packed) < len(self.body) else None)
         return self._gzipped[0]
+
+    @property
+    def script_hash(self) -> str:
+        """The CSP source that allows this file's text as an inline script."""
+        return "'sha256-" + base64.b64encode(hashlib.sha256(self.body).digest()).decode() + "'"
 
     def url_name(self, name: str) -> str:
         """``sessions/room.js`` → ``sessions/room.<digest>.js``."""
@@ -138,3 +150,17 @@ def init_assets(app: Flask) -> None:
         return response.make_conditional(request)
 
     app.view_functions["static"] = serve_static
+
+    def inline_script(name: str) -> Markup:
+        """``<script>`` with the file's text, allowed by its hash in this answer's CSP."""
+        asset = assets[name]
+        text = asset.body.decode()
+        if any(mark in text.lower() for mark in ("</script", "<script", "<!--")):
+            # the HTML parser would end (or change how it reads) the script there
+            raise ValueError(f"{name} cannot be inlined in a <script> element")
+        hashes: list[str] = g.setdefault("csp_script_hashes", [])
+        if asset.script_hash not in hashes:
+            hashes.append(asset.script_hash)
+        return Markup("<script>") + Markup(text) + Markup("</script>")  # our own file
+
+    app.jinja_env.globals["inline_script"] = inline_script

@@ -4,7 +4,9 @@ page, and the console's saves that never reload."""
 
 from __future__ import annotations
 
+import base64
 import gzip
+import hashlib
 import re
 from datetime import timedelta
 
@@ -163,10 +165,20 @@ def test_without_a_team_phone_he_is_told_to_answer_ayuda_and_given_the_crisis_li
 
 
 def test_his_page_has_a_noscript_next_step(client, session) -> None:
-    page = client.get(f"/s/{session.join_token}").get_data(as_text=True)
+    answer = client.get(f"/s/{session.join_token}")
+    page = answer.get_data(as_text=True)
     noscript = re.search(r"<noscript>\s*<p.*?</noscript>", page, re.S).group(0)
     assert "JavaScript" in noscript and "no cuenta en tu contra" in noscript.lower()
-    assert "<script>" not in page and " on" + "click=" not in page  # no inline script
+    assert " on" + "click=" not in page
+    # the only inline scripts are our files, each allowed by its hash and by nothing looser
+    policy = answer.headers["Content-Security-Policy"]
+    script_src = next(part for part in policy.split("; ") if part.startswith("script-src "))
+    inline = re.findall(r"<script>(.*?)</script>", page, re.S)
+    assert inline
+    for text in inline:
+        digest = base64.b64encode(hashlib.sha256(text.encode()).digest()).decode()
+        assert f"'sha256-{digest}'" in script_src
+    assert "unsafe" not in script_src and len(script_src.split()) == 2 + len(inline)
 
 
 def test_the_console_saves_as_json_and_keeps_what_was_typed_without_script(
