@@ -14,7 +14,7 @@ the current file, revalidated each time; so does a name without hash.
 What a page needs before any other file could arrive is put in the page itself
 (``{{ inline_script('sessions/room.js') }}``, ``{{ inline_style(…) }}``): the page's
 Content Security Policy then allows exactly that script by its SHA-256 hash, computed
-here at start-up, and no other inline script (no ``'unsafe-inline'``); a style by the
+once per process, and no other inline script (no ``'unsafe-inline'``); a style by the
 answer's nonce. His session page does so with all it needs: on Slow 3G each file
 fetched costs one more 2-second round trip before it counts.
 
@@ -32,6 +32,7 @@ import hashlib
 import mimetypes
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -70,9 +71,9 @@ class Asset:
             self._gzipped.append(packed if len(packed) < len(self.body) else None)
         return self._gzipped[0]
 
-    @property
+    @cached_property
     def script_hash(self) -> str:
-        """The CSP source that allows this file's text as an inline script."""
+        """The CSP source that allows this file's text as an inline script (made once)."""
         return "'sha256-" + base64.b64encode(hashlib.sha256(self.body).digest()).decode() + "'"
 
     def url_name(self, name: str) -> str:
