@@ -10,8 +10,9 @@
 - **Bad bytes and numbers.** A NUL byte anywhere in the path, query or form, an id
   beyond what the database stores: 400 or 404 before a view runs, not a 500 from
   the database driver.
-- **Headers.** A Content Security Policy with no inline script (inline ``<style>``
-  blocks carry the response's nonce), no framing, HSTS in production, no MIME
+- **Headers.** A Content Security Policy with no inline script but the few files a
+  page inlines, each allowed by its hash (inline ``<style>`` blocks carry the
+  response's nonce), no framing, HSTS in production, no MIME
   sniffing, no Referer (a ``/s/<token>`` link must never leak to another site),
   and ``Cache-Control: no-store`` on every page, export and API answer: they hold
   personal data that a shared court computer must not keep.
@@ -20,6 +21,7 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -53,15 +55,21 @@ def csp_nonce() -> str:
     return nonce
 
 
-def content_security_policy(public_url: str, nonce: str | None) -> str:
-    """The policy: this site's own scripts only, its sockets, no framing, no plugins."""
+def content_security_policy(
+    public_url: str, nonce: str | None, script_hashes: Sequence[str] = ()
+) -> str:
+    """The policy: this site's own scripts only, its sockets, no framing, no plugins.
+
+    ``script_hashes`` (``'sha256-…'``) allow the page's inlined files (telejt/assets.py).
+    """
     parts = urlsplit(public_url)
     socket_scheme = "wss" if parts.scheme == "https" else "ws"
     styles = "'self'" + (f" 'nonce-{nonce}'" if nonce else "")
+    scripts = " ".join(("'self'", *script_hashes))
     return "; ".join(
         (
             "default-src 'self'",
-            "script-src 'self'",
+            f"script-src {scripts}",
             f"style-src {styles}",
             "img-src 'self' data:",
             f"connect-src 'self' {socket_scheme}://{parts.netloc}",
@@ -104,7 +112,9 @@ def add_security_headers(response: Response) -> Response:
     nonce = g.get("csp_nonce")
     headers.setdefault(
         "Content-Security-Policy",
-        content_security_policy(current_app.config["TELEJT_PUBLIC_URL"], nonce),
+        content_security_policy(
+            current_app.config["TELEJT_PUBLIC_URL"], nonce, g.get("csp_script_hashes", ())
+        ),
     )
     headers.setdefault("X-Frame-Options", "DENY")
     headers.setdefault("X-Content-Type-Options", "nosniff")

@@ -4,11 +4,14 @@ page, and the console's saves that never reload."""
 
 from __future__ import annotations
 
+import base64
 import gzip
+import hashlib
 import re
 from datetime import timedelta
 
 import pytest
+from flask import url_for
 from socketio.exceptions import ConnectionRefusedError
 from sqlalchemy import select
 from test_sessions_pages import login
@@ -163,10 +166,20 @@ def test_without_a_team_phone_he_is_told_to_answer_ayuda_and_given_the_crisis_li
 
 
 def test_his_page_has_a_noscript_next_step(client, session) -> None:
-    page = client.get(f"/s/{session.join_token}").get_data(as_text=True)
+    answer = client.get(f"/s/{session.join_token}")
+    page = answer.get_data(as_text=True)
     noscript = re.search(r"<noscript>\s*<p.*?</noscript>", page, re.S).group(0)
     assert "JavaScript" in noscript and "no cuenta en tu contra" in noscript.lower()
-    assert "<script>" not in page and " on" + "click=" not in page  # no inline script
+    assert " on" + "click=" not in page
+    # the only inline scripts are our files, each allowed by its hash and by nothing looser
+    policy = answer.headers["Content-Security-Policy"]
+    script_src = next(part for part in policy.split("; ") if part.startswith("script-src "))
+    inline = re.findall(r"<script>(.*?)</script>", page, re.S)
+    assert inline
+    for text in inline:
+        digest = base64.b64encode(hashlib.sha256(text.encode()).digest()).decode()
+        assert f"'sha256-{digest}'" in script_src
+    assert "unsafe" not in script_src and len(script_src.split()) == 2 + len(inline)
 
 
 def test_the_console_saves_as_json_and_keeps_what_was_typed_without_script(
@@ -200,12 +213,16 @@ def test_the_console_saves_as_json_and_keeps_what_was_typed_without_script(
 
 
 def test_static_files_have_hashed_names_a_year_of_cache_and_gzip(client, session) -> None:
-    page = client.get(f"/s/{session.join_token}").get_data(as_text=True)
-    url = re.search(r'src="(/static/sessions/room\.[0-9a-f]{10}\.js)"', page).group(1)
+    with client.application.test_request_context():
+        url = url_for("static", filename="sessions/room.js")
+    assert re.fullmatch(r"/static/sessions/room\.[0-9a-f]{10}\.js", url)
+    client.get(f"/s/{session.join_token}")  # his browser now has a cookie (his room pass)
     answer = client.get(url, headers={"Accept-Encoding": "gzip, deflate"})
     assert answer.headers["Cache-Control"] == "public, max-age=31536000, immutable"
     assert answer.headers["Content-Encoding"] == "gzip"
     assert b"TelejtRoom" in gzip.decompress(answer.get_data())
+    assert answer.headers["Vary"] == "Accept-Encoding"  # not Cookie: no refetch when it changes
+    assert "Set-Cookie" not in answer.headers
     plain = client.get(url)
     assert "Content-Encoding" not in plain.headers and b"TelejtRoom" in plain.get_data()
     # an old page's name, or no hash: the current file, revalidated

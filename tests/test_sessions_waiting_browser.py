@@ -210,6 +210,19 @@ def test_websockets_blocked_the_room_opens_over_long_polling(room) -> None:
     assert refused  # the upgrade was tried and refused; the room never depended on it
 
 
+def test_websockets_silent_the_room_opens_over_long_polling(room, monkeypatch) -> None:
+    # the room tries WebSocket first; a network that neither opens nor refuses it (the
+    # socket stays silent) must not keep him from the room beyond the WebSocket limit
+    monkeypatch.setitem(waiting.ROOM_TIMEOUTS, "websocket", 2)
+    context = room["browser"].new_context(locale="es-MX", viewport={"width": 360, "height": 740})
+    silent: list[str] = []
+    context.route_web_socket(re.compile(r".*/socket\.io/.*"), lambda ws: silent.append(ws.url))
+    him = open_link(room, context=context)
+    expect_state(him, "waiting")
+    assert him.evaluate("window.telejtRoom.socket.io.engine.transport.name") == "polling"
+    assert silent
+
+
 def test_ice_failure_ends_in_a_next_step_and_tells_the_therapist(room, monkeypatch) -> None:
     from playwright.sync_api import expect
 

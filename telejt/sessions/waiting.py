@@ -41,6 +41,7 @@ TROUBLE_REPEAT = timedelta(minutes=1)
 #: every wait of his page has a limit (seconds): the page then says what to do next
 ROOM_TIMEOUTS = {
     "handshake": 20,  # opening the room's connection
+    "websocket": 8,  # a WebSocket neither open nor refused: long-polling instead
     "media": 30,  # the browser's camera and microphone prompt
     "ice": 30,  # admitted: the video connecting
     "admission": 5 * 60,  # waiting to be let in, counted from the start (or his arrival)

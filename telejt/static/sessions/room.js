@@ -51,15 +51,49 @@
       onremotemedia: function () {}
     };
 
+    /* WebSocket first: in the room after one round trip (2 s on Slow 3G) where
+       long-polling first takes three (docs/benchmarks.md). Where a network blocks
+       WebSockets that first try fails and the room opens over long-polling, as it
+       always could: at once on an error (tryAllTransports), when the socket closes
+       before the handshake, or after `timeouts.websocket` seconds of silence; from then
+       on this page connects long-polling first (then upgrades where it can). */
     room.socket = io("/room", {
       auth: config.role === "therapist" ? { contact_id: config.contactId } : { token: config.token },
-      // long-polling first, then the upgrade to WebSocket: where a network blocks
-      // WebSockets the room still opens (and stays on long-polling)
-      transports: ["polling", "websocket"],
+      transports: ["websocket", "polling"],
+      tryAllTransports: true,
       reconnection: true,
       reconnectionDelay: 1000,
       reconnectionDelayMax: 5000,
       timeout: ((config.timeouts && config.timeouts.handshake) || 20) * 1000
+    });
+    var manager = room.socket.io;
+    var firstEngine = manager.engine;
+    var pollingFirst = false;
+    function connectPollingFirst() {
+      manager.opts.transports = ["polling", "websocket"];
+      if (pollingFirst || room.socket.connected) { return; }
+      pollingFirst = true;
+      clearTimeout(firstTry);
+      room.socket.disconnect().connect(); // a new attempt, with the transports just set
+    }
+    function firstEngineClosed() {
+      // the Manager does not hear a close before the handshake: it would wait its timeout
+      if (!room.socket.connected) { setTimeout(connectPollingFirst, 0); }
+    }
+    var firstTry = setTimeout(function () {
+      var transport = manager.engine && manager.engine.transport;
+      if (!transport || transport.name === "websocket") { connectPollingFirst(); }
+    }, ((config.timeouts && config.timeouts.websocket) || 8) * 1000);
+    if (firstEngine) { firstEngine.on("close", firstEngineClosed); }
+    manager.on("error", function () {
+      // an attempt failed: the Manager tries again by itself, long-polling first now
+      manager.opts.transports = ["polling", "websocket"];
+      pollingFirst = true;
+      clearTimeout(firstTry);
+    });
+    room.socket.on("connect", function () {
+      clearTimeout(firstTry);
+      if (firstEngine) { firstEngine.off("close", firstEngineClosed); firstEngine = null; }
     });
 
     /* Camera and microphone; without a camera, the microphone alone (degraded to audio).
