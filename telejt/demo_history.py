@@ -75,7 +75,7 @@ ORDINARY = Story((85, 5, 5, 3, 1, 1, 1))
 
 
 def fate_of(contact: Contact, number: int, weeks_ago: int, left_to_settle: int) -> str:
-    """The fate of one contact, the same on every run (seeded by the contact's plan key)."""
+    """The fate of one contact, the same on every run and database."""
     story = STORIES.get(number, ORDINARY)
     if left_to_settle < story.final_misses:
         return "participant"
@@ -84,7 +84,10 @@ def fate_of(contact: Contact, number: int, weeks_ago: int, left_to_settle: int) 
         and story.unreachable_weeks[0] <= weeks_ago <= (story.unreachable_weeks[1])
     ):
         return "system"
-    fate = random.Random(contact.plan_key).choices(FATES, weights=story.weights)[0]
+    # seeded by what the contact is, not by database ids (a PostgreSQL sequence moves
+    # on between runs): the same story on every database and every run
+    seed = f"{number}:{contact.kind}:{contact.starts_at.isoformat()}"
+    fate = random.Random(seed).choices(FATES, weights=story.weights)[0]
     if contact.kind == "checkin" and fate in ("late", "declined", "excused", "technical"):
         return "kept"  # a check-in is answered or not; only sessions are declined or excused
     return fate
