@@ -26,6 +26,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from telejt.logs import install_request_ids
     from telejt.origins import origin_check
     from telejt.protocols import load_protocols
+    from telejt.receivers import connect_receivers
     from telejt.security import init_security, wrap_wsgi
     from telejt.sms.provider import register_outage_banner
     from telejt.sockets import SOCKET_OPTIONS, async_mode
@@ -66,6 +67,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     install_request_ids(app)
     init_error_tracking(app.config.get("SENTRY_DSN"), app.config["TELEJT_ENV"])
     _register_blueprints(app)
+    connect_receivers()
     init_assets(app)
     register_outage_banner(app)
     wrap_wsgi(app)  # outermost: the socket gate and the proxy fix see every request

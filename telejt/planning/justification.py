@@ -21,9 +21,9 @@ from telejt.auth.models import StaffUser
 from telejt.clock import now
 from telejt.extensions import db
 from telejt.participants.validation import InvalidInput
+from telejt.planning.live import publish_contact
 from telejt.planning.missed import missed_alert_key
 from telejt.planning.models import Contact
-from telejt.planning.watcher import publish_contact
 
 JUSTIFICATION_MAX_LENGTH = 1000
 JUSTIFIED_REASON = "justified_by_staff"

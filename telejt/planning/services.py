@@ -22,8 +22,8 @@ from sqlalchemy.orm import selectinload
 
 from telejt.clock import now
 from telejt.extensions import db
+from telejt.localtime import local_instant
 from telejt.participants.models import Participant
-from telejt.planning.localtime import local_instant
 from telejt.planning.models import Contact
 from telejt.planning.reminders import (
     cancel_pending_messages,

@@ -30,16 +30,17 @@ from telejt.clock import now
 from telejt.extensions import db
 from telejt.live import publish, team_room, therapist_room
 from telejt.participants.validation import InvalidInput
+from telejt.planning.live import publish_contact
 from telejt.planning.missed import alert_missed_contact
 from telejt.planning.models import Contact
 from telejt.planning.outcomes import resolve_outcome_alert
 from telejt.planning.rules import session_rule
-from telejt.planning.watcher import publish_contact
 from telejt.reports.labels import OUTCOME_LABELS
 from telejt.sessions.models import ClinicalNote, PresenceEvent
 from telejt.sessions.rooms import ROOM_NAMESPACE, participant_room
 from telejt.sms.models import OutboundMessage
 from telejt.sms.outbox import queue_message
+from telejt.sms.signals import message_sent
 
 #: the page may be opened this much before the join window, to read it calmly
 EARLY_READING = timedelta(minutes=5)
@@ -262,10 +263,16 @@ def switch_to_phone(contact: Contact, therapist: StaffUser, detail: str = "") ->
 
 
 def record_nudge(contact: Contact) -> PresenceEvent:
-    """His link was sent again because he had not joined (the dispatcher calls this)."""
+    """His link was sent again because he had not joined (on record, and live)."""
     item = _record(contact, "system", "nudge")
     publish_presence(contact)
     return item
+
+
+@message_sent.connect
+def _nudge_sent(message: OutboundMessage, **_: object) -> None:
+    if message.purpose == "nudge" and message.contact is not None:
+        record_nudge(message.contact)
 
 
 def confirm_identity_and_location(
