@@ -20,6 +20,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """
     from telejt import extensions, models  # noqa: F401  (models: register every table)
     from telejt.assets import init_assets
+    from telejt.error_pages import register_error_pages
     from telejt.errortracking import init_error_tracking
     from telejt.i18n import select_locale
     from telejt.logmask import install_log_masking
@@ -67,6 +68,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     install_request_ids(app)
     init_error_tracking(app.config.get("SENTRY_DSN"), app.config["TELEJT_ENV"])
     _register_blueprints(app)
+    register_error_pages(app)
     connect_receivers()
     init_assets(app)
     register_outage_banner(app)

@@ -18,8 +18,7 @@ from telejt.courts.models import Court
 from telejt.courts.visibility import may_acknowledge, may_verify, viewer_of
 from telejt.dashboard.queries import visible_alerts
 from telejt.extensions import db
-from telejt.participants.validation import InvalidInput
-from telejt.planning.verification import AlreadyVerified, verify_alert
+from telejt.planning.verification import verify_alert
 
 #: the most alerts one list answers with, newest first
 MAX_ALERTS = 500
@@ -128,12 +127,7 @@ def verify_alert_call(alert_id: int, body: dict[str, Any]) -> dict[str, Any]:
     alert = db.session.scalar(visible_alerts(user).where(Alert.id == alert_id))
     if alert is None:
         raise ApiError(404, _("No encontrado."))
-    try:
-        verify_alert(alert, user, body["outcome"], body["note"], channel="api")
-    except InvalidInput as exc:
-        raise ApiError(422, _("Datos no válidos."), exc.fields) from None
-    except AlreadyVerified:
-        raise ApiError(409, _("La alerta ya fue verificada.")) from None
+    verify_alert(alert, user, body["outcome"], body["note"], channel="api")
     return alert_payload(alert, viewer)
 
 

@@ -70,10 +70,11 @@ from telejt.conversation.reading import (
     question_value,
     read_reply,
 )
+from telejt.errors import InvalidInput
 from telejt.extensions import db
 from telejt.logmask import mask_phone
 from telejt.participants.models import Participant
-from telejt.participants.validation import InvalidInput, normalize_phone
+from telejt.participants.validation import normalize_phone
 from telejt.planning.live import publish_contact
 from telejt.planning.models import Contact
 from telejt.protocols.current import protocol_for

@@ -36,11 +36,11 @@ from telejt.dashboard.queries import (
     open_alerts,
 )
 from telejt.dashboard.retry import retry_when_sqlite_locked
+from telejt.errors import Conflict, InvalidInput
 from telejt.extensions import db
 from telejt.inputs import bounded_int
 from telejt.participants.models import Participant
 from telejt.participants.timeline import participant_timeline
-from telejt.participants.validation import InvalidInput
 from telejt.planning.justification import JUSTIFICATION_MAX_LENGTH, justify_miss
 from telejt.planning.models import Contact
 from telejt.planning.verification import AlreadyVerified, verify_alert
@@ -297,7 +297,7 @@ def justify(contact_id: int) -> Response:
     back = url_for("dashboard.participant", participant_id=contact.participant_id)
     try:
         justify_miss(contact, current_user, request.form.get("reason", ""))
-    except InvalidInput:
+    except (InvalidInput, Conflict):
         flash(_("Escriba el motivo; solo una falta puede justificarse."), "error")
         return redirect(back)
     db.session.commit()

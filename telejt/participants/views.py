@@ -21,6 +21,7 @@ from telejt.auth.access import participant_or_404, roles_required, visible_parti
 from telejt.auth.forms import select_choices
 from telejt.auth.models import StaffUser
 from telejt.courts.models import Court
+from telejt.errors import InvalidInput
 from telejt.extensions import db
 from telejt.participants import forms
 from telejt.participants.models import Participant
@@ -31,7 +32,6 @@ from telejt.participants.services import (
     update_participant,
 )
 from telejt.participants.timeline import participant_timeline
-from telejt.participants.validation import InvalidInput
 from telejt.participants.warnings import lead_words, unreminded_contacts
 from telejt.protocols.current import protocol_for, registry
 from telejt.reports import formatting

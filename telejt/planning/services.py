@@ -435,7 +435,7 @@ def add_session(
     """A one-off session outside the weekly slots, with the phase's reminders (not committed)."""
     import uuid
 
-    from telejt.participants.validation import InvalidInput
+    from telejt.errors import InvalidInput
 
     if starts_at <= now():
         raise InvalidInput({"starts_at": "must be in the future"})
@@ -478,7 +478,7 @@ def add_session(
 
 def reschedule_contact(contact: Contact, starts_at: datetime) -> Contact:
     """Move a future session: the old one is cancelled, a new one takes its place."""
-    from telejt.participants.validation import InvalidInput
+    from telejt.errors import InvalidInput
 
     if contact.kind != "session" or contact.status not in (*PLANNABLE_STATUSES, "declined"):
         raise InvalidInput({"contact_id": "only a session still to come can be rescheduled"})

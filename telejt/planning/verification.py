@@ -18,8 +18,8 @@ from telejt.alerts.models import VERIFICATION_OUTCOMES, Alert
 from telejt.alerts.services import mark_verified, publish_alert
 from telejt.audit.services import record_access
 from telejt.auth.models import StaffUser
+from telejt.errors import Conflict, InvalidInput
 from telejt.extensions import db
-from telejt.participants.validation import InvalidInput
 from telejt.planning.justification import (
     JUSTIFICATION_MAX_LENGTH,
     attribute_miss_to_system,
@@ -27,8 +27,11 @@ from telejt.planning.justification import (
 )
 
 
-class AlreadyVerified(Exception):
+class AlreadyVerified(Conflict):
     """The alert was verified already: the first verification stands."""
+
+    def __init__(self) -> None:
+        super().__init__(gettext("La alerta ya fue verificada."))
 
 
 def verify_alert(
@@ -48,7 +51,7 @@ def verify_alert(
     if errors:
         raise InvalidInput(errors)
     if alert.verification != "unverified":
-        raise AlreadyVerified(alert.id)
+        raise AlreadyVerified()
     before = {"attribution": alert.attribution, "reason": alert.reason}
     mark_verified(alert, by, outcome, note)
     contact = alert.contact
