@@ -1,7 +1,8 @@
 """Inbound SMS: who wrote, which open prompt the reply answers, and what telejt does.
 
-One entry point, :func:`receive_sms`, used by the Twilio webhook and by the
-console backend's dev page alike. In order:
+One entry point, :func:`receive_sms`, reached by the Twilio webhook and by the
+console backend's dev page alike through the SMS channel's ``inbound_received``
+signal (telejt.sms.signals). In order:
 
 1. A ``MessageSid`` already stored is a retry: nothing is done again.
 2. The sender is matched by E.164 number (the old ``+521`` form included). Every

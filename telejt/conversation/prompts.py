@@ -1,9 +1,10 @@
 """Opening, finding and closing prompts.
 
 A prompt opens when a message that asks something has left telejt (the
-dispatcher calls :func:`open_prompt_for_sent`): a reminder asking "1 to confirm,
-2 if you can't", a check-in question, or an ask-back. It stays open until it is
-answered, until a newer prompt asks the same thing, or until its window ends:
+dispatcher's ``message_sent`` signal reaches :func:`open_prompt_for_sent`): a
+reminder asking "1 to confirm, 2 if you can't", a check-in question, or an
+ask-back. It stays open until it is answered, until a newer prompt asks the same
+thing, or until its window ends:
 
 - attendance: until the session starts;
 - a check-in question: until the check-in's deadline plus ``TELEJT_REPLY_GRACE_MINUTES``

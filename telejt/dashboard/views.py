@@ -35,7 +35,6 @@ from telejt.dashboard.queries import (
     open_alert_count,
     open_alerts,
 )
-from telejt.dashboard.retry import retry_when_sqlite_locked
 from telejt.errors import Conflict, InvalidInput
 from telejt.extensions import db
 from telejt.inputs import bounded_int
@@ -104,7 +103,6 @@ def _filters_from_query() -> ComplianceFilters:
 
 @bp.get("")
 @roles_required(*VIEWERS)
-@retry_when_sqlite_locked
 def index() -> str:
     """Open alerts (live) and one compliance row per participant of the viewer's courts."""
     filters = _filters_from_query()
@@ -144,7 +142,6 @@ def index() -> str:
 
 @bp.get("/participants/<int:participant_id>/row")
 @roles_required(*VIEWERS)
-@retry_when_sqlite_locked
 def compliance_row_fragment(participant_id: int) -> str:
     """One participant's compliance row, for the page to refresh when a live event says so."""
     figures = compliance_row(current_user, participant_id, now())
@@ -175,7 +172,6 @@ def _visible_alert_or_404(alert_id: int) -> Alert:
 
 @bp.get("/alerts/<int:alert_id>/row")
 @roles_required(*VIEWERS)
-@retry_when_sqlite_locked
 def alert_row(alert_id: int) -> str:
     """One alert's row, for the page to insert when a live event announces it."""
     alert = _visible_alert_or_404(alert_id)
@@ -189,7 +185,6 @@ def alert_row(alert_id: int) -> str:
 
 @bp.post("/alerts/<int:alert_id>/ack")
 @roles_required(*VIEWERS)
-@retry_when_sqlite_locked
 def acknowledge(alert_id: int) -> Response:
     """Acknowledge an alert with a note (the form works without JavaScript too)."""
     note = request.form.get("note", "").strip()[:NOTE_MAX_LENGTH]
@@ -208,7 +203,6 @@ def acknowledge(alert_id: int) -> Response:
 
 @bp.post("/alerts/<int:alert_id>/verification")
 @roles_required(*VIEWERS)
-@retry_when_sqlite_locked
 def verify(alert_id: int) -> Response:
     """Verify a miss's alert (coordinators and supervision officers); audited."""
     if not may_verify(viewer_of(current_user)):
@@ -234,7 +228,6 @@ def verify(alert_id: int) -> Response:
 
 @bp.post("/alerts/<int:alert_id>/seen")
 @roles_required(*VIEWERS)
-@retry_when_sqlite_locked
 def mark_alert_seen(alert_id: int) -> Response:
     """Mark an alert as seen by the current user only (the team's acknowledgement is apart)."""
     alert = _visible_alert_or_404(alert_id)
@@ -248,7 +241,6 @@ def mark_alert_seen(alert_id: int) -> Response:
 
 @bp.get("/participants/<int:participant_id>")
 @roles_required(*VIEWERS)
-@retry_when_sqlite_locked
 def participant(participant_id: int) -> str:
     """A participant's compliance, attendance calendar and timeline, cut to the viewer's rights."""
     person = participant_or_404(current_user, participant_id)
@@ -281,7 +273,6 @@ def participant(participant_id: int) -> str:
 
 @bp.post("/contacts/<int:contact_id>/justify")
 @roles_required(*VIEWERS)
-@retry_when_sqlite_locked
 def justify(contact_id: int) -> Response:
     """Justify a past miss with a reason (coordinators and supervision officers); audited."""
     if not may_justify(viewer_of(current_user)):

@@ -21,8 +21,9 @@ from telejt.inputs import iso_day
 from telejt.participants import forms
 from telejt.participants.models import Participant
 from telejt.participants.validation import parse_local_time
-from telejt.participants.views import audit_participant, change_participant, local_when
+from telejt.participants.views import audit_participant, change_participant
 from telejt.planning.services import reschedule_contact
+from telejt.reports.formatting import local_when
 
 bp = Blueprint("queues", __name__, template_folder="templates")
 

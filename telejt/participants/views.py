@@ -45,10 +45,6 @@ READERS = ("coordinator", "therapist", "court")
 UNREMINDED_SHOWN = 3
 
 
-#: an instant in the viewer's zone (else the participant's), labelled, in his language
-local_when = formatting.local_when
-
-
 @bp.app_context_processor
 def participant_page_helpers() -> dict[str, Any]:
     """Labels and local times for participant templates."""
@@ -57,7 +53,6 @@ def participant_page_helpers() -> dict[str, Any]:
         "consent_labels": forms.CONSENT_LABELS,
         "purpose_label": purpose_label,
         **formatting.template_helpers(),
-        "local_when": local_when,
     }
 
 
@@ -184,7 +179,7 @@ def _warn_unreminded(participant: Participant) -> None:
     for item in unreminded_contacts(participant)[:UNREMINDED_SHOWN]:
         contact = item.contact
         kind = label(CONTACT_KIND_LABELS, contact.kind)
-        when = local_when(contact.starts_at, participant.timezone)
+        when = formatting.local_when(contact.starts_at, participant.timezone)
         if item.is_unreminded:
             message = _(
                 "%(kind)s del %(when)s: es demasiado pronto para recordárselo por SMS; no "

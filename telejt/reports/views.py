@@ -14,7 +14,6 @@ from werkzeug.wrappers import Response
 from telejt.audit.services import record_access
 from telejt.auth.access import participant_or_404, roles_required
 from telejt.clock import now
-from telejt.dashboard.retry import retry_when_sqlite_locked
 from telejt.extensions import db
 from telejt.reports import labels
 from telejt.reports.answers import answer_line
@@ -67,7 +66,6 @@ def _filename(report: StatusReport, extension: str) -> str:
 
 @bp.get("/participants/<int:participant_id>")
 @roles_required(*PRINTERS)
-@retry_when_sqlite_locked
 def participant_report(participant_id: int) -> str:
     """The report as a page to read and print."""
     report = _report_for(participant_id)
@@ -78,7 +76,6 @@ def participant_report(participant_id: int) -> str:
 
 @bp.get("/participants/<int:participant_id>.csv")
 @roles_required(*PRINTERS)
-@retry_when_sqlite_locked
 def participant_report_csv(participant_id: int) -> Response:
     """One row per contact, with its evidence."""
     report = _report_for(participant_id)
@@ -150,7 +147,6 @@ def participant_report_csv(participant_id: int) -> Response:
 
 @bp.get("/participants/<int:participant_id>.pdf")
 @roles_required(*PRINTERS)
-@retry_when_sqlite_locked
 def participant_report_pdf(participant_id: int) -> Response:
     """The report as PDF."""
     report = _report_for(participant_id)
