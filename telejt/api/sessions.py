@@ -16,8 +16,8 @@ from telejt.api.routing import operation
 from telejt.api.schemas import ATTENDANCE, CONTACT, JUSTIFICATION, SESSION_CREATE
 from telejt.audit.services import record_access
 from telejt.auth.access import visible_participants
-from telejt.clock import now
 from telejt.courts.visibility import may_justify, viewer_of
+from telejt.errors import NotFound
 from telejt.extensions import db
 from telejt.participants.models import Participant
 from telejt.planning.justification import justify_miss
@@ -42,13 +42,6 @@ def create_session(body: dict[str, Any]) -> dict[str, Any]:
     """Add a one-off session."""
     participant = visible_participant(body["participant_id"])
     starts_at = parse_instant(body["starts_at"])
-    errors: dict[str, str] = {}
-    if starts_at <= now():
-        errors["starts_at"] = _("Debe ser en el futuro.")
-    if participant.status != "active":
-        errors["participant_id"] = _("El participante no está activo.")
-    if errors:
-        raise ApiError(422, _("Datos no válidos."), errors)
     contact = add_session(participant, starts_at, body["minutes"], body.get("modality", "video"))
     record_access(
         api_user().id, "add_session", "contact", contact.id, participant_id=participant.id,
@@ -86,7 +79,7 @@ def mark_attendance(session_id: int, body: dict[str, Any]) -> dict[str, Any]:
         )
     )
     if contact is None:
-        raise ApiError(404, _("No encontrado."))
+        raise NotFound(_("No encontrado."))
     outcome = body["outcome"]
     previous = {"status": contact.status, "attribution": contact.attribution}
     mark_outcome(contact, outcome, user, body.get("note"))
@@ -120,6 +113,6 @@ def justify_contact(contact_id: int, body: dict[str, Any]) -> dict[str, Any]:
         select(Contact).where(Contact.id == contact_id, Contact.participant_id.in_(visible_ids))
     )
     if contact is None:
-        raise ApiError(404, _("No encontrado."))
+        raise NotFound(_("No encontrado."))
     justify_miss(contact, user, body["reason"], channel="api")
     return contact_payload(contact)

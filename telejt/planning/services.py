@@ -16,6 +16,7 @@ from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import current_app
+from flask_babel import gettext
 from sqlalchemy import insert, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
@@ -437,14 +438,17 @@ def add_session(
 
     from telejt.errors import InvalidInput
 
+    errors: dict[str, str] = {}
     if starts_at <= now():
-        raise InvalidInput({"starts_at": "must be in the future"})
+        errors["starts_at"] = gettext("Debe ser en el futuro.")
+    if participant.status != "active":
+        errors["participant_id"] = gettext("El participante no está activo.")
+    if errors:
+        raise InvalidInput(errors)
     if not 10 <= minutes <= 240:
         raise InvalidInput({"minutes": "between 10 and 240"})
     if modality not in ("video", "phone"):
         raise InvalidInput({"modality": "video or phone"})
-    if participant.status != "active":
-        raise InvalidInput({"participant_id": "participant is not active"})
     if session_modality(modality, participant) != modality:
         raise InvalidInput({"modality": "video needs his telehealth consent: choose phone"})
     path, rule = _session_rule(participant, minutes, modality)
