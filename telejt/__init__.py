@@ -20,12 +20,14 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """
     from telejt import extensions, models  # noqa: F401  (models: register every table)
     from telejt.assets import init_assets
+    from telejt.error_pages import register_error_pages
     from telejt.errortracking import init_error_tracking
     from telejt.i18n import select_locale
     from telejt.logmask import install_log_masking
     from telejt.logs import install_request_ids
     from telejt.origins import origin_check
     from telejt.protocols import load_protocols
+    from telejt.receivers import connect_receivers
     from telejt.reports import runs  # noqa: F401  (the session hooks that keep runs current)
     from telejt.security import init_security, wrap_wsgi
     from telejt.sms.provider import register_outage_banner
@@ -71,6 +73,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     install_request_ids(app)
     init_error_tracking(app.config.get("SENTRY_DSN"), app.config["TELEJT_ENV"])
     _register_blueprints(app)
+    register_error_pages(app)
+    connect_receivers()
     init_assets(app)
     register_outage_banner(app)
     wrap_wsgi(app)  # outermost: the socket gate and the proxy fix see every request

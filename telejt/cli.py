@@ -184,8 +184,8 @@ def courts_create(
 ) -> None:
     """Create a court and print its id."""
     from telejt.courts.services import create_court
+    from telejt.errors import InvalidInput
     from telejt.extensions import db
-    from telejt.participants.validation import InvalidInput
 
     try:
         court = create_court(
@@ -210,8 +210,8 @@ def courts_phones(court_id: int, team_phone: str | None, on_call_phone: str | No
     """Set a court's team and on-call phones (only those given change)."""
     from telejt.courts.models import Court
     from telejt.courts.services import set_court_phones
+    from telejt.errors import InvalidInput
     from telejt.extensions import db
-    from telejt.participants.validation import InvalidInput
 
     court = db.session.get(Court, court_id)
     if court is None:
@@ -237,8 +237,8 @@ def courts_unverified(court_id: int, positions: str) -> None:
     """Choose who in a court sees unverified missed-contact notices live (audited)."""
     from telejt.courts.models import Court
     from telejt.courts.services import choose_unverified_positions
+    from telejt.errors import InvalidInput
     from telejt.extensions import db
-    from telejt.participants.validation import InvalidInput
 
     court = db.session.get(Court, court_id)
     if court is None:

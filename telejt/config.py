@@ -11,7 +11,6 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
@@ -438,12 +437,3 @@ def _twilio_settings(env: Mapping[str, str]) -> dict[str, Any]:
         "TWILIO_MESSAGING_SERVICE_SID": service or None,
         "TWILIO_FROM_NUMBER": sender or None,
     }
-
-
-def check_timezone(name: str, setting: str = "timezone") -> str:
-    """An IANA zone name that this machine knows, or ConfigError."""
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ConfigError(setting, f"unknown time zone {name!r}") from None
-    return name

@@ -83,10 +83,3 @@ def local_time(moment: datetime, timezone: str, locale: str) -> str:
     return sms_safe(
         format_time(moment, "short", tzinfo=ZoneInfo(timezone), locale=babel_locale(locale))
     )
-
-
-def local_date(moment: datetime, timezone: str, locale: str) -> str:
-    """Only the date of an instant in the participant's zone."""
-    return format_date(
-        moment.astimezone(ZoneInfo(timezone)).date(), "long", locale=babel_locale(locale)
-    )

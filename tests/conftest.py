@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import hypothesis_profiles  # noqa: F401  (loads the Hypothesis profile first)
 import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import create_engine, inspect, text

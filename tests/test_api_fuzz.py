@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
+from hypothesis_profiles import examples
 from schemathesis import GenerationMode
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 from sqlalchemy import select
@@ -102,10 +103,8 @@ def test_fuzzing_finds_no_error_and_no_undocumented_answer(  # type: ignore[no-u
 
     @given(case=operation.as_strategy(generation_mode=mode))
     @settings(
-        max_examples=30,
+        max_examples=examples(30),
         deadline=None,
-        derandomize=True,
-        database=None,
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
     )
     def exchange(case: Any) -> None:

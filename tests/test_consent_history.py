@@ -10,9 +10,9 @@ import pytest
 from sqlalchemy import select
 
 from telejt.clock import now
+from telejt.errors import InvalidInput
 from telejt.extensions import db
 from telejt.participants.services import record_consent, revoke_consent
-from telejt.participants.validation import InvalidInput
 from telejt.planning.models import Contact
 from telejt.planning.services import add_session
 

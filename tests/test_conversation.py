@@ -454,7 +454,7 @@ def test_cancelar_then_2_stops_every_message(client, twilio, reminded) -> None:
 def test_a_phone_in_use_is_refused_unless_shared(
     court, make_court, make_participant, frozen_clock
 ) -> None:
-    from telejt.participants.validation import InvalidInput
+    from telejt.errors import InvalidInput
 
     frozen_clock.set(MONDAY)
     first = make_participant(court=court, phone="+52 81 4444 7777")

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from hypothesis_profiles import examples
 from sqlalchemy import func, select, update
 
 from telejt.extensions import db
@@ -135,7 +136,7 @@ def _check_invariants(participant, sms, frozen_clock) -> None:  # type: ignore[n
 
 
 @settings(
-    max_examples=25,
+    max_examples=examples(25),
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )

@@ -21,8 +21,8 @@ from telejt.alerts.models import Alert
 from telejt.audit.models import AuditEvent
 from telejt.auth.services import create_api_token
 from telejt.clock import now
+from telejt.errors import Conflict, InvalidInput
 from telejt.extensions import db
-from telejt.participants.validation import InvalidInput
 from telejt.planning.justification import justify_miss
 from telejt.planning.models import Contact
 from telejt.planning.watcher import settle_contact
@@ -251,7 +251,7 @@ def test_staff_justify_a_past_miss_and_every_figure_follows(client, court) -> No
 def test_only_a_miss_can_be_justified(court) -> None:  # type: ignore[no-untyped-def]
     person = court["person"]
     kept = add_contact(person, now() - 2 * DAY, "attended")
-    with pytest.raises(InvalidInput):
+    with pytest.raises(Conflict):  # not a miss: the state forbids it, the input was fine
         justify_miss(kept, court["staff"]["coordinator"], "por si acaso")
     missed = add_contact(person, now() - DAY, "missed", "participant")
     with pytest.raises(InvalidInput):

@@ -19,6 +19,7 @@ import pytest
 from conftest import PASSWORD, sign_in
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from hypothesis_profiles import examples
 from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 
@@ -222,7 +223,7 @@ hostile_values = st.one_of(
 
 
 @settings(
-    max_examples=60,
+    max_examples=examples(60),
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )

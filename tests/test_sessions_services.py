@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import select
 
 from telejt.alerts.models import Alert
+from telejt.errors import Conflict, InvalidInput
 from telejt.extensions import db
-from telejt.participants.validation import InvalidInput
 from telejt.planning.models import Contact
 from telejt.sessions import services
 from telejt.sessions.models import ClinicalNote, PresenceEvent
@@ -263,7 +263,7 @@ def test_outcomes_map_to_status_and_attribution(
 def test_outcome_refusals(session, frozen_clock) -> None:
     therapist = session.participant.therapist
     frozen_clock.set(TUESDAY_SESSION - timedelta(minutes=1))
-    with pytest.raises(InvalidInput) as refused:
+    with pytest.raises(Conflict) as refused:  # not yet: a conflict with the time, not bad input
         services.mark_outcome(session, "attended", therapist)
     assert "outcome" in refused.value.fields
     services.mark_outcome(session, "excused", therapist, "avisó con tiempo")  # ahead is fine
@@ -271,7 +271,7 @@ def test_outcome_refusals(session, frozen_clock) -> None:
     with pytest.raises(InvalidInput):
         services.mark_outcome(session, "present", therapist)
     session.status = "cancelled"
-    with pytest.raises(InvalidInput):
+    with pytest.raises(Conflict):
         services.mark_outcome(session, "attended", therapist)
 
 

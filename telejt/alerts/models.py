@@ -27,13 +27,9 @@ ALERT_KINDS = (
     "outcome_pending",
     "phase_review",
 )
-SEVERITIES = ("info", "warning", "urgent")
-#: who may see an alert: the court and the team, or the treatment team only
-AUDIENCES = ("court", "team")
 #: alert kinds that assert a breach: raised unverified, verified by the coordinator or the
 #: supervision officer before the positions that see only verified notices read them
 VERIFIED_KINDS = ("missed_contact",)
-VERIFICATION_STATES = ("unverified", "verified")
 #: what the verification found: his own miss, a justified absence, or the system's failure
 VERIFICATION_OUTCOMES = ("participant", "justified", "system_failure")
 
@@ -72,6 +68,7 @@ class Alert(Base):
     kind: Mapped[str] = mapped_column(String(30))
     severity: Mapped[str] = mapped_column(String(10))
     attribution: Mapped[str | None] = mapped_column(String(20))
+    #: who may see it: "court" (the court and the team) or "team" (the treatment team only)
     audience: Mapped[str] = mapped_column(String(10), default="court")
     #: one alert per fact: "missed:<contact id>", "optout:<participant>:<time>", …
     dedupe_key: Mapped[str] = mapped_column(String(120), unique=True)

@@ -17,9 +17,9 @@ from telejt.audit.services import record_access
 from telejt.courts.models import Court
 from telejt.courts.visibility import may_acknowledge, may_verify, viewer_of
 from telejt.dashboard.queries import visible_alerts
+from telejt.errors import Conflict, NotFound
 from telejt.extensions import db
-from telejt.participants.validation import InvalidInput
-from telejt.planning.verification import AlreadyVerified, verify_alert
+from telejt.planning.verification import verify_alert
 
 #: the most alerts one list answers with, newest first
 MAX_ALERTS = 500
@@ -53,7 +53,7 @@ def list_alerts(query: dict[str, Any]) -> list[dict[str, Any]]:
         court_id = query["court_id"]
         visible = court_id in user.court_ids
         if not visible or db.session.get(Court, court_id) is None:
-            raise ApiError(404, _("No encontrado."), {"court_id": _("Juzgado desconocido.")})
+            raise NotFound(_("No encontrado."), {"court_id": _("Juzgado desconocido.")})
         statement = statement.where(Alert.court_id == court_id)
     if query["status"] == "open":
         statement = statement.where(Alert.acknowledged_at.is_(None))
@@ -93,9 +93,9 @@ def ack_alert(alert_id: int, body: dict[str, Any]) -> dict[str, Any]:
     user = api_user()
     alert = db.session.scalar(visible_alerts(user).where(Alert.id == alert_id))
     if alert is None or not may_acknowledge(viewer_of(user), alert.kind, alert.audience):
-        raise ApiError(404, _("No encontrado."))
+        raise NotFound(_("No encontrado."))
     if alert.acknowledged_at is not None:
-        raise ApiError(409, _("La alerta ya fue atendida."))
+        raise Conflict(_("La alerta ya fue atendida."))
     note = body["note"].strip()
     if not note:
         raise ApiError(422, _("Datos no válidos."), {"note": _("No puede quedar vacío.")})
@@ -127,13 +127,8 @@ def verify_alert_call(alert_id: int, body: dict[str, Any]) -> dict[str, Any]:
         raise ApiError(403, _("Su función no permite esta operación."))
     alert = db.session.scalar(visible_alerts(user).where(Alert.id == alert_id))
     if alert is None:
-        raise ApiError(404, _("No encontrado."))
-    try:
-        verify_alert(alert, user, body["outcome"], body["note"], channel="api")
-    except InvalidInput as exc:
-        raise ApiError(422, _("Datos no válidos."), exc.fields) from None
-    except AlreadyVerified:
-        raise ApiError(409, _("La alerta ya fue verificada.")) from None
+        raise NotFound(_("No encontrado."))
+    verify_alert(alert, user, body["outcome"], body["note"], channel="api")
     return alert_payload(alert, viewer)
 
 
@@ -153,7 +148,7 @@ def mark_alert_seen(alert_id: int) -> dict[str, Any]:
     user = api_user()
     alert = db.session.scalar(visible_alerts(user).where(Alert.id == alert_id))
     if alert is None:
-        raise ApiError(404, _("No encontrado."))
+        raise NotFound(_("No encontrado."))
     mark_seen(alert, user)
     record_access(
         user.id, "alert.seen", "alert", alert.id, participant_id=alert.participant_id, channel="api"

@@ -15,7 +15,12 @@ from telejt.api.routing import QueryParameter, operation
 from telejt.api.schemas import COURT, COURT_CREATE, COURT_UPDATE, PROTOCOL, STAFF
 from telejt.auth.models import ROLES, StaffUser, court_memberships
 from telejt.courts.models import Court
-from telejt.courts.services import choose_unverified_positions, create_court, set_court_phones
+from telejt.courts.services import (
+    choose_unverified_positions,
+    create_court,
+    set_court_phones,
+)
+from telejt.errors import NotFound
 from telejt.extensions import db
 from telejt.protocols.current import registry
 
@@ -85,7 +90,7 @@ def update_court_call(court_id: int, body: dict[str, Any]) -> dict[str, Any]:
     court = db.session.get(Court, court_id)
     user = api_user()
     if court is None or (user.role != "admin" and court_id not in user.court_ids):
-        raise ApiError(404, _("No encontrado."))
+        raise NotFound(_("No encontrado."))
     changes = {
         field: body[field] or "" for field in ("team_phone", "on_call_phone") if field in body
     }

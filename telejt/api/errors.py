@@ -17,8 +17,8 @@ from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException
 from werkzeug.http import HTTP_STATUS_CODES
 
+from telejt.errors import InvalidInput, TelejtError
 from telejt.extensions import db
-from telejt.participants.validation import InvalidInput
 
 log = logging.getLogger(__name__)
 API_PREFIX = "/api/v1"
@@ -95,9 +95,11 @@ def _handle_api_error(error: ApiError) -> Response:
     return error_response(error.status, error.message, error.fields, error.code)
 
 
-def _handle_invalid_input(error: InvalidInput) -> Response:
+def _handle_refusal(error: TelejtError) -> Response:
+    # a rule's refusal (telejt.errors): its kind is its status
     db.session.rollback()
-    return error_response(422, _("Datos no válidos."), error.fields)
+    message = _("Datos no válidos.") if isinstance(error, InvalidInput) else error.message
+    return error_response(error.status, message or _http_message(error.status), error.fields)
 
 
 def _handle_integrity_error(error: IntegrityError) -> Response:
@@ -128,7 +130,7 @@ def _handle_http_exception(error: HTTPException) -> Any:
 def register_error_handlers(bp: Blueprint) -> None:
     """JSON errors for the API blueprint, and for unmatched URLs under /api/v1."""
     bp.register_error_handler(ApiError, _handle_api_error)
-    bp.register_error_handler(InvalidInput, _handle_invalid_input)
+    bp.register_error_handler(TelejtError, _handle_refusal)
     bp.register_error_handler(IntegrityError, _handle_integrity_error)
     bp.register_error_handler(HTTPException, _handle_http_exception)
     bp.register_error_handler(Exception, _handle_unexpected)

@@ -36,6 +36,7 @@ from telejt.auth.access import visible_participants
 from telejt.clock import now
 from telejt.courts.models import Court
 from telejt.courts.services import sees_unverified_misses
+from telejt.errors import NotFound
 from telejt.extensions import db
 from telejt.participants.models import PARTICIPANT_STATUSES, Participant
 from telejt.participants.services import enroll_participant, update_participant
@@ -61,7 +62,7 @@ def visible_participant(participant_id: int) -> Participant:
         visible_participants(api_user()).where(Participant.id == participant_id)
     )
     if participant is None:
-        raise ApiError(404, _("No encontrado."))
+        raise NotFound(_("No encontrado."))
     return participant
 
 
@@ -107,7 +108,7 @@ def enroll(body: dict[str, Any]) -> dict[str, Any]:
     user = api_user()
     court = db.session.get(Court, body["court_id"])
     if court is None or court.id not in user.court_ids:
-        raise ApiError(404, _("No encontrado."), {"court_id": _("Juzgado desconocido.")})
+        raise NotFound(_("No encontrado."), {"court_id": _("Juzgado desconocido.")})
     case_number = body["case_number"].strip()
     if db.session.scalar(
         select(Participant.id).where(

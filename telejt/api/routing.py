@@ -23,6 +23,7 @@ from telejt.api.errors import ApiError, register_error_handlers
 from telejt.api.idempotency import run_once
 from telejt.api.jsonschema import JsonSchema, Schema, integral, parse_instant
 from telejt.api.schemas import MAX_ID
+from telejt.errors import NotFound
 from telejt.extensions import db
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -103,7 +104,7 @@ def operation(
             g.pop("api_headers", None)  # g outlives a request where an app context is reused
             require_role(*roles)
             if any(value > MAX_ID for value in path_values.values()):
-                raise ApiError(404, _("No encontrado."))
+                raise NotFound(_("No encontrado."))
             kwargs: dict[str, Any] = dict(path_values)
             parsed = _parse_query(query)  # also refuses unknown parameters, typos included
             if query:

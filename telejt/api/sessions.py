@@ -22,16 +22,15 @@ from telejt.api.schemas import (
 )
 from telejt.audit.services import record_access
 from telejt.auth.access import visible_participants
-from telejt.clock import now
 from telejt.courts.visibility import may_justify, may_verify, viewer_of
+from telejt.errors import NotFound
 from telejt.extensions import db
 from telejt.participants.models import Participant
-from telejt.participants.validation import InvalidInput
 from telejt.planning.justification import justify_miss
 from telejt.planning.models import Contact
 from telejt.planning.services import add_session
-from telejt.planning.verification import AlreadyVerified, verify_miss
-from telejt.sessions.services import UNMARKABLE_STATUSES, mark_outcome
+from telejt.planning.verification import verify_miss
+from telejt.sessions.services import mark_outcome
 
 
 @operation(
@@ -50,13 +49,6 @@ def create_session(body: dict[str, Any]) -> dict[str, Any]:
     """Add a one-off session."""
     participant = visible_participant(body["participant_id"])
     starts_at = parse_instant(body["starts_at"])
-    errors: dict[str, str] = {}
-    if starts_at <= now():
-        errors["starts_at"] = _("Debe ser en el futuro.")
-    if participant.status != "active":
-        errors["participant_id"] = _("El participante no está activo.")
-    if errors:
-        raise ApiError(422, _("Datos no válidos."), errors)
     contact = add_session(participant, starts_at, body["minutes"], body.get("modality", "video"))
     record_access(
         api_user().id, "add_session", "contact", contact.id, participant_id=participant.id,
@@ -94,16 +86,8 @@ def mark_attendance(session_id: int, body: dict[str, Any]) -> dict[str, Any]:
         )
     )
     if contact is None:
-        raise ApiError(404, _("No encontrado."))
+        raise NotFound(_("No encontrado."))
     outcome = body["outcome"]
-    if contact.status in UNMARKABLE_STATUSES:
-        raise ApiError(
-            409, _("La sesión fue cancelada."), {"outcome": _("La sesión fue cancelada.")}
-        )
-    if outcome != "excused" and now() < contact.starts_at:
-        raise ApiError(
-            409, _("La sesión aún no empieza."), {"outcome": _("La sesión aún no empieza.")}
-        )
     previous = {"status": contact.status, "attribution": contact.attribution}
     mark_outcome(contact, outcome, user, body.get("note"))
     record_access(
@@ -136,13 +120,8 @@ def justify_contact(contact_id: int, body: dict[str, Any]) -> dict[str, Any]:
         select(Contact).where(Contact.id == contact_id, Contact.participant_id.in_(visible_ids))
     )
     if contact is None:
-        raise ApiError(404, _("No encontrado."))
-    if contact.status != "missed":
-        raise ApiError(409, _("Solo se justifica una falta."), {"contact": _("No es una falta.")})
-    reason = body["reason"].strip()
-    if not reason:
-        raise ApiError(422, _("Datos no válidos."), {"reason": _("No puede quedar vacío.")})
-    justify_miss(contact, user, reason, channel="api")
+        raise NotFound(_("No encontrado."))
+    justify_miss(contact, user, body["reason"], channel="api")
     return contact_payload(contact)
 
 
@@ -172,11 +151,6 @@ def verify_contact(contact_id: int, body: dict[str, Any]) -> dict[str, Any]:
         select(Contact).where(Contact.id == contact_id, Contact.participant_id.in_(visible_ids))
     )
     if contact is None:
-        raise ApiError(404, _("No encontrado."))
-    try:
-        verify_miss(contact, user, body["outcome"], body["note"], channel="api")
-    except InvalidInput as exc:
-        raise ApiError(422, _("Datos no válidos."), exc.fields) from None
-    except AlreadyVerified:
-        raise ApiError(409, _("La falta ya fue verificada.")) from None
+        raise NotFound(_("No encontrado."))
+    verify_miss(contact, user, body["outcome"], body["note"], channel="api")  # 422, 409
     return contact_payload(contact)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import io
+import json
+from collections.abc import Iterable
 from typing import Any
 
 from flask import has_request_context, request
@@ -9,6 +12,23 @@ from flask import has_request_context, request
 from telejt.audit.models import AuditEvent
 from telejt.clock import now
 from telejt.extensions import db
+from telejt.spreadsheet import csv_writer
+
+#: the audit export's columns, in order
+CSV_COLUMNS = (
+    "id",
+    "at",
+    "staff_id",
+    "staff_email",
+    "action",
+    "object_type",
+    "object_id",
+    "participant_id",
+    "channel",
+    "remote_addr",
+    "user_agent",
+    "detail",
+)
 
 
 def record_access(
@@ -40,3 +60,28 @@ def record_access(
     )
     db.session.add(event)
     return event
+
+
+def audit_log_csv(rows: Iterable[Any]) -> str:
+    """Audit events (with their staff member's email) as CSV, formula-like cells quoted."""
+    buffer = io.StringIO()
+    writer = csv_writer(buffer)  # formula-like cells quoted
+    writer.writerow(CSV_COLUMNS)
+    for event, email in rows:
+        writer.writerow(
+            [
+                event.id,
+                event.at.isoformat(),
+                event.staff_id,
+                email,
+                event.action,
+                event.object_type,
+                event.object_id,
+                event.participant_id,
+                event.channel,
+                event.remote_addr,
+                event.user_agent,
+                json.dumps(event.detail, ensure_ascii=False) if event.detail else "",
+            ]
+        )
+    return buffer.getvalue()

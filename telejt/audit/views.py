@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import json
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
@@ -15,7 +14,7 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from telejt.audit.labels import ACTION_LABELS, CHANNEL_LABELS, OBJECT_LABELS
 from telejt.audit.models import AuditEvent
-from telejt.audit.services import record_access
+from telejt.audit.services import audit_log_csv, record_access
 from telejt.auth.access import participant_or_404, roles_required
 from telejt.auth.forms import ConfirmForm
 from telejt.auth.models import StaffUser
@@ -27,7 +26,6 @@ from telejt.participants.data_rights import (
     export_participant,
     retention_ends_at,
 )
-from telejt.spreadsheet import csv_writer
 
 bp = Blueprint("audit", __name__, template_folder="templates")
 
@@ -35,20 +33,6 @@ PAGE_SIZE = 200
 #: who answers a participant's data-rights requests: his court's coordinators, who hold
 #: his record (admins keep courts, staff and tokens, never the cases: DESIGN)
 DATA_RIGHTS_ROLES = ("coordinator",)
-CSV_COLUMNS = (
-    "id",
-    "at",
-    "staff_id",
-    "staff_email",
-    "action",
-    "object_type",
-    "object_id",
-    "participant_id",
-    "channel",
-    "remote_addr",
-    "user_agent",
-    "detail",
-)
 
 
 def _int_arg(name: str) -> int | None:
@@ -122,26 +106,7 @@ def audit_log() -> str:
 def audit_csv() -> Response:
     """The filtered audit log as CSV (the export is itself audited)."""
     query, filters = _filtered_events()
-    buffer = io.StringIO()
-    writer = csv_writer(buffer)  # formula-like cells quoted
-    writer.writerow(CSV_COLUMNS)
-    for event, email in db.session.execute(query):
-        writer.writerow(
-            [
-                event.id,
-                event.at.isoformat(),
-                event.staff_id,
-                email,
-                event.action,
-                event.object_type,
-                event.object_id,
-                event.participant_id,
-                event.channel,
-                event.remote_addr,
-                event.user_agent,
-                json.dumps(event.detail, ensure_ascii=False) if event.detail else "",
-            ]
-        )
+    text = audit_log_csv(db.session.execute(query))
     record_access(
         current_user.id,
         "audit.export",
@@ -150,7 +115,7 @@ def audit_csv() -> Response:
     )
     db.session.commit()
     return Response(
-        buffer.getvalue(),
+        text,
         mimetype="text/csv",
         headers={"Content-Disposition": "attachment; filename=telejt-auditoria.csv"},
     )

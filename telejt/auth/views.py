@@ -6,20 +6,14 @@ each request checks it, and logout, a new password or a deactivation end it.
 
 from __future__ import annotations
 
-import contextlib
-import secrets
-from functools import cache
 from typing import Any
 from urllib.parse import urlsplit
 
-from argon2 import PasswordHasher
-from argon2.exceptions import VerificationError
 from flask import abort, flash, redirect, render_template, request, session, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, login_user, logout_user
-from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from telejt.audit.services import record_access
@@ -34,13 +28,12 @@ from telejt.auth.forms import (
     NewPasswordForm,
     password_error,
 )
+from telejt.auth.login import check_login_code, check_password_login
 from telejt.auth.models import StaffUser
 from telejt.auth.services import (
     AccountError,
-    hash_password,
     set_password,
     user_for_reset_token,
-    verify_password,
 )
 from telejt.auth.sessions import (
     current_staff_session,
@@ -48,7 +41,7 @@ from telejt.auth.sessions import (
     start_session,
     touch_current_session,
 )
-from telejt.auth.totp import totp_enabled, totp_required, verify_code
+from telejt.auth.totp import totp_enabled, totp_required
 from telejt.clock import now
 from telejt.extensions import db, login_manager
 
@@ -137,16 +130,6 @@ def _safe_next(target: str | None) -> str | None:
     return target
 
 
-@cache
-def _dummy_hash() -> str:
-    return hash_password(secrets.token_urlsafe(16))
-
-
-def _check_against_dummy_hash(password: str) -> None:
-    with contextlib.suppress(VerificationError):
-        PasswordHasher().verify(_dummy_hash(), password)
-
-
 def _finish_login(user: StaffUser, *, second_factor: bool, target: str | None) -> Response:
     """A fresh session for a fully authenticated user, recorded server-side."""
     session.clear()  # nothing from before the login carries over
@@ -174,24 +157,15 @@ def login() -> Any:
         return render_template("auth/login.html", form=form)
     # One message for every refusal: a locked or unknown account looks like a wrong password.
     generic = _("Correo o contraseña incorrectos, o la cuenta está bloqueada por un tiempo.")
-    address = request.remote_addr
-    if throttle.address_is_throttled(address):
-        throttle.record_failed_login(None, "address_throttled")
+    check = check_password_login(
+        form.email.data or "", form.password.data or "", request.remote_addr
+    )
+    if check.outcome == "address_throttled":
         db.session.commit()
         flash(_("Demasiados intentos desde esta red. Espere unos minutos."), "error")
         return render_template("auth/login.html", form=form), 429
-    email = (form.email.data or "").strip().lower()
-    user = db.session.scalar(select(StaffUser).where(StaffUser.email == email))
-    if user is not None and not user.is_active:
-        user = None
-    locked = user is not None and throttle.is_locked(user, address)
-    if user is None or locked:
-        # Spend the time a real check takes, so timing does not tell accounts apart either.
-        _check_against_dummy_hash(form.password.data or "")
-    if user is not None and locked:
-        throttle.record_failed_login(user, "locked", address)
-    elif user is not None and verify_password(user, form.password.data or ""):
-        throttle.record_successful_login(user, address)
+    user = check.user
+    if user is not None:
         target = request.args.get("next")
         if totp_enabled() and user.has_totp:
             db.session.commit()
@@ -203,8 +177,6 @@ def login() -> Any:
             }
             return redirect(url_for("auth.login_code"))
         return _finish_login(user, second_factor=False, target=target)
-    else:
-        throttle.record_failed_login(user, "bad_password" if user else "unknown_account", address)
     db.session.commit()
     flash(generic, "error")
     return render_template("auth/login.html", form=form), 401
@@ -231,15 +203,11 @@ def login_code() -> Any:
     form = CodeForm()
     if not form.validate_on_submit():
         return render_template("auth/login_code.html", form=form)
-    address = request.remote_addr
-    if throttle.is_locked(user, address):
-        throttle.record_failed_login(user, "locked", address)
-    elif verify_code(user, form.code.data or ""):
+    outcome = check_login_code(user, form.code.data or "", request.remote_addr)
+    if outcome == "accepted":
         return _finish_login(user, second_factor=True, target=pending.get("next"))
-    else:
-        throttle.record_failed_login(user, "bad_code", address)
     db.session.commit()
-    if throttle.is_locked(user, address):
+    if outcome == "locked":
         session.pop(PENDING_CODE_KEY, None)
         flash(_("Correo o contraseña incorrectos, o la cuenta está bloqueada por un tiempo."))
         return redirect(url_for("auth.login"))

@@ -32,8 +32,8 @@ from telejt.clock import now
 from telejt.conversation.crisis import raise_crisis
 from telejt.conversation.reading import question_value
 from telejt.extensions import db
+from telejt.planning.live import publish_contact
 from telejt.planning.models import Contact
-from telejt.planning.watcher import publish_contact
 from telejt.protocols.current import protocol_for
 from telejt.protocols.model import CheckinRule, Question
 from telejt.sms.outbox import queue_message

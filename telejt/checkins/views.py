@@ -31,6 +31,7 @@ from telejt.i18n import local_time, participant_locale
 from telejt.planning.models import Contact
 from telejt.protocols.current import protocol_for
 from telejt.protocols.model import Question
+from telejt.scheduler.wakeup import wake_dispatcher
 
 bp = Blueprint("checkins", __name__, template_folder="templates")
 
@@ -115,7 +116,7 @@ def checkin_form(token: str) -> Any:
             outcome = submit_web_answers(locked, values)
             db.session.commit()
             if outcome.crisis:
-                _wake_dispatcher()
+                wake_dispatcher()
             line = protocol_for(participant.protocol_id, participant.protocol_version).crisis_line
             return _page(
                 "done.html",
@@ -129,9 +130,3 @@ def checkin_form(token: str) -> Any:
         fields = [form[field_name(q)] for q in open_questions]
         status = 400 if form.is_submitted() else 200
         return _page("form.html", status, locale, form=form, fields=fields, deadline=deadline)
-
-
-def _wake_dispatcher() -> None:
-    from telejt.scheduler.runner import wake
-
-    wake("dispatcher")

@@ -28,6 +28,7 @@ from telejt.participants.models import Participant
 from telejt.planning.models import Contact
 from telejt.sms.models import OutboundMessage
 from telejt.sms.outbox import queue_message, skip_message
+from telejt.sms.signals import on_call_skip_wanted
 
 #: an alert whose crisis reading he later said was not meant (an ambiguous "1")
 CLARIFIED_SUFFIX = ":clarified_other"
@@ -84,7 +85,8 @@ def clear_possible_crisis(alert: Alert) -> None:
         skip_message(pending, "clarified_not_crisis")
 
 
-def escalation_skip_reason(message: OutboundMessage) -> str | None:
+@on_call_skip_wanted.connect
+def escalation_skip_reason(message: OutboundMessage, **_: object) -> str | None:
     """Why an escalation SMS must not go (now acknowledged, clarified, nobody on call)."""
     alert_id = (message.params or {}).get("alert_id")
     alert = db.session.get(Alert, int(str(alert_id))) if alert_id is not None else None

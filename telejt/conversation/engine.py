@@ -1,7 +1,8 @@
 """Inbound SMS: who wrote, which open prompt the reply answers, and what telejt does.
 
-One entry point, :func:`receive_sms`, used by the Twilio webhook and by the
-console backend's dev page alike. In order:
+One entry point, :func:`receive_sms`, reached by the Twilio webhook and by the
+console backend's dev page alike through the SMS channel's ``inbound_received``
+signal (telejt.sms.signals). In order:
 
 1. A ``MessageSid`` already stored is a retry: nothing is done again.
 2. The sender is matched by E.164 number (the old ``+521`` form included). Every
@@ -70,16 +71,18 @@ from telejt.conversation.reading import (
     question_value,
     read_reply,
 )
+from telejt.errors import InvalidInput
 from telejt.extensions import db
 from telejt.logmask import mask_phone
 from telejt.participants.models import Participant
-from telejt.participants.validation import InvalidInput, normalize_phone
+from telejt.participants.validation import normalize_phone
+from telejt.planning.live import publish_contact
 from telejt.planning.models import Contact
-from telejt.planning.watcher import publish_contact
 from telejt.protocols.current import protocol_for
 from telejt.protocols.model import Question
 from telejt.sms.models import InboundMessage
 from telejt.sms.outbox import queue_message
+from telejt.sms.signals import InboundOutcome, inbound_received
 from telejt.sms.text import to_gsm7
 
 log = logging.getLogger(__name__)
@@ -90,18 +93,6 @@ CONFIRMABLE_STATUSES = ("scheduled", "confirmed", "declined")
 MAX_REASKS = 1
 #: a reply of more words than this that fits nothing is a message, not a failed answer
 MAX_ANSWER_WORDS = 5
-
-
-@dataclass(frozen=True)
-class InboundOutcome:
-    """What telejt made of one inbound SMS."""
-
-    meaning: str | None
-    duplicate: bool = False
-    participant_id: int | None = None
-    contact_id: int | None = None
-    #: a reply to give in the webhook's own answer (only for unknown senders)
-    direct_reply: str | None = None
 
 
 @dataclass(frozen=True)
@@ -181,6 +172,13 @@ def receive_sms(*, provider_sid: str, from_phone: str, body: str) -> InboundOutc
         participant_id=inbound.participant_id,
         contact_id=inbound.contact_id,
     )
+
+
+@inbound_received.connect
+def _receive_inbound(
+    _sender: object, *, provider_sid: str, from_phone: str, body: str, **_: object
+) -> InboundOutcome:
+    return receive_sms(provider_sid=provider_sid, from_phone=from_phone, body=body)
 
 
 class Conversation:

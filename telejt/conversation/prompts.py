@@ -1,9 +1,10 @@
 """Opening, finding and closing prompts.
 
 A prompt opens when a message that asks something has left telejt (the
-dispatcher calls :func:`open_prompt_for_sent`): a reminder asking "1 to confirm,
-2 if you can't", a check-in question, or an ask-back. It stays open until it is
-answered, until a newer prompt asks the same thing, or until its window ends:
+dispatcher's ``message_sent`` signal reaches :func:`open_prompt_for_sent`): a
+reminder asking "1 to confirm, 2 if you can't", a check-in question, or an
+ask-back. It stays open until it is answered, until a newer prompt asks the same
+thing, or until its window ends:
 
 - attendance: until the session starts;
 - a check-in question: until the check-in's deadline plus ``TELEJT_REPLY_GRACE_MINUTES``
@@ -30,6 +31,8 @@ from telejt.protocols.current import protocol_for
 from telejt.protocols.model import Question
 from telejt.sms.models import InboundMessage, OutboundMessage
 from telejt.sms.outbox import queue_message, skip_message
+from telejt.sms.purposes import purpose
+from telejt.sms.signals import conversation_until_wanted, message_sending, message_sent
 
 #: a late crisis answer is taken at most this long after the check-in's deadline
 CRISIS_WINDOW_LIMIT = timedelta(days=8)
@@ -300,3 +303,25 @@ def ask_back_window(candidates: Sequence[Prompt], moment: datetime) -> datetime:
     """How long an ask-back about these prompts stays open."""
     latest = max((p.crisis_until for p in candidates), default=moment)
     return min(max(latest, moment + ASK_BACK_MIN), moment + ASK_BACK_MAX)
+
+
+# ---- what the dispatcher asks and tells (telejt.sms.signals) ---------------------------------
+
+
+@message_sending.connect
+def _sequence_checkin_start(message: OutboundMessage, **_: Any) -> None:
+    if message.purpose == "checkin_start":
+        prepare_checkin_start(message)
+
+
+@message_sent.connect
+def _open_prompt_of_sent(message: OutboundMessage, **_: Any) -> None:
+    if purpose(message.purpose).asks:
+        open_prompt_for_sent(message)
+
+
+@conversation_until_wanted.connect
+def _checkin_goes_on_until(
+    message: OutboundMessage, *, moment: datetime, **_: Any
+) -> datetime | None:
+    return checkin_conversation_until(message.participant_id, moment)

@@ -11,8 +11,9 @@ from telejt.auth.models import COURT_POSITIONS
 from telejt.courts import visibility
 from telejt.courts.models import Court
 from telejt.courts.visibility import StaffLike
+from telejt.errors import InvalidInput
 from telejt.extensions import db
-from telejt.participants.validation import InvalidInput, normalize_phone, validate_timezone
+from telejt.participants.validation import normalize_phone, validate_timezone
 
 #: Mexico's 32 federal entities
 MEXICAN_STATES = (

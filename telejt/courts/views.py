@@ -13,9 +13,8 @@ from telejt.auth.forms import POSITION_CHOICES
 from telejt.courts.models import Court
 from telejt.courts.services import choose_unverified_positions
 from telejt.courts.visibility import may_set_unverified_positions, viewer_of
-from telejt.dashboard.retry import retry_when_sqlite_locked
+from telejt.errors import InvalidInput
 from telejt.extensions import db
-from telejt.participants.validation import InvalidInput
 
 bp = Blueprint("courts", __name__, url_prefix="/courts", template_folder="templates")
 
@@ -43,7 +42,6 @@ def settings() -> str:
 
 @bp.post("/<int:court_id>/unverified-positions")
 @roles_required(*SETTERS)
-@retry_when_sqlite_locked
 def set_positions(court_id: int) -> Response:
     """Save which positions see unverified notices live; audited with what it was before."""
     if not may_set_unverified_positions(viewer_of(current_user)):

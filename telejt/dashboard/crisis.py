@@ -24,7 +24,6 @@ from telejt.audit.services import record_access
 from telejt.auth.access import roles_required
 from telejt.auth.models import StaffUser
 from telejt.dashboard.live import NOTE_MAX_LENGTH, alerts_for_live
-from telejt.dashboard.retry import retry_when_sqlite_locked
 from telejt.extensions import db
 from telejt.participants.models import Participant
 from telejt.protocols.current import protocol_for
@@ -102,7 +101,6 @@ def _visible_crisis_or_404(alert_id: int) -> Alert:
 
 @bp.get("/<int:alert_id>")
 @roles_required(*CRISIS_ROLES)
-@retry_when_sqlite_locked
 def crisis_card(alert_id: int) -> str:
     """One crisis alert's card, for a page to pin when a live event announces it."""
     alert = _visible_crisis_or_404(alert_id)
@@ -116,7 +114,6 @@ def crisis_card(alert_id: int) -> str:
 
 @bp.post("/<int:alert_id>/ack")
 @roles_required(*CRISIS_ROLES)
-@retry_when_sqlite_locked
 def acknowledge(alert_id: int) -> Response:
     """Acknowledge a crisis alert with a note (the page's script does it over the socket)."""
     back = redirect(

@@ -27,7 +27,6 @@ from telejt.auth.models import StaffUser
 from telejt.clock import as_utc
 from telejt.courts.visibility import may_acknowledge, viewer_of
 from telejt.dashboard.queries import visible_alerts
-from telejt.dashboard.retry import retry_when_sqlite_locked
 from telejt.extensions import db, socketio
 from telejt.live import NAMESPACE, court_position_room, court_room, team_room, therapist_room
 from telejt.participants.models import Participant
@@ -142,7 +141,6 @@ def on_connect(auth: Any = None) -> bool:
     return True
 
 
-@retry_when_sqlite_locked
 def on_catch_up(data: Any = None) -> dict[str, Any]:
     """What a reconnecting client missed.
 
@@ -177,7 +175,6 @@ def on_catch_up(data: Any = None) -> dict[str, Any]:
     return answer
 
 
-@retry_when_sqlite_locked
 def on_acknowledge(data: Any = None) -> dict[str, Any]:
     """Acknowledge an alert with a note: ``{"alert_id": 7, "note": "…"}``."""
     if not current_user.is_authenticated or current_user.role == "admin":

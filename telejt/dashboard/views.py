@@ -37,12 +37,11 @@ from telejt.dashboard.queries import (
     open_alerts,
     unverified_courts,
 )
-from telejt.dashboard.retry import retry_when_sqlite_locked
+from telejt.errors import Conflict, InvalidInput
 from telejt.extensions import db
 from telejt.inputs import bounded_int
 from telejt.participants.models import Participant
 from telejt.participants.timeline import participant_timeline
-from telejt.participants.validation import InvalidInput
 from telejt.planning.justification import JUSTIFICATION_MAX_LENGTH, justify_miss
 from telejt.planning.models import Contact
 from telejt.planning.verification import AlreadyVerified, verify_alert, verify_miss
@@ -106,7 +105,6 @@ def _filters_from_query() -> ComplianceFilters:
 
 @bp.get("")
 @roles_required(*VIEWERS)
-@retry_when_sqlite_locked
 def index() -> str:
     """Open alerts (live) and one compliance row per participant of the viewer's courts."""
     filters = _filters_from_query()
@@ -147,7 +145,6 @@ def index() -> str:
 
 @bp.get("/participants/<int:participant_id>/row")
 @roles_required(*VIEWERS)
-@retry_when_sqlite_locked
 def compliance_row_fragment(participant_id: int) -> str:
     """One participant's compliance row, for the page to refresh when a live event says so."""
     figures = compliance_row(current_user, participant_id, now())
@@ -178,7 +175,6 @@ def _visible_alert_or_404(alert_id: int) -> Alert:
 
 @bp.get("/alerts/<int:alert_id>/row")
 @roles_required(*VIEWERS)
-@retry_when_sqlite_locked
 def alert_row(alert_id: int) -> str:
     """One alert's row, for the page to insert when a live event announces it."""
     alert = _visible_alert_or_404(alert_id)
@@ -192,7 +188,6 @@ def alert_row(alert_id: int) -> str:
 
 @bp.post("/alerts/<int:alert_id>/ack")
 @roles_required(*VIEWERS)
-@retry_when_sqlite_locked
 def acknowledge(alert_id: int) -> Response:
     """Acknowledge an alert with a note (the form works without JavaScript too)."""
     note = request.form.get("note", "").strip()[:NOTE_MAX_LENGTH]
@@ -211,7 +206,6 @@ def acknowledge(alert_id: int) -> Response:
 
 @bp.post("/alerts/<int:alert_id>/verification")
 @roles_required(*VIEWERS)
-@retry_when_sqlite_locked
 def verify(alert_id: int) -> Response:
     """Verify a miss's alert (coordinators and supervision officers); audited."""
     if not may_verify(viewer_of(current_user)):
@@ -237,7 +231,6 @@ def verify(alert_id: int) -> Response:
 
 @bp.post("/contacts/<int:contact_id>/verification")
 @roles_required(*VIEWERS)
-@retry_when_sqlite_locked
 def verify_contact(contact_id: int) -> Response:
     """Verify a miss on his page, whether or not it raised an alert (coordinators and
     supervision officers); audited."""
@@ -262,7 +255,6 @@ def verify_contact(contact_id: int) -> Response:
 
 @bp.post("/alerts/<int:alert_id>/seen")
 @roles_required(*VIEWERS)
-@retry_when_sqlite_locked
 def mark_alert_seen(alert_id: int) -> Response:
     """Mark an alert as seen by the current user only (the team's acknowledgement is apart)."""
     alert = _visible_alert_or_404(alert_id)
@@ -276,7 +268,6 @@ def mark_alert_seen(alert_id: int) -> Response:
 
 @bp.get("/participants/<int:participant_id>")
 @roles_required(*VIEWERS)
-@retry_when_sqlite_locked
 def participant(participant_id: int) -> str:
     """A participant's compliance, attendance calendar and timeline, cut to the viewer's rights."""
     person = participant_or_404(current_user, participant_id)
@@ -311,7 +302,6 @@ def participant(participant_id: int) -> str:
 
 @bp.post("/contacts/<int:contact_id>/justify")
 @roles_required(*VIEWERS)
-@retry_when_sqlite_locked
 def justify(contact_id: int) -> Response:
     """Justify a past miss with a reason (coordinators and supervision officers); audited."""
     if not may_justify(viewer_of(current_user)):
@@ -320,7 +310,7 @@ def justify(contact_id: int) -> Response:
     back = url_for("dashboard.participant", participant_id=contact.participant_id)
     try:
         justify_miss(contact, current_user, request.form.get("reason", ""))
-    except InvalidInput:
+    except (InvalidInput, Conflict):
         flash(_("Escriba el motivo; solo una falta puede justificarse."), "error")
         return redirect(back)
     db.session.commit()

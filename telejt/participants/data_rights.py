@@ -20,6 +20,7 @@ from telejt.alerts.models import Alert
 from telejt.audit.models import AuditEvent
 from telejt.checkins.models import CheckinAnswer
 from telejt.clock import now
+from telejt.errors import Conflict
 from telejt.extensions import Base, db
 from telejt.participants.models import Consent, Participant
 from telejt.planning.models import Contact
@@ -29,7 +30,7 @@ from telejt.sms.models import InboundMessage, OutboundMessage
 PLACEHOLDER = "[anonimizado]"
 
 
-class RetentionNotOver(Exception):
+class RetentionNotOver(Conflict):
     """Anonymization asked for too early; the message says until when."""
 
 

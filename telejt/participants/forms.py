@@ -12,8 +12,8 @@ from wtforms import BooleanField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 from telejt.auth.forms import select_choices
+from telejt.errors import InvalidInput
 from telejt.participants.models import CONSENT_KINDS, PARTICIPANT_STATUSES
-from telejt.participants.validation import InvalidInput
 from telejt.protocols.model import WEEKDAYS
 
 #: weekday names a coordinator may type, Spanish or English, with or without accents

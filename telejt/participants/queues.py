@@ -15,13 +15,15 @@ from telejt.alerts.models import Alert
 from telejt.alerts.services import acknowledge_alert
 from telejt.auth.access import participant_or_404, roles_required, visible_participants
 from telejt.clock import now
+from telejt.errors import InvalidInput
 from telejt.extensions import db
 from telejt.inputs import iso_day
 from telejt.participants import forms
 from telejt.participants.models import Participant
-from telejt.participants.validation import InvalidInput, parse_local_time
-from telejt.participants.views import audit_participant, change_participant, local_when
+from telejt.participants.validation import parse_local_time
+from telejt.participants.views import audit_participant, change_participant
 from telejt.planning.services import reschedule_contact
+from telejt.reports.formatting import local_when
 
 bp = Blueprint("queues", __name__, template_folder="templates")
 

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from telejt.auth.models import StaffUser
 from telejt.clock import now
 from telejt.courts.models import Court
+from telejt.errors import InvalidInput
 from telejt.extensions import db
 from telejt.participants.models import (
     CONSENT_KINDS,
@@ -20,7 +21,6 @@ from telejt.participants.models import (
     Participant,
 )
 from telejt.participants.validation import (
-    InvalidInput,
     normalize_phone,
     validate_slots,
     validate_timezone,

@@ -10,17 +10,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import phonenumbers
 from flask_babel import gettext as _
 
+from telejt.errors import InvalidInput
 from telejt.protocols.model import WEEKDAYS, Phase, Protocol
 
 TIME_PATTERN = re.compile(r"([01]\d|2[0-3]):([0-5]\d)")
-
-
-class InvalidInput(ValueError):
-    """Input that cannot be accepted; ``fields`` maps each bad field to a message."""
-
-    def __init__(self, fields: dict[str, str]) -> None:
-        super().__init__("; ".join(f"{k}: {v}" for k, v in fields.items()))
-        self.fields = fields
 
 
 def normalize_phone(raw: str) -> str:

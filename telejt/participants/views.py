@@ -21,6 +21,7 @@ from telejt.auth.access import participant_or_404, roles_required, visible_parti
 from telejt.auth.forms import select_choices
 from telejt.auth.models import StaffUser
 from telejt.courts.models import Court
+from telejt.errors import InvalidInput
 from telejt.extensions import db
 from telejt.participants import forms
 from telejt.participants.models import Participant
@@ -31,7 +32,6 @@ from telejt.participants.services import (
     update_participant,
 )
 from telejt.participants.timeline import participant_timeline
-from telejt.participants.validation import InvalidInput
 from telejt.participants.warnings import lead_words, unreminded_contacts
 from telejt.protocols.current import protocol_for, registry
 from telejt.reports import formatting
@@ -45,10 +45,6 @@ READERS = ("coordinator", "therapist", "court")
 UNREMINDED_SHOWN = 3
 
 
-#: an instant in the viewer's zone (else the participant's), labelled, in his language
-local_when = formatting.local_when
-
-
 @bp.app_context_processor
 def participant_page_helpers() -> dict[str, Any]:
     """Labels and local times for participant templates."""
@@ -57,7 +53,6 @@ def participant_page_helpers() -> dict[str, Any]:
         "consent_labels": forms.CONSENT_LABELS,
         "purpose_label": purpose_label,
         **formatting.template_helpers(),
-        "local_when": local_when,
     }
 
 
@@ -184,7 +179,7 @@ def _warn_unreminded(participant: Participant) -> None:
     for item in unreminded_contacts(participant)[:UNREMINDED_SHOWN]:
         contact = item.contact
         kind = label(CONTACT_KIND_LABELS, contact.kind)
-        when = local_when(contact.starts_at, participant.timezone)
+        when = formatting.local_when(contact.starts_at, participant.timezone)
         if item.is_unreminded:
             message = _(
                 "%(kind)s del %(when)s: es demasiado pronto para recordárselo por SMS; no "

@@ -21,11 +21,11 @@ from telejt.alerts.services import acknowledge_alert, mark_verified, publish_ale
 from telejt.audit.services import record_access
 from telejt.auth.models import StaffUser
 from telejt.clock import now
+from telejt.errors import Conflict, InvalidInput
 from telejt.extensions import db
-from telejt.participants.validation import InvalidInput
+from telejt.planning.live import publish_contact
 from telejt.planning.missed import missed_alert_key
 from telejt.planning.models import Contact
-from telejt.planning.watcher import publish_contact
 
 JUSTIFICATION_MAX_LENGTH = 1000
 JUSTIFIED_REASON = "justified_by_staff"
@@ -36,11 +36,15 @@ SYSTEM_FAILURE_REASON = "system_failure_verified"
 def _check_reason(contact: Contact, reason: str) -> str:
     reason = (reason or "").strip()
     if contact.status != "missed":
-        raise InvalidInput({"contact": "only a missed contact can be justified"})
+        raise Conflict(
+            gettext("Solo se justifica una falta."), {"contact": gettext("No es una falta.")}
+        )
     if not reason:
-        raise InvalidInput({"reason": "a reason is required"})
+        raise InvalidInput({"reason": gettext("No puede quedar vacío.")})
     if len(reason) > JUSTIFICATION_MAX_LENGTH:
-        raise InvalidInput({"reason": f"at most {JUSTIFICATION_MAX_LENGTH} characters"})
+        raise InvalidInput(
+            {"reason": gettext("Hasta %(n)s caracteres.", n=JUSTIFICATION_MAX_LENGTH)}
+        )
     return reason
 
 

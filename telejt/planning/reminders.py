@@ -19,8 +19,8 @@ from sqlalchemy import select
 
 from telejt.clock import now
 from telejt.extensions import db
+from telejt.localtime import quiet_period_end, quiet_period_start
 from telejt.participants.models import Participant
-from telejt.planning.localtime import local_instant
 from telejt.planning.models import Contact
 from telejt.protocols.model import CheckinRule, Protocol, QuietHours, Reminder, SessionRule
 from telejt.sms.models import OutboundMessage
@@ -32,28 +32,6 @@ LATE_REMINDER_MIN_LEAD = timedelta(minutes=15)
 OVERDUE_REMINDER_GAP = timedelta(minutes=30)
 #: statuses of a message that has left (or may have left) telejt
 LEFT_STATUSES = ("sending", "queued", "sent", "delivered", "undelivered", "failed", "needs_review")
-
-
-def quiet_period_start(moment: datetime, zone: ZoneInfo, quiet: QuietHours) -> datetime | None:
-    """If ``moment`` is inside quiet hours, when that quiet period began; else None."""
-    local = moment.astimezone(zone)
-    if not quiet.contains(local.time()):
-        return None
-    day = local.date()
-    if quiet.start > quiet.end and local.time() < quiet.end:
-        day -= timedelta(days=1)  # after midnight: the quiet period began last evening
-    return local_instant(day, quiet.start, zone)
-
-
-def quiet_period_end(moment: datetime, zone: ZoneInfo, quiet: QuietHours) -> datetime:
-    """The first allowed instant at or after ``moment``."""
-    local = moment.astimezone(zone)
-    if not quiet.contains(local.time()):
-        return moment
-    day = local.date()
-    if quiet.start > quiet.end and local.time() >= quiet.start:
-        day += timedelta(days=1)
-    return local_instant(day, quiet.end, zone)
 
 
 def reminder_key(contact: Contact, reminder: Reminder) -> str:

@@ -16,14 +16,15 @@ from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import current_app
+from flask_babel import gettext
 from sqlalchemy import insert, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from telejt.clock import now
 from telejt.extensions import db
+from telejt.localtime import local_instant
 from telejt.participants.models import Participant
-from telejt.planning.localtime import local_instant
 from telejt.planning.models import Contact
 from telejt.planning.reminders import (
     cancel_pending_messages,
@@ -435,16 +436,19 @@ def add_session(
     """A one-off session outside the weekly slots, with the phase's reminders (not committed)."""
     import uuid
 
-    from telejt.participants.validation import InvalidInput
+    from telejt.errors import InvalidInput
 
+    errors: dict[str, str] = {}
     if starts_at <= now():
-        raise InvalidInput({"starts_at": "must be in the future"})
+        errors["starts_at"] = gettext("Debe ser en el futuro.")
+    if participant.status != "active":
+        errors["participant_id"] = gettext("El participante no está activo.")
+    if errors:
+        raise InvalidInput(errors)
     if not 10 <= minutes <= 240:
         raise InvalidInput({"minutes": "between 10 and 240"})
     if modality not in ("video", "phone"):
         raise InvalidInput({"modality": "video or phone"})
-    if participant.status != "active":
-        raise InvalidInput({"participant_id": "participant is not active"})
     if session_modality(modality, participant) != modality:
         raise InvalidInput({"modality": "video needs his telehealth consent: choose phone"})
     path, rule = _session_rule(participant, minutes, modality)
@@ -478,7 +482,7 @@ def add_session(
 
 def reschedule_contact(contact: Contact, starts_at: datetime) -> Contact:
     """Move a future session: the old one is cancelled, a new one takes its place."""
-    from telejt.participants.validation import InvalidInput
+    from telejt.errors import InvalidInput
 
     if contact.kind != "session" or contact.status not in (*PLANNABLE_STATUSES, "declined"):
         raise InvalidInput({"contact_id": "only a session still to come can be rescheduled"})

@@ -20,24 +20,27 @@ from telejt.alerts.services import mark_verified, publish_alert
 from telejt.audit.services import record_access
 from telejt.auth.models import StaffUser
 from telejt.clock import now
+from telejt.errors import Conflict, InvalidInput
 from telejt.extensions import db
-from telejt.participants.validation import InvalidInput
 from telejt.planning.justification import (
     JUSTIFICATION_MAX_LENGTH,
     attribute_miss_to_system,
     justify_miss,
 )
+from telejt.planning.live import publish_contact
 from telejt.planning.missed import missed_alert_key
 from telejt.planning.models import Contact
-from telejt.planning.watcher import publish_contact
 
 #: a miss a person verified as his, which telejt had not attributed to him (no
 #: delivery receipt, or the system's): the person's finding stands, audited
 VERIFIED_PARTICIPANT_REASON = "verified_participant"
 
 
-class AlreadyVerified(Exception):
+class AlreadyVerified(Conflict):
     """The alert, or the miss, was verified already: the first verification stands."""
+
+    def __init__(self, message: str = "") -> None:
+        super().__init__(message or gettext("La alerta ya fue verificada."))
 
 
 def _checked_note(outcome: str, note: str, errors: dict[str, str]) -> str:
@@ -110,7 +113,7 @@ def verify_miss(
         raise InvalidInput(errors)
     alert = miss_alert(contact)
     if contact.verified_at is not None or (alert is not None and alert.verification == "verified"):
-        raise AlreadyVerified(contact.id)
+        raise AlreadyVerified(gettext("La falta ya fue verificada."))
     _verify(contact, alert, by, outcome, note, channel)
     return contact
 
@@ -126,7 +129,7 @@ def verify_alert(
     if errors:
         raise InvalidInput(errors)
     if alert.verification != "unverified":
-        raise AlreadyVerified(alert.id)
+        raise AlreadyVerified()
     before = {"attribution": alert.attribution, "reason": alert.reason}
     contact = alert.contact
     if contact is not None and contact.status == "missed" and contact.verified_at is None:

@@ -34,9 +34,9 @@ from sqlalchemy.orm import selectinload
 from telejt.checkins.models import CheckinAnswer
 from telejt.clock import now
 from telejt.extensions import db
-from telejt.live import court_room, publish, team_room, therapist_room
 from telejt.participants.models import Participant
 from telejt.planning.batches import in_claimed_batches
+from telejt.planning.live import publish_contact
 from telejt.planning.missed import alert_missed_contact
 from telejt.planning.models import Contact
 from telejt.planning.outcomes import (
@@ -124,27 +124,6 @@ def reaching_messages(contact_ids: Sequence[int]) -> dict[int, list[OutboundMess
         assert message.contact_id is not None
         found.setdefault(message.contact_id, []).append(message)
     return found
-
-
-def contact_payload(contact: Contact) -> dict[str, object]:
-    """The JSON shape of a contact for live events."""
-    return {
-        "id": contact.id,
-        "participant_id": contact.participant_id,
-        "kind": contact.kind,
-        "starts_at": contact.starts_at.isoformat(),
-        "ends_at": contact.ends_at.isoformat(),
-        "status": contact.status,
-        "attribution": contact.attribution,
-    }
-
-
-def publish_contact(contact: Contact, participant: Participant) -> None:
-    """Tell dashboards that a contact changed."""
-    rooms = [court_room(participant.court_id), team_room(participant.court_id)]
-    if participant.therapist_id is not None:
-        rooms.append(therapist_room(participant.therapist_id))
-    publish("contact.updated", contact_payload(contact), rooms)
 
 
 def answered_in_part(contact: Contact) -> bool:

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import io
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, abort, make_response, render_template, request
-from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
@@ -15,14 +13,11 @@ from telejt.audit.services import record_access
 from telejt.auth.access import participant_or_404, roles_required
 from telejt.clock import now
 from telejt.courts.services import sees_unverified_misses
-from telejt.dashboard.retry import retry_when_sqlite_locked
 from telejt.extensions import db
-from telejt.reports import labels
-from telejt.reports.answers import answer_line
-from telejt.reports.formatting import local_when, template_helpers, viewer_locale
+from telejt.reports.csv_export import report_csv
+from telejt.reports.formatting import template_helpers
 from telejt.reports.pdf import render_pdf
 from telejt.reports.report import InvalidRange, StatusReport, build_report, parse_range
-from telejt.spreadsheet import csv_writer
 
 bp = Blueprint("reports", __name__, url_prefix="/reports", template_folder="templates")
 
@@ -68,7 +63,6 @@ def _filename(report: StatusReport, extension: str) -> str:
 
 @bp.get("/participants/<int:participant_id>")
 @roles_required(*PRINTERS)
-@retry_when_sqlite_locked
 def participant_report(participant_id: int) -> str:
     """The report as a page to read and print."""
     report = _report_for(participant_id)
@@ -79,71 +73,13 @@ def participant_report(participant_id: int) -> str:
 
 @bp.get("/participants/<int:participant_id>.csv")
 @roles_required(*PRINTERS)
-@retry_when_sqlite_locked
 def participant_report_csv(participant_id: int) -> Response:
     """One row per contact, with its evidence."""
     report = _report_for(participant_id)
-    zone = report.participant.timezone
-    locale = viewer_locale()
-    buffer = io.StringIO()
-    writer = csv_writer(buffer)  # formula-like cells quoted
-    writer.writerow(
-        [
-            _("Causa"),
-            _("Participante"),
-            _("Fecha y hora local"),
-            _("Tipo"),
-            _("Estado"),
-            _("Atribución"),
-            _("Motivo"),
-            _("SMS enviados"),
-            _("SMS entregados"),
-            _("SMS no entregados"),
-            _("Entradas del participante"),
-            _("Confirmó"),
-            _("Avisó que no asistiría"),
-            _("Respuestas compartidas"),
-        ]
-    )
-    for item in report.contacts:
-        contact = item.contact
-        writer.writerow(
-            [
-                report.participant.case_number,
-                report.participant.name,
-                local_when(contact.starts_at, zone, False, in_viewer_zone=False, labelled=False),
-                labels.label(labels.CONTACT_KIND_LABELS, contact.kind),
-                labels.label(labels.CONTACT_STATUS_LABELS, item.status),
-                item.attribution_words if contact.attribution else "",
-                item.reason_in_words(zone, in_viewer_zone=False),
-                item.reminders_sent,
-                item.reminders_delivered,
-                item.reminders_failed,
-                "; ".join(
-                    local_when(p.at, zone, False, in_viewer_zone=False, labelled=False)
-                    for p in item.participant_joins
-                ),
-                local_when(contact.confirmed_at, zone, in_viewer_zone=False, labelled=False)
-                if contact.confirmed_at
-                else "",
-                local_when(contact.declined_at, zone, in_viewer_zone=False, labelled=False)
-                if contact.declined_at
-                else "",
-                "; ".join(
-                    f"{question}: {answer}"
-                    for question, answer in (
-                        answer_line(report.participant, a, locale) for a in item.answers
-                    )
-                ),
-            ]
-        )
-    # after a blank row, so that the rows above stay one per contact
-    writer.writerow([])
-    writer.writerow([str(labels.REPORT_DISCLAIMER)])
     filename = _filename(report, "csv")
     _audit(report, "csv")
     # a byte-order mark so that spreadsheet programs read the accents right
-    response = make_response("\ufeff" + buffer.getvalue())
+    response = make_response(report_csv(report))
     response.headers["Content-Type"] = "text/csv; charset=utf-8"
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
@@ -151,7 +87,6 @@ def participant_report_csv(participant_id: int) -> Response:
 
 @bp.get("/participants/<int:participant_id>.pdf")
 @roles_required(*PRINTERS)
-@retry_when_sqlite_locked
 def participant_report_pdf(participant_id: int) -> Response:
     """The report as PDF."""
     report = _report_for(participant_id)

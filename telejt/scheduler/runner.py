@@ -22,8 +22,9 @@ from flask import Flask, current_app
 from telejt.clock import now
 from telejt.extensions import db
 from telejt.scheduler.models import SchedulerHeartbeat
+from telejt.scheduler.wakeup import SCHEDULER_KEY
+from telejt.scheduler.workers import worker_name
 from telejt.shutdown import request_stop
-from telejt.sms.claims import worker_name
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +39,6 @@ RECOVER_EVERY = timedelta(seconds=60)
 #: the longest the dispatcher and the watcher sleep without looking
 MAX_SLEEP = timedelta(seconds=15)
 MIN_SLEEP = timedelta(milliseconds=100)
-_SCHEDULER_KEY = "telejt.scheduler"
 
 
 def beat() -> None:
@@ -169,16 +169,9 @@ def _recover() -> None:
 
 
 def _rearm(job_id: str, next_at: datetime | None) -> None:
-    scheduler: BaseScheduler | None = current_app.extensions.get(_SCHEDULER_KEY)
+    scheduler: BaseScheduler | None = current_app.extensions.get(SCHEDULER_KEY)
     if scheduler is not None and scheduler.running:
         scheduler.modify_job(job_id, next_run_time=_wake_time(next_at))
-
-
-def wake(job_id: str) -> None:
-    """Run a loop job now (after a change in this process moved its next deadline)."""
-    scheduler: BaseScheduler | None = current_app.extensions.get(_SCHEDULER_KEY)
-    if scheduler is not None and scheduler.running:
-        scheduler.modify_job(job_id, next_run_time=now())
 
 
 def _in_app(app: Flask, job: Callable[[], Any]) -> Callable[[], None]:
@@ -219,7 +212,7 @@ def build_scheduler(app: Flask, scheduler: BaseScheduler | None = None) -> BaseS
             next_run_time=start,
             **defaults,
         )
-    app.extensions[_SCHEDULER_KEY] = scheduler
+    app.extensions[SCHEDULER_KEY] = scheduler
     return scheduler
 
 

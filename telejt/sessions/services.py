@@ -27,19 +27,20 @@ from sqlalchemy import select
 
 from telejt.auth.models import StaffUser
 from telejt.clock import now
+from telejt.errors import Conflict, InvalidInput
 from telejt.extensions import db
 from telejt.live import publish, team_room, therapist_room
-from telejt.participants.validation import InvalidInput
+from telejt.planning.live import publish_contact
 from telejt.planning.missed import alert_missed_contact
 from telejt.planning.models import Contact
 from telejt.planning.outcomes import resolve_outcome_alert
 from telejt.planning.rules import session_rule
-from telejt.planning.watcher import publish_contact
 from telejt.reports.labels import OUTCOME_LABELS
 from telejt.sessions.models import ClinicalNote, PresenceEvent
 from telejt.sessions.rooms import ROOM_NAMESPACE, participant_room
 from telejt.sms.models import OutboundMessage
 from telejt.sms.outbox import queue_message
+from telejt.sms.signals import message_sent
 
 #: the page may be opened this much before the join window, to read it calmly
 EARLY_READING = timedelta(minutes=5)
@@ -55,6 +56,12 @@ OUTCOMES: dict[str, tuple[str, str | None, str | None]] = {
 }
 #: statuses from which a session may no longer be marked
 UNMARKABLE_STATUSES = ("cancelled",)
+
+
+class NotStartedYet(Conflict):
+    """Only "excused" may be marked before a session starts."""
+
+
 #: the first line of the clinical note that records the identity and location check
 IDENTITY_CHECK_TAG = "[verificacion-identidad-ubicacion]"
 #: he drops (network, a closed tab) and comes back within this time: straight back in,
@@ -262,10 +269,16 @@ def switch_to_phone(contact: Contact, therapist: StaffUser, detail: str = "") ->
 
 
 def record_nudge(contact: Contact) -> PresenceEvent:
-    """His link was sent again because he had not joined (the dispatcher calls this)."""
+    """His link was sent again because he had not joined (on record, and live)."""
     item = _record(contact, "system", "nudge")
     publish_presence(contact)
     return item
+
+
+@message_sent.connect
+def _nudge_sent(message: OutboundMessage, **_: object) -> None:
+    if message.purpose == "nudge" and message.contact is not None:
+        record_nudge(message.contact)
 
 
 def confirm_identity_and_location(
@@ -338,9 +351,11 @@ def mark_outcome(contact: Contact, outcome: str, by: StaffUser, note: str | None
     if contact.kind != "session":
         raise InvalidInput({"contact": "not a session"})
     if contact.status in UNMARKABLE_STATUSES:
-        raise InvalidInput({"contact": "the session was cancelled"})
+        cancelled = gettext("La sesión fue cancelada.")
+        raise Conflict(cancelled, {"outcome": cancelled})
     if outcome != "excused" and now() < contact.starts_at:
-        raise InvalidInput({"outcome": "the session has not started yet"})
+        too_early = gettext("La sesión aún no empieza.")
+        raise NotStartedYet(too_early, {"outcome": too_early})
     if note is not None and len(note) > 2000:
         raise InvalidInput({"note": "at most 2000 characters"})
     participant = contact.participant

@@ -28,9 +28,9 @@ from telejt.audit.services import record_access
 from telejt.auth.access import roles_required
 from telejt.clock import now
 from telejt.dashboard.crisis import open_crisis_alerts
+from telejt.errors import Conflict, InvalidInput
 from telejt.extensions import csrf, db
 from telejt.i18n import local_datetime, local_time, participant_locale
-from telejt.participants.validation import InvalidInput
 from telejt.planning.models import Contact
 from telejt.planning.outcomes import awaiting_outcome, is_outcome_pending, reported_status
 from telejt.reports.formatting import template_helpers, viewer_zone, zone_city, zone_label
@@ -300,19 +300,19 @@ def mark_outcome(contact_id: int) -> Any:
     outcome = request.form.get("outcome", "")
     try:
         services.mark_outcome(contact, outcome, current_user, request.form.get("note"))
-    except InvalidInput as exc:
+    except (InvalidInput, Conflict) as exc:
         db.session.rollback()
-        if "note" in exc.fields:
-            message = _("La nota es demasiado larga (máximo 2000 caracteres).")
-        elif outcome == "excused" or "outcome" not in exc.fields:
-            message = _("Esta sesión no se puede marcar (fue cancelada).")
-        elif outcome not in OUTCOME_LABELS:
-            message = _("Elija un resultado.")
-        else:
+        if isinstance(exc, services.NotStartedYet):
             message = _(
                 "La sesión aún no empieza: solo «Justificada» se puede marcar antes del inicio. "
                 "Lo que escribió sigue en el formulario."
             )
+        elif "note" in exc.fields:
+            message = _("La nota es demasiado larga (máximo 2000 caracteres).")
+        elif isinstance(exc, InvalidInput) and "outcome" in exc.fields:
+            message = _("Elija un resultado.")
+        else:  # cancelled, or not a session
+            message = _("Esta sesión no se puede marcar (fue cancelada).")
         return _console_answer(contact, message, False, field="outcome")
     record_access(
         current_user.id,

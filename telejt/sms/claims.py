@@ -11,8 +11,6 @@ to the coordinators; the rest were never handed over and go back to the queue.
 from __future__ import annotations
 
 import logging
-import os
-import socket
 import threading
 from datetime import datetime, timedelta
 
@@ -22,16 +20,12 @@ from sqlalchemy import func, or_, select, update
 from telejt.clock import now
 from telejt.extensions import db
 from telejt.scheduler.models import SchedulerHeartbeat
+from telejt.scheduler.workers import worker_name
 from telejt.sms.models import OutboundMessage
 
 log = logging.getLogger(__name__)
 
 BATCH_SIZE = 200
-
-
-def worker_name() -> str:
-    """host:pid, to know who claimed what."""
-    return f"{socket.gethostname()}:{os.getpid()}"
 
 
 def claim_due_messages(limit: int = BATCH_SIZE, worker: str | None = None) -> list[int]:

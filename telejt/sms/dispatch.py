@@ -29,15 +29,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from telejt.clock import now
-from telejt.conversation.crisis import escalation_skip_reason
-from telejt.conversation.prompts import (
-    checkin_conversation_until,
-    open_prompt_for_sent,
-    prepare_checkin_start,
-)
 from telejt.extensions import db
-from telejt.planning.reminders import quiet_period_end, quiet_period_start
+from telejt.localtime import quiet_period_end, quiet_period_start
 from telejt.protocols.current import protocol_for
+from telejt.scheduler.workers import worker_name
 from telejt.shutdown import stop_requested
 from telejt.sms import provider
 from telejt.sms.backends import (
@@ -55,7 +50,6 @@ from telejt.sms.claims import (
     release_claim,
     return_unsent,
     settle_own_leftovers,
-    worker_name,
 )
 from telejt.sms.freshness import fresh, message_graph
 from telejt.sms.models import OutboundMessage
@@ -68,6 +62,13 @@ from telejt.sms.send_results import (
     record_sent,
     record_unknown_outcome,
 )
+from telejt.sms.signals import (
+    answers,
+    conversation_until_wanted,
+    message_sending,
+    message_sent,
+    on_call_skip_wanted,
+)
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +78,6 @@ __all__ = [
     "dispatch_due_messages",
     "dispatch_in_threads",
     "recover_interrupted_claims",
-    "worker_name",
 ]
 #: a claimed batch is sent on what it was loaded with for this long, then re-read
 #: message by message (a slow provider: 200 Twilio calls take most of a minute)
@@ -140,7 +140,8 @@ def _skip_reason(message: OutboundMessage, moment: datetime) -> str | None:
     participant = message.participant
     rules = purpose(message.purpose)
     if rules.recipient == ON_CALL:
-        return escalation_skip_reason(message)
+        reasons = answers(on_call_skip_wanted, message)
+        return str(reasons[0]) if reasons else None
     if participant.status != "active" and not rules.ignores_opt_out:
         return f"participant_{participant.status}"
     if not rules.ignores_opt_out:
@@ -194,9 +195,10 @@ def _defer_during_checkin(message: OutboundMessage, moment: datetime) -> bool:
         return False
     if contact is None or contact.starts_at - CHECKIN_DEFER_MARGIN <= moment:
         return False
-    until = checkin_conversation_until(message.participant_id, moment)
-    if until is None:
+    ends = answers(conversation_until_wanted, message, moment=moment)
+    if not ends:
         return False
+    until: datetime = min(ends)
     message.status = "pending"
     message.due_at = min(
         until, moment + CHECKIN_DEFER_STEP, contact.starts_at - CHECKIN_DEFER_MARGIN
@@ -225,8 +227,7 @@ def send_one(message: OutboundMessage, report: DispatchReport) -> None:
     if _defer_for_quiet_hours(message, moment) or _defer_during_checkin(message, moment):
         report.skipped += 1
         return
-    if message.purpose == "checkin_start":
-        prepare_checkin_start(message)
+    message_sending.send(message)
     body = render_message(message)
     phone = recipient_phone(message)
     if db.session.get_bind().dialect.name == "sqlite":
@@ -276,12 +277,7 @@ def send_one(message: OutboundMessage, report: DispatchReport) -> None:
     if not record_sent(message, body=body, phone=phone, result=result):
         return  # settled meanwhile by recovery: the late result is on record
     report.sent += 1
-    if purpose(message.purpose).asks:
-        open_prompt_for_sent(message)
-    if message.purpose == "nudge" and message.contact is not None:
-        from telejt.sessions.services import record_nudge
-
-        record_nudge(message.contact)
+    message_sent.send(message)
 
 
 def dispatch_due_messages(limit: int = BATCH_SIZE, worker: str | None = None) -> DispatchReport:

@@ -44,10 +44,11 @@ from twilio.twiml.messaging_response import MessagingResponse
 from wtforms import SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
-from telejt.conversation.engine import receive_sms
 from telejt.extensions import csrf, db
 from telejt.participants.models import Participant
+from telejt.scheduler.wakeup import wake_dispatcher
 from telejt.sms.models import InboundMessage, OutboundMessage
+from telejt.sms.signals import hand_over_inbound
 from telejt.sms.status import record_delivery_status
 
 log = logging.getLogger(__name__)
@@ -79,15 +80,6 @@ def _twiml(response: MessagingResponse) -> Response:
     return Response(str(response), status=200, mimetype="text/xml")
 
 
-def _wake_dispatcher() -> None:
-    from telejt.scheduler.runner import wake
-
-    try:
-        wake("dispatcher")
-    except Exception:  # the reply is in the outbox: the next pass sends it anyway
-        log.exception("could not wake the dispatcher")
-
-
 @bp.post("/twilio/sms")
 @csrf.exempt
 def twilio_inbound() -> Response:
@@ -98,7 +90,8 @@ def twilio_inbound() -> Response:
     sid = request.form.get("MessageSid") or request.form.get("SmsSid") or ""
     if not sid:
         abort(400)
-    outcome = receive_sms(
+    outcome = hand_over_inbound(
+        "twilio",
         provider_sid=sid,
         from_phone=request.form.get("From", ""),
         body=request.form.get("Body", ""),
@@ -108,7 +101,7 @@ def twilio_inbound() -> Response:
     if outcome.direct_reply:
         response.message(outcome.direct_reply)
     elif not outcome.duplicate:
-        _wake_dispatcher()
+        wake_dispatcher()
     return _twiml(response)
 
 
@@ -170,7 +163,8 @@ def dev_sms() -> Any:
         if not phone:
             flash(_("Elija un participante o escriba un número."), "error")
         else:
-            outcome = receive_sms(
+            outcome = hand_over_inbound(
+                "dev_page",
                 provider_sid="SMdev" + secrets.token_hex(14),
                 from_phone=phone,
                 body=form.body.data or "",
@@ -182,7 +176,7 @@ def dev_sms() -> Any:
                     "info",
                 )
             else:
-                _wake_dispatcher()
+                wake_dispatcher()
                 flash(_("Mensaje recibido: %(meaning)s", meaning=outcome.meaning), "info")
             return redirect(url_for("sms.dev_sms"))
     messages = db.session.scalars(
