@@ -76,6 +76,7 @@ def test_document_lists_every_operation_and_schema(client, world) -> None:  # ty
         ("GET", "/participants/{participant_id}/compliance"),
         ("POST", "/sessions"), ("POST", "/sessions/{session_id}/attendance"),
         ("POST", "/contacts/{contact_id}/justification"),
+        ("POST", "/contacts/{contact_id}/verification"),
         ("GET", "/alerts"), ("POST", "/alerts/{alert_id}/ack"),
         ("POST", "/alerts/{alert_id}/verification"), ("POST", "/alerts/{alert_id}/seen"),
     }  # fmt: skip
