@@ -33,7 +33,7 @@ from telejt.participants.validation import InvalidInput
 from telejt.planning.missed import alert_missed_contact
 from telejt.planning.models import Contact
 from telejt.planning.outcomes import resolve_outcome_alert
-from telejt.planning.rules import session_rule
+from telejt.planning.rules import session_rule as session_rule  # the views read it here too
 from telejt.planning.watcher import publish_contact
 from telejt.reports.labels import OUTCOME_LABELS
 from telejt.sessions.models import ClinicalNote, PresenceEvent
