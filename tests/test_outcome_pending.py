@@ -55,7 +55,7 @@ def outcome_alerts(contact: Contact) -> list[Alert]:
 
 
 @pytest.fixture
-def world(frozen_clock, sms, make_court, make_staff, make_participant) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+def world(frozen_clock, sms, make_court, make_staff, make_participant) -> dict[str, Any]:
     """A court, its staff, and a participant who joined his Tuesday session on time."""
     frozen_clock.set(MONDAY)
     court = make_court()
@@ -306,7 +306,7 @@ def test_therapist_pages_keep_asking_for_the_marking(
     assert alert.acknowledged_at is not None
 
 
-def test_two_schedulers_raise_it_once(committed_db, frozen_clock) -> None:  # type: ignore[no-untyped-def]
+def test_two_schedulers_raise_it_once(committed_db, frozen_clock) -> None:
     frozen_clock.set(MONDAY)
     _, _, participants = enroll_court(20, tag="Hilos", exchange="81 5800")
     sessions = [first_session(participant) for participant in participants]
