@@ -281,7 +281,7 @@ def test_an_unverified_miss_reaches_the_prosecutor_only_once_verified(committed_
         server.stop()
 
 
-def test_figures_seen_by_and_progress_follow_a_verification_live(committed_db, browser_app):  # type: ignore[no-untyped-def]
+def test_figures_seen_by_and_progress_follow_a_verification_live(committed_db, browser_app):
     """Before verification the judge's row counts the miss in his run, said unverified,
     and the prosecutor's does not; the coordinator verifies it as his on the
     participant's page; both open dashboards follow without a reload, and the judge's

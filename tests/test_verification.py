@@ -490,7 +490,7 @@ def test_a_coordinator_chooses_on_a_page_who_sees_unverified_notices(client, cou
     assert client.post(f"/courts/{other.id}/unverified-positions", data={}).status_code == 404
 
 
-def test_a_verified_only_position_reads_an_unverified_miss_as_not_yet_his(client, court) -> None:  # type: ignore[no-untyped-def]
+def test_a_verified_only_position_reads_an_unverified_miss_as_not_yet_his(client, court) -> None:
     """On both participant pages, the defender reads the miss as being verified, with no
     attribution; the judge reads it as his, unverified; once verified, both read it his."""
     alert = a_miss(court["person"])
@@ -520,7 +520,7 @@ def test_a_verified_only_position_reads_an_unverified_miss_as_not_yet_his(client
     assert "attr-participant" in page
 
 
-def test_the_report_withholds_an_unverified_miss_from_a_verified_only_reader(client, court) -> None:  # type: ignore[no-untyped-def]
+def test_the_report_withholds_an_unverified_miss_from_a_verified_only_reader(client, court) -> None:
     alert = a_miss(court["person"])
     person = court["person"]
     assert alert.contact is not None
