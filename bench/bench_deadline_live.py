@@ -175,7 +175,7 @@ def insert_wave(
         )
         row.pop("id")
         contacts.append(row)
-    ids = list(db.session.scalars(insert(Contact.__table__).returning(Contact.id), contacts))
+    ids = list(db.session.scalars(insert(Contact.__table__).returning(Contact.id), contacts))  # type: ignore[arg-type]  # a Table
     messages = [
         {
             "participant_id": contacts[i]["participant_id"],
@@ -195,7 +195,7 @@ def insert_wave(
         if (first + i) % 2 == 0
     ]
     if messages:
-        db.session.execute(insert(OutboundMessage.__table__), messages)
+        db.session.execute(insert(OutboundMessage.__table__), messages)  # type: ignore[arg-type]  # a Table
     db.session.commit()
     return ids
 

@@ -77,7 +77,7 @@ def rss_and_cpu(pid: int) -> tuple[float, float]:
     for one in pids:
         try:
             status = Path(f"/proc/{one}/status").read_text()
-            rss += int(re.search(r"VmRSS:\s+(\d+)", status).group(1)) / 1024  # type: ignore[union-attr]
+            rss += int(re.search(r"VmRSS:\s+(\d+)", status).group(1)) / 1024
             fields = Path(f"/proc/{one}/stat").read_text().rsplit(")", 1)[1].split()
             cpu += (int(fields[11]) + int(fields[12])) / ticks
         except (OSError, AttributeError):

@@ -125,9 +125,11 @@ def init_assets(app: Flask) -> None:
         if endpoint != "static":
             return
         name = values.get("filename")
-        asset = assets.get(name) if isinstance(name, str) else None
+        if not isinstance(name, str):
+            return
+        asset = assets.get(name)
         if asset is not None:
-            values["filename"] = asset.url_name(name)  # type: ignore[arg-type]
+            values["filename"] = asset.url_name(name)
 
     def serve_static(filename: str) -> Response:
         name, cache = filename, "no-cache"

@@ -7,14 +7,14 @@ import sys
 from pathlib import Path
 
 import click
-from flask import current_app
+from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 
 from telejt.config import ConfigError
 from telejt.resources import data_dir
 
 
-def _create_app():
+def _create_app() -> Flask:
     from telejt import create_app
 
     return create_app()
@@ -47,7 +47,7 @@ def serve_command(host: str, port: int) -> None:
         current_app.config["TELEJT_PUBLIC_URL"] = f"http://{link_host}:{port}"
     # Flask's CLI marks the process so app.run() is refused; this command is the server.
     os.environ.pop("FLASK_RUN_FROM_CLI", None)
-    scheduler = start_background_scheduler(current_app._get_current_object())  # type: ignore[attr-defined]
+    scheduler = start_background_scheduler(current_app._get_current_object())  # type: ignore[attr-defined]  # current_app is typed as the app, not its proxy
     freeze_startup_objects()
     click.echo(
         f"telejt: serving on http://{host}:{port} (SMS links: "
@@ -56,7 +56,7 @@ def serve_command(host: str, port: int) -> None:
     )
     try:
         socketio.run(
-            current_app._get_current_object(),  # type: ignore[attr-defined]
+            current_app._get_current_object(),  # type: ignore[attr-defined]  # current_app is typed as the app, not its proxy
             host=host,
             port=port,
             use_reloader=False,
@@ -97,7 +97,7 @@ def scheduler_run() -> None:
         click.echo(
             "telejt: REDIS_URL is not set: live events from this process reach no browser", err=True
         )
-    run_forever(current_app._get_current_object(), hard_exit=True)  # type: ignore[attr-defined]
+    run_forever(current_app._get_current_object(), hard_exit=True)  # type: ignore[attr-defined]  # current_app is typed as the app, not its proxy
 
 
 @scheduler_group.command("status")

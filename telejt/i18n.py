@@ -6,12 +6,13 @@ import functools
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from babel import Locale
 from babel.dates import format_date, format_datetime, format_time
 from flask import current_app, has_request_context, request
-from flask_babel import force_locale
+from flask_babel import force_locale, lazy_gettext
 from flask_login import current_user
 
 SUPPORTED_LOCALES = ("es_MX", "en")
@@ -30,6 +31,16 @@ def select_locale() -> str:
     if best is None:
         return default
     return "en" if best == "en" else "es_MX"
+
+
+def lazy_label(message: str, **variables: Any) -> str:
+    """``lazy_gettext`` for WTForms labels, choices and messages, typed as the ``str`` they take.
+
+    WTForms only formats and renders them, in the locale of the request that renders the
+    form. Imported as ``_l`` so that the catalog extractor finds the strings.
+    """
+    # a LazyString is no str, but it formats and renders as one, which is all WTForms does
+    return cast(str, lazy_gettext(message, **variables))
 
 
 def sms_safe(text: str) -> str:

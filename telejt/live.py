@@ -62,7 +62,8 @@ def _emit_now(
     if not targets:
         return
     try:
-        socketio.emit(event_name, payload, to=targets, namespace=namespace)
+        # Flask-SocketIO takes a list of rooms; its stubs say one
+        socketio.emit(event_name, payload, to=targets, namespace=namespace)  # type: ignore[arg-type]
     except Exception:  # a live push must never undo what was recorded
         log.exception("could not publish %s to %s", event_name, targets)
 

@@ -76,7 +76,7 @@ def configure_logging(level: str = "INFO", fmt: str = "text") -> None:
     for existing in list(root.handlers):
         if getattr(existing, "telejt", False):
             root.removeHandler(existing)
-    handler.telejt = True  # type: ignore[attr-defined]
+    handler.telejt = True  # type: ignore[attr-defined]  # our mark on the handler
     root.addHandler(handler)
     root.setLevel(level)
     # APScheduler tells every run of every loop (several a second) at INFO: noise

@@ -135,10 +135,10 @@ def wrap_wsgi(app: Flask) -> None:
     """The WSGI layers in front of the app (and of Flask-SocketIO's), outermost last."""
     from telejt.sockets.gate import SocketGate
 
-    app.wsgi_app = SocketGate(app.wsgi_app, app)  # type: ignore[method-assign]
+    app.wsgi_app = SocketGate(app.wsgi_app, app)  # type: ignore[method-assign]  # Flask's way to wrap its WSGI app
     hops = app.config.get("TELEJT_PROXY_HOPS", 0)
     if hops:
-        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]  # Flask's way to wrap its WSGI app
             app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops
         )
 

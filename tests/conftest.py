@@ -137,7 +137,7 @@ class FreshUserClient(FlaskClient):
 
 
 @pytest.fixture(scope="session")
-def app(app_config: dict[str, Any]):  # type: ignore[no-untyped-def]
+def app(app_config: dict[str, Any]):
     """The app, with the schema built by the migrations (as in production)."""
     from flask_migrate import upgrade
 
@@ -151,14 +151,15 @@ def app(app_config: dict[str, Any]):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def app_ctx(app):  # type: ignore[no-untyped-def]
+def app_ctx(app):
     """An app context with a session joined to a transaction rolled back after the test."""
     with app.app_context():
         engine = db.engine
         connection = engine.connect()
         outer = connection.begin()
         engines = db._app_engines[app]
-        engines[None] = connection  # the session's get_bind now hands out this connection
+        # the session's get_bind now hands out this connection
+        engines[None] = connection  # type: ignore[assignment]
         original_session = db.session
         db.session = db._make_scoped_session({"join_transaction_mode": "create_savepoint"})
         try:
@@ -172,7 +173,7 @@ def app_ctx(app):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def committed_db(app):  # type: ignore[no-untyped-def]
+def committed_db(app):
     """Real commits (for other threads and processes); every table is emptied afterwards."""
     with app.app_context():
         try:
@@ -192,13 +193,13 @@ def committed_db(app):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def client(app_ctx):  # type: ignore[no-untyped-def]
+def client(app_ctx):
     """A test client sharing the test's transaction."""
     return app_ctx.test_client()
 
 
 @pytest.fixture
-def runner(app_ctx):  # type: ignore[no-untyped-def]
+def runner(app_ctx):
     """A CLI runner sharing the test's transaction."""
     return app_ctx.test_cli_runner()
 
@@ -272,7 +273,7 @@ def is_postgres(database_url: str) -> bool:
 
 
 @pytest.fixture
-def make_court(app_ctx) -> Callable[..., Any]:  # type: ignore[no-untyped-def]
+def make_court(app_ctx) -> Callable[..., Any]:
     """Create a court: ``make_court(timezone="America/Tijuana")``."""
     from telejt.courts.services import create_court
 
@@ -293,7 +294,7 @@ def make_court(app_ctx) -> Callable[..., Any]:  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def make_staff(app_ctx, make_court) -> Callable[..., Any]:  # type: ignore[no-untyped-def]
+def make_staff(app_ctx, make_court) -> Callable[..., Any]:
     """Create a staff account: ``make_staff("therapist", courts=[court])``."""
     from telejt.auth.services import create_staff_user
 
@@ -318,7 +319,7 @@ def make_staff(app_ctx, make_court) -> Callable[..., Any]:  # type: ignore[no-un
 
 
 @pytest.fixture
-def make_participant(app_ctx, make_court, make_staff) -> Callable[..., Any]:  # type: ignore[no-untyped-def]
+def make_participant(app_ctx, make_court, make_staff) -> Callable[..., Any]:
     """Enroll a synthetic participant; keyword arguments override the defaults."""
     from telejt.participants.services import enroll_participant
 
@@ -371,7 +372,7 @@ class RecordingSender:
 
 
 @pytest.fixture
-def sms(app) -> Iterator[RecordingSender]:  # type: ignore[no-untyped-def]
+def sms(app) -> Iterator[RecordingSender]:
     """The SMS backend for this test: records instead of sending."""
     sender = RecordingSender()
     previous = app.extensions.get("telejt.sms_sender")
@@ -384,7 +385,7 @@ def sms(app) -> Iterator[RecordingSender]:  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def run_until(frozen_clock):  # type: ignore[no-untyped-def]
+def run_until(frozen_clock):
     """Step the clock through every due message and deadline up to an instant, as the
     scheduler would, dispatching and watching at each step."""
     from telejt.planning.watcher import next_deadline_at, watch_deadlines

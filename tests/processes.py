@@ -118,7 +118,7 @@ class SchedulerProcess:
             self._log.close()
 
 
-def wait_until(condition, timeout: float = 300, every: float = 0.2) -> None:  # type: ignore[no-untyped-def]
+def wait_until(condition, timeout: float = 300, every: float = 0.2) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if condition():

@@ -37,7 +37,7 @@ class World:
     alerts: dict[str, Any] = field(default_factory=dict)
 
 
-def build_world(make_court, make_staff, make_participant) -> World:  # type: ignore[no-untyped-def]
+def build_world(make_court, make_staff, make_participant) -> World:
     """Court A with every role, court B with a coordinator; alerts, a note and an answer."""
     court_a = make_court(name="Juzgado A")
     court_b = make_court(name="Juzgado B", timezone="America/Tijuana")
@@ -81,7 +81,7 @@ def build_world(make_court, make_staff, make_participant) -> World:  # type: ign
     return World(court_a, court_b, users, tokens, participants, alerts)
 
 
-def call(client, token: str | None, method: str, path: str, body: Any = None):  # type: ignore[no-untyped-def]
+def call(client, token: str | None, method: str, path: str, body: Any = None):
     """One API request with a bearer token and a JSON body."""
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     data = None if body is None else json.dumps(body)
@@ -92,13 +92,13 @@ def call(client, token: str | None, method: str, path: str, body: Any = None):  
 
 
 @pytest.fixture
-def world(frozen_clock, make_court, make_staff, make_participant) -> World:  # type: ignore[no-untyped-def]
+def world(frozen_clock, make_court, make_staff, make_participant) -> World:
     """The shared world at Monday noon UTC."""
     frozen_clock.set(MONDAY)
     return build_world(make_court, make_staff, make_participant)
 
 
-def assert_error(response, status: int, code: str) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+def assert_error(response, status: int, code: str) -> dict[str, Any]:
     """The answer is a JSON error of this status and code."""
     assert response.status_code == status, response.get_data(as_text=True)
     error = response.get_json()["error"]
@@ -111,14 +111,14 @@ def assert_error(response, status: int, code: str) -> dict[str, Any]:  # type: i
 
 
 @pytest.mark.parametrize("header", [None, "Bearer", "Bearer nope", "Basic abc", "tjt_abc"])
-def test_missing_or_invalid_token_is_401_with_challenge(client, world, header) -> None:  # type: ignore[no-untyped-def]
+def test_missing_or_invalid_token_is_401_with_challenge(client, world, header) -> None:
     headers = {"Authorization": header} if header else {}
     response = client.get("/api/v1/courts", headers=headers)
     assert_error(response, 401, "unauthorized")
     assert response.headers["WWW-Authenticate"].startswith("Bearer")
 
 
-def test_revoked_token_and_inactive_staff_are_refused(client, world) -> None:  # type: ignore[no-untyped-def]
+def test_revoked_token_and_inactive_staff_are_refused(client, world) -> None:
     token = world.tokens["coordinator"]
     assert call(client, token, "GET", "/courts").status_code == 200
     row = db.session.scalar(
@@ -134,13 +134,13 @@ def test_revoked_token_and_inactive_staff_are_refused(client, world) -> None:  #
     assert_error(call(client, world.tokens["therapist"], "GET", "/courts"), 401, "unauthorized")
 
 
-def test_a_login_session_is_not_an_api_credential(client, world) -> None:  # type: ignore[no-untyped-def]
+def test_a_login_session_is_not_an_api_credential(client, world) -> None:
     sign_in(client, world.users["coordinator"])
     assert client.get("/participants").status_code == 200  # a working login session…
     assert_error(client.get("/api/v1/courts"), 401, "unauthorized")
 
 
-def test_openapi_document_is_public(client, world) -> None:  # type: ignore[no-untyped-def]
+def test_openapi_document_is_public(client, world) -> None:
     response = client.get("/api/v1/openapi.json")
     assert response.status_code == 200
     assert response.get_json()["openapi"].startswith("3.1")
@@ -162,7 +162,7 @@ READS = [
 @pytest.mark.parametrize("role", ["admin", "coordinator", "therapist", "court"])
 def test_participant_reads_by_role_and_court(
     client, world, method, template, allowed, role
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     token = world.tokens[role]
     ids = {name: p.id for name, p in world.participants.items()}
     response = call(client, token, method, template.format(**ids))
@@ -179,7 +179,7 @@ def test_participant_reads_by_role_and_court(
     assert_error(call(client, token, method, template.format(mine=999_999)), 404, "not_found")
 
 
-def test_court_and_staff_listings_are_scoped(client, world) -> None:  # type: ignore[no-untyped-def]
+def test_court_and_staff_listings_are_scoped(client, world) -> None:
     court_ids = {c["id"] for c in call(client, world.tokens["court"], "GET", "/courts").get_json()}
     assert court_ids == {world.court_a.id}
     admin_ids = {c["id"] for c in call(client, world.tokens["admin"], "GET", "/courts").get_json()}
@@ -196,7 +196,7 @@ def test_court_and_staff_listings_are_scoped(client, world) -> None:  # type: ig
 
 
 @pytest.mark.parametrize("role", ["coordinator", "therapist", "court"])
-def test_only_admins_create_courts(client, world, role) -> None:  # type: ignore[no-untyped-def]
+def test_only_admins_create_courts(client, world, role) -> None:
     body = {"name": "Juzgado Nuevo", "state": "Jalisco", "timezone": "America/Mexico_City"}
     assert_error(call(client, world.tokens[role], "POST", "/courts", body), 403, "forbidden")
     response = call(client, world.tokens["admin"], "POST", "/courts", body)
@@ -205,7 +205,7 @@ def test_only_admins_create_courts(client, world, role) -> None:  # type: ignore
 
 
 @pytest.mark.parametrize("role", ["admin", "therapist", "court"])
-def test_only_coordinators_enroll_and_change_participants(client, world, role) -> None:  # type: ignore[no-untyped-def]
+def test_only_coordinators_enroll_and_change_participants(client, world, role) -> None:
     mine = world.participants["mine"]
     patch = call(client, world.tokens[role], "PATCH", f"/participants/{mine.id}", {"locale": "en"})
     assert_error(patch, 403, "forbidden")
@@ -227,7 +227,7 @@ def test_only_coordinators_enroll_and_change_participants(client, world, role) -
 # ---- alerts and what a court user may never see --------------------------------------------
 
 
-def test_court_users_never_see_team_alerts(client, world) -> None:  # type: ignore[no-untyped-def]
+def test_court_users_never_see_team_alerts(client, world) -> None:
     def kinds(role: str) -> set[str]:
         response = call(client, world.tokens[role], "GET", "/alerts")
         assert response.status_code == 200
@@ -251,7 +251,7 @@ def test_court_users_never_see_team_alerts(client, world) -> None:  # type: igno
     )
 
 
-def test_acknowledging_alerts_by_role(client, world) -> None:  # type: ignore[no-untyped-def]
+def test_acknowledging_alerts_by_role(client, world) -> None:
     alert = world.alerts["court"].id
     assert_error(
         call(client, world.tokens["admin"], "POST", f"/alerts/{alert}/ack", {"note": "visto"}),
@@ -283,7 +283,7 @@ def test_acknowledging_alerts_by_role(client, world) -> None:  # type: ignore[no
     assert alert not in {a["id"] for a in listed}
 
 
-def test_a_court_user_never_receives_notes_or_unshared_answers(client, world) -> None:  # type: ignore[no-untyped-def]
+def test_a_court_user_never_receives_notes_or_unshared_answers(client, world) -> None:
     mine = world.participants["mine"].id
     token = world.tokens["court"]
     seen = []
@@ -304,7 +304,7 @@ def test_a_court_user_never_receives_notes_or_unshared_answers(client, world) ->
 # ---- audit -----------------------------------------------------------------------------------
 
 
-def test_every_read_of_a_record_is_audited_as_api(client, world) -> None:  # type: ignore[no-untyped-def]
+def test_every_read_of_a_record_is_audited_as_api(client, world) -> None:
     mine = world.participants["mine"].id
     token = world.tokens["coordinator"]
     for suffix in ("", "/contacts", "/messages", "/compliance"):
@@ -323,7 +323,7 @@ def test_every_read_of_a_record_is_audited_as_api(client, world) -> None:  # typ
     assert db.session.scalar(select(func.count(AuditEvent.id))) == before
 
 
-def test_attendance_by_role(client, world, frozen_clock) -> None:  # type: ignore[no-untyped-def]
+def test_attendance_by_role(client, world, frozen_clock) -> None:
     session = db.session.scalars(
         select(Contact)
         .where(Contact.participant_id == world.participants["mine"].id, Contact.kind == "session")
@@ -347,7 +347,7 @@ def test_attendance_by_role(client, world, frozen_clock) -> None:  # type: ignor
     assert response.status_code == 200 and response.get_json()["status"] == "attended"
 
 
-def test_bearer_calls_need_no_csrf_token(client, world, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_bearer_calls_need_no_csrf_token(client, world, monkeypatch) -> None:
     monkeypatch.setitem(client.application.config, "WTF_CSRF_ENABLED", True)
     body = {"name": "Juzgado CSRF", "state": "Jalisco", "timezone": "America/Mexico_City"}
     assert call(client, world.tokens["admin"], "POST", "/courts", body).status_code == 201
@@ -355,7 +355,7 @@ def test_bearer_calls_need_no_csrf_token(client, world, monkeypatch) -> None:  #
     assert client.post("/login", data={"email": "x@y.mx", "password": "z"}).status_code == 400
 
 
-def test_errors_are_problem_details_keeping_the_error_object(client, world) -> None:  # type: ignore[no-untyped-def]
+def test_errors_are_problem_details_keeping_the_error_object(client, world) -> None:
     response = call(client, world.tokens["court"], "GET", "/participants/999999")
     assert response.status_code == 404
     assert response.mimetype == "application/problem+json"
@@ -365,7 +365,7 @@ def test_errors_are_problem_details_keeping_the_error_object(client, world) -> N
     assert problem["error"]["code"] == "not_found"  # what older clients read
 
 
-def test_court_users_get_no_phone_and_admins_no_participant(client, world) -> None:  # type: ignore[no-untyped-def]
+def test_court_users_get_no_phone_and_admins_no_participant(client, world) -> None:
     mine = world.participants["mine"].id
     court = call(client, world.tokens["court"], "GET", f"/participants/{mine}").get_json()
     assert "phone" not in court and court["id"] == mine
@@ -374,7 +374,7 @@ def test_court_users_get_no_phone_and_admins_no_participant(client, world) -> No
     assert_error(call(client, world.tokens["admin"], "GET", "/alerts"), 403, "forbidden")
 
 
-def test_the_alert_list_is_audited(client, world) -> None:  # type: ignore[no-untyped-def]
+def test_the_alert_list_is_audited(client, world) -> None:
     from telejt.audit.models import AuditEvent
 
     answer = call(client, world.tokens["court"], "GET", "/alerts").get_json()

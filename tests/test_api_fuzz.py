@@ -31,14 +31,14 @@ from telejt.planning.models import Contact
 
 
 @pytest.fixture
-def world(frozen_clock, make_court, make_staff, make_participant) -> World:  # type: ignore[no-untyped-def]
+def world(frozen_clock, make_court, make_staff, make_participant) -> World:
     """The shared world at Monday noon UTC."""
     frozen_clock.set(MONDAY)
     return build_world(make_court, make_staff, make_participant)
 
 
 @pytest.fixture
-def api_schema(app_ctx, world):  # type: ignore[no-untyped-def]
+def api_schema(app_ctx, world):
     """The API's own OpenAPI document, loaded through the app."""
     return schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app_ctx)
 
@@ -57,7 +57,7 @@ def seeded_ids(world: World) -> dict[str, int]:
     }
 
 
-def test_document_lists_every_operation_and_schema(client, world) -> None:  # type: ignore[no-untyped-def]
+def test_document_lists_every_operation_and_schema(client, world) -> None:
     document = client.get("/api/v1/openapi.json").get_json()
     assert document["openapi"] == "3.1.0"
     assert document["components"]["securitySchemes"]["bearerAuth"]["scheme"] == "bearer"
@@ -94,7 +94,7 @@ OPERATION_KEYS = [(op.method, re.sub(r"<int:(\w+)>", r"{\1}", op.rule)) for op i
 
 @pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE], ids=str)
 @pytest.mark.parametrize("method,path", OPERATION_KEYS)
-def test_fuzzing_finds_no_error_and_no_undocumented_answer(  # type: ignore[no-untyped-def]
+def test_fuzzing_finds_no_error_and_no_undocumented_answer(
     api_schema, world, method, path, mode
 ) -> None:
     # schemathesis' own pytest loader does not run on pytest 9; hypothesis drives it here

@@ -15,7 +15,7 @@ from telejt.participants.services import update_participant
 
 
 @pytest.fixture
-def world(frozen_clock, make_court, make_staff, make_participant) -> World:  # type: ignore[no-untyped-def]
+def world(frozen_clock, make_court, make_staff, make_participant) -> World:
     frozen_clock.set(MONDAY)
     return build_world(make_court, make_staff, make_participant)
 

@@ -18,7 +18,7 @@ from telejt.sms.models import OutboundMessage
 
 
 @pytest.fixture
-def world(frozen_clock, make_court, make_staff, make_participant) -> World:  # type: ignore[no-untyped-def]
+def world(frozen_clock, make_court, make_staff, make_participant) -> World:
     """The shared world at Monday noon UTC."""
     frozen_clock.set(MONDAY)
     return build_world(make_court, make_staff, make_participant)
@@ -60,7 +60,7 @@ def sessions_of(participant_id: int) -> list[Contact]:
     )
 
 
-def test_enroll_plans_and_welcomes(client, world) -> None:  # type: ignore[no-untyped-def]
+def test_enroll_plans_and_welcomes(client, world) -> None:
     response = call(client, world.tokens["coordinator"], "POST", "/participants", enrollment(world))
     assert response.status_code == 201, response.get_json()
     body = response.get_json()
@@ -79,7 +79,7 @@ def test_enroll_plans_and_welcomes(client, world) -> None:  # type: ignore[no-un
     assert starts[0] == "2026-03-05T17:00:00+00:00"
 
 
-def test_duplicate_case_number_is_409_and_writes_nothing(client, world) -> None:  # type: ignore[no-untyped-def]
+def test_duplicate_case_number_is_409_and_writes_nothing(client, world) -> None:
     existing = world.participants["mine"].case_number
     before = row_counts()
     response = call(
@@ -91,7 +91,7 @@ def test_duplicate_case_number_is_409_and_writes_nothing(client, world) -> None:
     assert row_counts() == before
 
 
-def test_invalid_enrollment_is_422_per_field_and_writes_nothing(client, world) -> None:  # type: ignore[no-untyped-def]
+def test_invalid_enrollment_is_422_per_field_and_writes_nothing(client, world) -> None:
     before = row_counts()
     bad = enrollment(
         world, phone="123", phase_id="99", timezone="Mars/Olympus",
@@ -115,7 +115,7 @@ def test_invalid_enrollment_is_422_per_field_and_writes_nothing(client, world) -
     assert row_counts() == before
 
 
-def test_enrolling_in_a_court_outside_mine_is_404(client, world) -> None:  # type: ignore[no-untyped-def]
+def test_enrolling_in_a_court_outside_mine_is_404(client, world) -> None:
     before = row_counts()
     response = call(
         client, world.tokens["coordinator"], "POST", "/participants",
@@ -126,7 +126,7 @@ def test_enrolling_in_a_court_outside_mine_is_404(client, world) -> None:  # typ
 
 
 @pytest.mark.parametrize("raw", [b"{", b"[1,", b"\xff\xfe", b"", b"nul"])
-def test_malformed_json_is_400(client, world, raw) -> None:  # type: ignore[no-untyped-def]
+def test_malformed_json_is_400(client, world, raw) -> None:
     response = client.post(
         "/api/v1/participants", data=raw, content_type="application/json",
         headers={"Authorization": f"Bearer {world.tokens['coordinator']}"},
@@ -134,7 +134,7 @@ def test_malformed_json_is_400(client, world, raw) -> None:  # type: ignore[no-u
     assert_error(response, 400, "malformed_request")
 
 
-def test_unknown_urls_and_methods_answer_json(client, world) -> None:  # type: ignore[no-untyped-def]
+def test_unknown_urls_and_methods_answer_json(client, world) -> None:
     token = world.tokens["coordinator"]
     assert_error(call(client, token, "GET", "/nothing/here"), 404, "not_found")
     assert_error(call(client, token, "GET", "/participants/abc"), 404, "not_found")
@@ -144,7 +144,7 @@ def test_unknown_urls_and_methods_answer_json(client, world) -> None:  # type: i
     assert client.get("/no-such-page").content_type.startswith("text/html")
 
 
-def test_patch_replans_and_is_audited(client, world) -> None:  # type: ignore[no-untyped-def]
+def test_patch_replans_and_is_audited(client, world) -> None:
     mine = world.participants["mine"]
     old = {c.starts_at for c in sessions_of(mine.id) if c.status == "scheduled"}
     body = {"session_slots": [{"weekday": "wed", "time": "12:30"}], "locale": "en"}
@@ -158,7 +158,7 @@ def test_patch_replans_and_is_audited(client, world) -> None:  # type: ignore[no
     assert event.detail == {"fields": ["locale", "session_slots"]} and event.channel == "api"
 
 
-def test_patch_rejects_everything_when_one_field_is_wrong(client, world) -> None:  # type: ignore[no-untyped-def]
+def test_patch_rejects_everything_when_one_field_is_wrong(client, world) -> None:
     mine = world.participants["mine"]
     before = row_counts()
     response = call(
@@ -176,7 +176,7 @@ def test_patch_rejects_everything_when_one_field_is_wrong(client, world) -> None
     )
 
 
-def test_one_off_session_round_trips_in_utc(client, world) -> None:  # type: ignore[no-untyped-def]
+def test_one_off_session_round_trips_in_utc(client, world) -> None:
     mine = world.participants["mine"].id
     body = {"participant_id": mine, "starts_at": "2026-03-04T10:00:00-06:00", "minutes": 45}
     response = call(client, world.tokens["therapist"], "POST", "/sessions", body)
@@ -202,7 +202,7 @@ def test_one_off_session_round_trips_in_utc(client, world) -> None:  # type: ign
 )
 def test_session_times_without_offset_or_in_the_past_are_422(
     client, world, starts_at, field
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     before = row_counts()
     body = {"participant_id": world.participants["mine"].id, "starts_at": starts_at, "minutes": 45}
     error = assert_error(
@@ -212,7 +212,7 @@ def test_session_times_without_offset_or_in_the_past_are_422(
     assert row_counts() == before
 
 
-def test_query_times_need_an_offset(client, world) -> None:  # type: ignore[no-untyped-def]
+def test_query_times_need_an_offset(client, world) -> None:
     mine = world.participants["mine"].id
     response = call(
         client,
@@ -228,7 +228,7 @@ def test_query_times_need_an_offset(client, world) -> None:  # type: ignore[no-u
     assert "to" in assert_error(response, 422, "invalid_input")["fields"]
 
 
-def test_attendance_outcomes_confirmation_and_correction(client, world, frozen_clock) -> None:  # type: ignore[no-untyped-def]
+def test_attendance_outcomes_confirmation_and_correction(client, world, frozen_clock) -> None:
     mine = world.participants["mine"]
     session = sessions_of(mine.id)[0]
     path = f"/sessions/{session.id}/attendance"
@@ -274,7 +274,7 @@ def test_attendance_outcomes_confirmation_and_correction(client, world, frozen_c
     assert_error(call(client, token, "POST", path, {"outcome": "asleep"}), 422, "invalid_input")
 
 
-def test_compliance_counts_and_rate(client, world, frozen_clock) -> None:  # type: ignore[no-untyped-def]
+def test_compliance_counts_and_rate(client, world, frozen_clock) -> None:
     mine = world.participants["mine"]
     token = world.tokens["therapist"]
     extra = {"participant_id": mine.id, "starts_at": "2026-03-02T13:00:00+00:00", "minutes": 30}

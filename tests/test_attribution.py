@@ -14,7 +14,7 @@ from telejt.sms.models import OutboundMessage
 MONDAY = datetime(2026, 3, 2, 12, tzinfo=UTC)
 
 
-def _first_session(participant) -> Contact:  # type: ignore[no-untyped-def]
+def _first_session(participant) -> Contact:
     return db.session.scalars(
         select(Contact)
         .where(Contact.participant_id == participant.id, Contact.kind == "session")

@@ -268,7 +268,7 @@ def test_weak_passwords_are_refused_where_passwords_are_set(
 
 
 @pytest.fixture
-def totp_on(app_ctx, monkeypatch):  # type: ignore[no-untyped-def]
+def totp_on(app_ctx, monkeypatch):
     monkeypatch.setitem(app_ctx.config, "TELEJT_TOTP", "optional")
     return app_ctx
 

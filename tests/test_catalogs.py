@@ -7,11 +7,11 @@ from babel.messages.pofile import read_po
 from telejt.catalogs import LOCALES, catalog_path, extract
 
 
-def _ids(catalog) -> set[str]:  # type: ignore[no-untyped-def]
+def _ids(catalog) -> set[str]:
     return {m.id if isinstance(m.id, str) else m.id[0] for m in catalog if m.id}
 
 
-def _translated(message) -> bool:  # type: ignore[no-untyped-def]
+def _translated(message) -> bool:
     strings = message.string if isinstance(message.string, tuple) else (message.string,)
     return all(strings)
 

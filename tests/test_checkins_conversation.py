@@ -23,7 +23,7 @@ MONDAY = datetime(2026, 3, 2, 12, tzinfo=UTC)
 _sids = iter(range(1, 100_000))
 
 
-def reply(participant, body: str) -> Any:  # type: ignore[no-untyped-def]
+def reply(participant, body: str) -> Any:
     """An inbound SMS through the same service the webhook uses."""
     outcome = receive_sms(
         provider_sid=f"SMtest{next(_sids):06d}", from_phone=participant.phone, body=body
@@ -32,7 +32,7 @@ def reply(participant, body: str) -> Any:  # type: ignore[no-untyped-def]
     return outcome
 
 
-def first_checkin(participant) -> Contact:  # type: ignore[no-untyped-def]
+def first_checkin(participant) -> Contact:
     return db.session.scalars(
         select(Contact)
         .where(Contact.participant_id == participant.id, Contact.kind == "checkin")
@@ -41,7 +41,7 @@ def first_checkin(participant) -> Contact:  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def started(frozen_clock, make_participant, sms, run_until) -> Any:  # type: ignore[no-untyped-def]
+def started(frozen_clock, make_participant, sms, run_until) -> Any:
     """A participant whose first SMS check-in has just started (its first question sent)."""
     frozen_clock.set(MONDAY)
     participant = make_participant()
@@ -54,7 +54,7 @@ def started(frozen_clock, make_participant, sms, run_until) -> Any:  # type: ign
     return participant, checkin
 
 
-def deliver(run_until, frozen_clock, sms) -> list[str]:  # type: ignore[no-untyped-def]
+def deliver(run_until, frozen_clock, sms) -> list[str]:
     """Send whatever is due now; the texts sent."""
     sms.sent.clear()
     run_until(frozen_clock.now())

@@ -18,7 +18,7 @@ MONDAY = datetime(2026, 3, 2, 12, tzinfo=UTC)
 ALL_ANSWERS = {"q_use": "no", "q_craving": "2", "q_mood": "7", "q_safe": "no"}
 
 
-def first_checkin(participant) -> Contact:  # type: ignore[no-untyped-def]
+def first_checkin(participant) -> Contact:
     return db.session.scalars(
         select(Contact)
         .where(Contact.participant_id == participant.id, Contact.kind == "checkin")
@@ -27,7 +27,7 @@ def first_checkin(participant) -> Contact:  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def checkin(frozen_clock, make_participant) -> Any:  # type: ignore[no-untyped-def]
+def checkin(frozen_clock, make_participant) -> Any:
     frozen_clock.set(MONDAY)
     participant = make_participant()
     contact = first_checkin(participant)

@@ -29,7 +29,7 @@ from telejt.sms.models import OutboundMessage
 
 
 @pytest.fixture
-def two_rules(app_ctx, monkeypatch):  # type: ignore[no-untyped-def]
+def two_rules(app_ctx, monkeypatch):
     """Phase 2 of the protocol with a second session rule: a group session, a wider window."""
     protocols = registry()
     original = protocols.get
@@ -77,7 +77,7 @@ def sessions_of(participant: Any) -> list[Contact]:
     )
 
 
-def test_the_planner_stores_each_contacts_rule(two_rules, frozen_clock, make_participant) -> None:  # type: ignore[no-untyped-def]
+def test_the_planner_stores_each_contacts_rule(two_rules, frozen_clock, make_participant) -> None:
     person = make_participant(session_slots=TWO_SLOTS)
     sessions = sessions_of(person)
     assert {c.protocol_rule for c in sessions} == {"2/sessions/0", "2/sessions/1"}
@@ -101,7 +101,7 @@ def test_the_planner_stores_each_contacts_rule(two_rules, frozen_clock, make_par
 
 def test_a_one_off_session_names_the_rule_it_borrowed(
     two_rules, frozen_clock, make_participant
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     person = make_participant(session_slots=TWO_SLOTS)
     extra = add_session(person, frozen_clock.now() + timedelta(days=2), 30, "phone")
     assert extra.protocol_rule == "2/sessions/0"
@@ -111,7 +111,7 @@ def test_a_one_off_session_names_the_rule_it_borrowed(
 
 def test_contacts_planned_before_read_their_phases_first_rule(
     two_rules, frozen_clock, make_participant
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     person = make_participant(session_slots=TWO_SLOTS)
     contact = sessions_of(person)[0]
     contact.protocol_rule = None
@@ -124,7 +124,7 @@ def test_contacts_planned_before_read_their_phases_first_rule(
     )
 
 
-def test_one_missed_contact_rule_for_the_watcher_and_the_therapist(  # type: ignore[no-untyped-def]
+def test_one_missed_contact_rule_for_the_watcher_and_the_therapist(
     two_rules, frozen_clock, make_participant
 ) -> None:
     """Phase 2 here alerts after two misses of his in a row, whoever settles them."""

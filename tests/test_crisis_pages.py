@@ -15,7 +15,7 @@ from telejt.extensions import db
 
 
 @pytest.fixture
-def crisis(make_court, make_staff, make_participant) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+def crisis(make_court, make_staff, make_participant) -> dict[str, Any]:
     court = make_court()
     therapist = make_staff("therapist", courts=[court])
     person = make_participant(court=court, therapist=therapist, phone="+52 81 5555 0107")

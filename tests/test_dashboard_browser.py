@@ -54,9 +54,9 @@ sync_api = pytest.importorskip("playwright.sync_api")
 
 
 @pytest.fixture
-def browser_app(app, app_config) -> Iterator[Any]:  # type: ignore[no-untyped-def]
+def browser_app(app, app_config) -> Iterator[Any]:
     """An app whose public URL is the local server's, so Socket.IO accepts the page's origin."""
-    saved_server, saved_options = socketio.server, dict(socketio.server_options)
+    saved_server, saved_options = socketio.server, dict(socketio.server_options)  # type: ignore[attr-defined]  # not in the stubs
     saved_middleware = getattr(socketio, "sockio_mw", None)
     application = create_app({**app_config, "TELEJT_PUBLIC_URL": f"http://127.0.0.1:{free_port()}"})
     try:
@@ -65,10 +65,10 @@ def browser_app(app, app_config) -> Iterator[Any]:  # type: ignore[no-untyped-de
         with application.app_context():
             db.session.remove()
             db.engine.dispose()
-        socketio.server = saved_server
-        socketio.server_options.clear()
-        socketio.server_options.update(saved_options)
-        socketio.sockio_mw = saved_middleware
+        socketio.server = saved_server  # type: ignore[attr-defined]  # not in the stubs
+        socketio.server_options.clear()  # type: ignore[attr-defined]  # not in the stubs
+        socketio.server_options.update(saved_options)  # type: ignore[attr-defined]  # not in the stubs
+        socketio.sockio_mw = saved_middleware  # type: ignore[attr-defined]  # not in the stubs
 
 
 def _seed() -> dict[str, int]:
@@ -120,7 +120,7 @@ def _open_dashboard(browser: Any, app: Any, url: str, staff_id: int) -> Any:
     return page
 
 
-def test_missed_session_alert_appears_live_and_ack_spreads(committed_db, browser_app):  # type: ignore[no-untyped-def]
+def test_missed_session_alert_appears_live_and_ack_spreads(committed_db, browser_app):
     with browser_app.app_context():
         clock.freeze(ENROLLED_AT)
         try:
@@ -195,7 +195,7 @@ def test_missed_session_alert_appears_live_and_ack_spreads(committed_db, browser
         server.stop()
 
 
-def test_an_unverified_miss_reaches_the_prosecutor_only_once_verified(committed_db, browser_app):  # type: ignore[no-untyped-def]
+def test_an_unverified_miss_reaches_the_prosecutor_only_once_verified(committed_db, browser_app):
     """The judge sees the miss live, unverified; the prosecutor and the defender do not,
     until the coordinator verified it: then their open dashboards show it, no reload."""
     with browser_app.app_context():
@@ -281,7 +281,7 @@ def test_an_unverified_miss_reaches_the_prosecutor_only_once_verified(committed_
         server.stop()
 
 
-def test_figures_seen_by_and_progress_follow_a_verification_live(committed_db, browser_app):  # type: ignore[no-untyped-def]
+def test_figures_seen_by_and_progress_follow_a_verification_live(committed_db, browser_app):
     """Before verification the judge's row counts the miss in his run, said unverified,
     and the prosecutor's does not; the coordinator verifies it as his on the
     participant's page; both open dashboards follow without a reload, and the judge's

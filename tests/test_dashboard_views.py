@@ -64,7 +64,7 @@ def add_contact(
 
 
 @pytest.fixture
-def court_setup(app_ctx, frozen_clock, make_court, make_staff, make_participant):  # type: ignore[no-untyped-def]
+def court_setup(app_ctx, frozen_clock, make_court, make_staff, make_participant):
     """A court with a judge, a coordinator, and two participants with a history."""
     court, other_court = make_court(), make_court()
     judge = make_staff("court", courts=[court], court_position="judge")
@@ -124,17 +124,17 @@ def court_setup(app_ctx, frozen_clock, make_court, make_staff, make_participant)
 
 
 @pytest.mark.parametrize("role,status", [("therapist", 403), ("admin", 403)])
-def test_dashboard_is_for_court_users_and_coordinators(client, make_staff, role, status):  # type: ignore[no-untyped-def]
+def test_dashboard_is_for_court_users_and_coordinators(client, make_staff, role, status):
     login(client, make_staff(role))
     assert client.get("/dashboard").status_code == status
 
 
-def test_anonymous_is_sent_to_login(client):  # type: ignore[no-untyped-def]
+def test_anonymous_is_sent_to_login(client):
     response = client.get("/dashboard")
     assert response.status_code == 302 and "/login" in response.headers["Location"]
 
 
-def test_compliance_figures_per_participant(court_setup):  # type: ignore[no-untyped-def]
+def test_compliance_figures_per_participant(court_setup):
     rows, total = compliance_rows(court_setup["judge"], now(), ComplianceFilters(sort="name"))
     by_name = {row.name: row for row in rows}
     assert total == 2 and set(by_name) == {"Ana Sintética", "Beto Sintético"}
@@ -149,7 +149,7 @@ def test_compliance_figures_per_participant(court_setup):  # type: ignore[no-unt
     assert {r.name: r.open_alerts for r in coordinator_rows}["Ana Sintética"] == 2
 
 
-def test_consecutive_misses_without_any_kept_contact(court_setup, make_participant):  # type: ignore[no-untyped-def]
+def test_consecutive_misses_without_any_kept_contact(court_setup, make_participant):
     court = db.session.get(Court, court_setup["ana"].court_id)
     newcomer = make_participant(court=court, name="Dora Sintética")
     make_participant(court=court, name="Eva Sintética")  # enrolled, nothing settled yet
@@ -171,7 +171,7 @@ def test_consecutive_misses_without_any_kept_contact(court_setup, make_participa
     assert first[0].name == "Dora Sintética"  # most consecutive misses first
 
 
-def test_filters_and_sorting_are_server_side(client, court_setup):  # type: ignore[no-untyped-def]
+def test_filters_and_sorting_are_server_side(client, court_setup):
     login(client, court_setup["judge"])
     page = client.get("/dashboard?sort=rate&dir=asc").get_data(as_text=True)
     assert page.index("Ana Sintética") < page.index("Beto Sintético")
@@ -187,7 +187,7 @@ def test_filters_and_sorting_are_server_side(client, court_setup):  # type: igno
     assert "Carlos de Otro Juzgado" not in client.get("/dashboard?status=all").get_data(True)
 
 
-def test_dashboard_shows_open_alerts_with_attribution_in_words(client, court_setup):  # type: ignore[no-untyped-def]
+def test_dashboard_shows_open_alerts_with_attribution_in_words(client, court_setup):
     login(client, court_setup["judge"])
     page = client.get("/dashboard").get_data(as_text=True)
     assert f'id="alert-{court_setup["system_alert"].id}"' in page
@@ -201,13 +201,13 @@ def test_dashboard_shows_open_alerts_with_attribution_in_words(client, court_set
     assert audit is not None and court_setup["ana"].id in audit.detail["participant_ids"]
 
 
-def test_alert_row_is_scoped_like_the_live_rooms(client, court_setup):  # type: ignore[no-untyped-def]
+def test_alert_row_is_scoped_like_the_live_rooms(client, court_setup):
     login(client, court_setup["judge"])
     assert client.get(f"/dashboard/alerts/{court_setup['system_alert'].id}/row").status_code == 200
     assert client.get(f"/dashboard/alerts/{court_setup['crisis'].id}/row").status_code == 404
 
 
-def test_compliance_row_fragment_for_live_refresh(client, court_setup):  # type: ignore[no-untyped-def]
+def test_compliance_row_fragment_for_live_refresh(client, court_setup):
     ana, judge = court_setup["ana"], court_setup["judge"]
     login(client, judge)
     page = client.get("/dashboard").get_data(as_text=True)
@@ -234,11 +234,11 @@ def test_compliance_row_fragment_for_live_refresh(client, court_setup):  # type:
     assert client.get(f"/dashboard/participants/{ana.id}/row").status_code == 403
 
 
-def test_acknowledge_with_a_note_by_form(client, court_setup):  # type: ignore[no-untyped-def]
+def test_acknowledge_with_a_note_by_form(client, court_setup):
     alert = court_setup["system_alert"]
     login(client, court_setup["judge"])
     client.post(f"/dashboard/alerts/{alert.id}/ack", data={"note": " "})
-    assert db.session.get(Alert, alert.id).acknowledged_at is None  # type: ignore[union-attr]
+    assert db.session.get(Alert, alert.id).acknowledged_at is None
 
     response = client.post(
         f"/dashboard/alerts/{alert.id}/ack", data={"note": "Se revisará en audiencia"}
@@ -254,7 +254,7 @@ def test_acknowledge_with_a_note_by_form(client, court_setup):  # type: ignore[n
     assert client.post(f"/dashboard/alerts/{crisis.id}/ack", data={"note": "x"}).status_code == 404
 
 
-def test_participant_page_hides_what_the_court_may_not_see(client, court_setup):  # type: ignore[no-untyped-def]
+def test_participant_page_hides_what_the_court_may_not_see(client, court_setup):
     ana = court_setup["ana"]
     checkin = add_contact(ana, now() - timedelta(days=3), "completed", kind="checkin")
     db.session.add_all(
@@ -326,7 +326,7 @@ def test_participant_page_hides_what_the_court_may_not_see(client, court_setup):
     )
 
 
-def test_progress_columns_sort_and_speak_both_languages(client, court_setup):  # type: ignore[no-untyped-def]
+def test_progress_columns_sort_and_speak_both_languages(client, court_setup):
     """Streak and weeks in the phase, sortable; words in Spanish and English."""
     ana, beto = court_setup["ana"], court_setup["beto"]
     ana.phase_started_at = now() - timedelta(days=6 * 7 + 1)

@@ -8,7 +8,7 @@ from sqlalchemy import text
 from telejt.extensions import db
 
 
-def test_postgresql_connections_run_without_jit(app_ctx) -> None:  # type: ignore[no-untyped-def]
+def test_postgresql_connections_run_without_jit(app_ctx) -> None:
     """PostgreSQL's JIT once spent 400 ms compiling the dashboard's figures query
     (docs/benchmarks.md): every connection telejt opens turns it off."""
     if db.engine.dialect.name != "postgresql":

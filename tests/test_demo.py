@@ -24,7 +24,7 @@ def _count(model: type) -> int:
 
 
 @pytest.fixture
-def demo(runner, frozen_clock):  # type: ignore[no-untyped-def]
+def demo(runner, frozen_clock):
     """The demo loaded once, the clock stopped at the moment it was loaded."""
     result = runner.invoke(cli, ["demo"])
     assert result.exit_code == 0, result.output

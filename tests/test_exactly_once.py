@@ -43,14 +43,14 @@ operations = st.one_of(
 )
 
 
-def _slots_for_phase(phase_id: str, participant) -> list[dict[str, str]]:  # type: ignore[no-untyped-def]
+def _slots_for_phase(phase_id: str, participant) -> list[dict[str, str]]:
     phase = protocol_for(participant.protocol_id, participant.protocol_version).phase(phase_id)
     needed = sum(rule.per_week for rule in phase.sessions)
     days = ["mon", "wed", "fri", "tue", "thu", "sat", "sun"]
     return [{"weekday": days[i], "time": "11:00"} for i in range(needed)]
 
 
-def _future(participant) -> list[Contact]:  # type: ignore[no-untyped-def]
+def _future(participant) -> list[Contact]:
     return list(
         db.session.scalars(
             select(Contact)
@@ -63,7 +63,7 @@ def _future(participant) -> list[Contact]:  # type: ignore[no-untyped-def]
     )
 
 
-def _apply(op: str, arg, participant, frozen_clock) -> None:  # type: ignore[no-untyped-def]
+def _apply(op: str, arg, participant, frozen_clock) -> None:
     if op == "tick":
         frozen_clock.advance(minutes=arg)
         watch_deadlines()
@@ -95,7 +95,7 @@ def _apply(op: str, arg, participant, frozen_clock) -> None:  # type: ignore[no-
     db.session.commit()
 
 
-def _check_invariants(participant, sms, frozen_clock) -> None:  # type: ignore[no-untyped-def]
+def _check_invariants(participant, sms, frozen_clock) -> None:
     messages = list(
         db.session.scalars(
             select(OutboundMessage).where(OutboundMessage.participant_id == participant.id)
@@ -170,7 +170,7 @@ def test_plan_changes_and_ticks_keep_every_message_once(
 
 def test_planner_job_plans_groups_once_and_refreshes_statistics(
     frozen_clock, make_court, make_staff, make_participant, monkeypatch
-):  # type: ignore[no-untyped-def]
+):
     """Groups of participants per transaction; a second pass changes nothing; after a
     bulk of new contacts PostgreSQL's statistics are refreshed (ANALYZE) mid-job."""
     from telejt.planning import services
@@ -181,7 +181,7 @@ def test_planner_job_plans_groups_once_and_refreshes_statistics(
     for _ in range(5):
         make_participant(court=court, therapist=therapist)
     db.session.execute(update(OutboundMessage).values(status="cancelled"))
-    db.session.execute(Contact.__table__.delete())
+    db.session.execute(Contact.__table__.delete())  # type: ignore[attr-defined]  # a Table
     monkeypatch.setattr(services, "PLAN_GROUP", 2)
     monkeypatch.setattr(services, "ANALYZE_AFTER", 1)
     analyzed: list[bool] = []

@@ -64,7 +64,7 @@ def scheduled(participant: Any, starts_at: Any, kind: str = "session") -> Contac
 
 
 @pytest.fixture
-def court(app_ctx, frozen_clock, make_court, make_staff, make_participant):  # type: ignore[no-untyped-def]
+def court(app_ctx, frozen_clock, make_court, make_staff, make_participant):
     place = make_court()
     staff = {
         "coordinator": make_staff("coordinator", courts=[place], password=None),
@@ -88,7 +88,7 @@ def missed_alerts(person: Any) -> list[Alert]:
     )
 
 
-def test_a_reminder_with_no_receipt_is_not_held_against_him(court) -> None:  # type: ignore[no-untyped-def]
+def test_a_reminder_with_no_receipt_is_not_held_against_him(court) -> None:
     person = court["person"]
     kept = add_contact(person, now() - 6 * DAY, "attended")
     contact = scheduled(person, now() - 3 * DAY)
@@ -107,7 +107,7 @@ def test_a_reminder_with_no_receipt_is_not_held_against_him(court) -> None:  # t
     assert kept.status == "attended"
 
 
-def test_the_report_says_which_reminder_reached_him_and_when(client, court) -> None:  # type: ignore[no-untyped-def]
+def test_the_report_says_which_reminder_reached_him_and_when(client, court) -> None:
     person = court["person"]
     contact = scheduled(person, now() - 3 * DAY)
     delivered = reminder(contact, "delivered")
@@ -136,7 +136,7 @@ def test_the_report_says_which_reminder_reached_him_and_when(client, court) -> N
     assert "Sin constancia de que el aviso le llegó (no se le atribuye)" in page
 
 
-def test_enrolled_too_late_no_reminder_could_reach_him(court) -> None:  # type: ignore[no-untyped-def]
+def test_enrolled_too_late_no_reminder_could_reach_him(court) -> None:
     person = court["person"]
     contact = scheduled(person, now() - DAY)
     reminder(contact, "skipped", "overdue")
@@ -149,7 +149,7 @@ def test_enrolled_too_late_no_reminder_could_reach_him(court) -> None:  # type: 
     assert "Ningún recordatorio podía llegarle a tiempo" in item.reason_in_words(person.timezone)
 
 
-def test_an_opt_out_is_his_choice_and_a_task_for_the_team(client, court) -> None:  # type: ignore[no-untyped-def]
+def test_an_opt_out_is_his_choice_and_a_task_for_the_team(client, court) -> None:
     person = court["person"]
     person.sms_opted_out_at = now() - 5 * DAY
     first = scheduled(person, now() - 3 * DAY)
@@ -178,7 +178,7 @@ def test_an_opt_out_is_his_choice_and_a_task_for_the_team(client, court) -> None
     assert "Falla del sistema" not in contacts_table
 
 
-def test_one_task_per_opt_out_whoever_notices_it_first(court) -> None:  # type: ignore[no-untyped-def]
+def test_one_task_per_opt_out_whoever_notices_it_first(court) -> None:
     """BAJA raised the team's task; the miss after it adds no second one."""
     from telejt.conversation.engine import opt_out
 
@@ -192,7 +192,7 @@ def test_one_task_per_opt_out_whoever_notices_it_first(court) -> None:  # type: 
     assert [a.reason for a in tasks] == ["sms_opted_out"]
 
 
-def test_staff_justify_a_past_miss_and_every_figure_follows(client, court) -> None:  # type: ignore[no-untyped-def]
+def test_staff_justify_a_past_miss_and_every_figure_follows(client, court) -> None:
     person, staff, tokens = court["person"], court["staff"], court["tokens"]
     add_contact(person, now() - 8 * DAY, "attended")
     session = add_contact(person, now() - 4 * DAY, "missed", "participant", reason="no_show")
@@ -248,7 +248,7 @@ def test_staff_justify_a_past_miss_and_every_figure_follows(client, court) -> No
     assert "Audiencia el mismo día" in csv_text
 
 
-def test_only_a_miss_can_be_justified(court) -> None:  # type: ignore[no-untyped-def]
+def test_only_a_miss_can_be_justified(court) -> None:
     person = court["person"]
     kept = add_contact(person, now() - 2 * DAY, "attended")
     with pytest.raises(Conflict):  # not a miss: the state forbids it, the input was fine
@@ -258,7 +258,7 @@ def test_only_a_miss_can_be_justified(court) -> None:  # type: ignore[no-untyped
         justify_miss(missed, court["staff"]["coordinator"], "   ")
 
 
-def test_the_dashboard_page_justifies_a_miss_and_colours_each_attribution(client, court) -> None:  # type: ignore[no-untyped-def]
+def test_the_dashboard_page_justifies_a_miss_and_colours_each_attribution(client, court) -> None:
     from telejt.dashboard.calendar import contact_outcome
 
     person, staff = court["person"], court["staff"]

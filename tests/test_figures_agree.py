@@ -36,7 +36,7 @@ def phone_session(participant: Any, starts_at: datetime) -> Contact:
 
 
 @pytest.fixture
-def rich(app_ctx, frozen_clock, make_court, make_staff, make_participant):  # type: ignore[no-untyped-def]
+def rich(app_ctx, frozen_clock, make_court, make_staff, make_participant):
     """Every status and attribution over the last four weeks, plus noise outside them."""
     court = make_court()
     judge = make_staff("court", courts=[court], court_position="judge", password=None)
@@ -130,7 +130,7 @@ def table_figures(page: str) -> dict[str, dict[str, str]]:
     return found
 
 
-def test_dashboard_api_and_report_agree(client, rich):  # type: ignore[no-untyped-def]
+def test_dashboard_api_and_report_agree(client, rich):
     person, at = rich["person"], now()
     period = {"from": at - timedelta(days=30), "to": at}
 
@@ -185,7 +185,7 @@ def test_dashboard_api_and_report_agree(client, rich):  # type: ignore[no-untype
 
 def test_a_position_that_sees_only_verified_notices_reads_the_same_figures_without_them(
     client, rich
-):  # type: ignore[no-untyped-def]
+):
     """The prosecutor (verified notices only, by default) reads one set of figures
     everywhere: his unverified misses in none of them, not in his rate, not in his run."""
     person, at = rich["person"], now()
@@ -226,10 +226,10 @@ def test_a_position_that_sees_only_verified_notices_reads_the_same_figures_witho
 
     # the judge's dashboard, sorted by runs of misses, reads his run with the unverified
     # ones; the prosecutor's, without them
-    assert compliance_row(rich["judge"], person.id, at).consecutive_misses == 3  # type: ignore[union-attr]
+    assert compliance_row(rich["judge"], person.id, at).consecutive_misses == 3
 
 
-def test_an_unmarked_phone_session_is_pending_everywhere(client, rich):  # type: ignore[no-untyped-def]
+def test_an_unmarked_phone_session_is_pending_everywhere(client, rich):
     """The case that once disagreed: the API and report counted it, the dashboard did not."""
     person, at = rich["person"], now()
     row = compliance_row(rich["judge"], person.id, at)
@@ -246,7 +246,7 @@ def progress_shown(page: str) -> dict[str, str]:
 
 
 @pytest.fixture
-def progressing(app_ctx, frozen_clock, make_court, make_staff, make_participant):  # type: ignore[no-untyped-def]
+def progressing(app_ctx, frozen_clock, make_court, make_staff, make_participant):
     """A streak after his own miss 40 days ago, with what neither breaks nor extends it."""
     court = make_court()
     judge = make_staff("court", courts=[court], court_position="judge", password=None)
@@ -270,7 +270,7 @@ def progressing(app_ctx, frozen_clock, make_court, make_staff, make_participant)
     return {"judge": judge, "person": person, "token": token, "coordinator": coordinator}
 
 
-def test_progress_agrees_everywhere(client, progressing):  # type: ignore[no-untyped-def]
+def test_progress_agrees_everywhere(client, progressing):
     """Streak, weeks in the phase, days without a miss of his and milestone: one answer."""
     person, at = progressing["person"], now()
     progress = figures_of(person.id, at - 30 * DAY, at, at).progress
@@ -312,7 +312,7 @@ def test_progress_agrees_everywhere(client, progressing):  # type: ignore[no-unt
     }
 
 
-def test_an_unverified_miss_neither_breaks_progress_nor_lets_it_be_recognised(client, progressing):  # type: ignore[no-untyped-def]
+def test_an_unverified_miss_neither_breaks_progress_nor_lets_it_be_recognised(client, progressing):
     """Milestones are days without a verified miss; while one of his awaits verification
     nothing is recognised (no milestone SMS, no phase review), and once a person verifies
     it as his, it counts from then."""

@@ -30,7 +30,7 @@ def test_readyz_fails_without_the_database(app, monkeypatch) -> None:
 
     from telejt.extensions import db
 
-    def refuse(*args, **kwargs):  # type: ignore[no-untyped-def]
+    def refuse(*args, **kwargs):
         raise OperationalError("SELECT 1", {}, Exception("connection refused"))
 
     with app.test_request_context():

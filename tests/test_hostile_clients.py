@@ -215,7 +215,7 @@ hostile_values = st.one_of(
     st.sampled_from(["0001-01-01", "9999-12-31", "1-1-1", "10000-01-01", "2026-02-30"]),
     st.sampled_from(["99999999999999999999", "9223372036854775808", "-1", "0", "1e9", "NaN"]),
     st.text(
-        alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"),
+        alphabet=st.characters(blacklist_categories=["Cs"], blacklist_characters="\x00"),
         max_size=40,
     ),
     st.integers(min_value=-(2**70), max_value=2**70).map(str),

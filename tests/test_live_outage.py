@@ -100,7 +100,7 @@ def relay() -> Iterator[tuple[CuttableRelay, str]]:
 
 
 @pytest.fixture
-def web(app, app_config, relay) -> Iterator[Any]:  # type: ignore[no-untyped-def]
+def web(app, app_config, relay) -> Iterator[Any]:
     """The web app bound to Redis through the relay (the shared Socket.IO object restored)."""
     _relay, url = relay
     settings = {
@@ -117,7 +117,7 @@ def _judge(app: Any) -> int:
     return seed_judge(app, "jueza@outage.example.mx")
 
 
-def test_publishing_while_redis_is_away_owes_a_resync_sent_when_it_is_back(relay) -> None:  # type: ignore[no-untyped-def]
+def test_publishing_while_redis_is_away_owes_a_resync_sent_when_it_is_back(relay) -> None:
     cut_relay, url = relay
     channel = f"telejt-owed-{uuid.uuid4().hex[:8]}"
     listener = redis.Redis.from_url(str(REDIS_URL)).pubsub(ignore_subscribe_messages=True)
@@ -134,7 +134,7 @@ def test_publishing_while_redis_is_away_owes_a_resync_sent_when_it_is_back(relay
     assert scheduler.flush_owed_resync() is False  # still away
     cut_relay.restore()
     assert scheduler.flush_owed_resync() is True
-    received = []
+    received: list[Any] = []
     deadline = time.monotonic() + 5
     while time.monotonic() < deadline and len(received) < 2:
         message = listener.get_message(timeout=0.5)
@@ -146,7 +146,7 @@ def test_publishing_while_redis_is_away_owes_a_resync_sent_when_it_is_back(relay
 
 def test_a_dashboard_keeps_its_page_and_is_told_to_catch_up_after_redis_returns(
     committed_db, web, relay
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     cut_relay, _url = relay
     judge_id = _judge(web)
     server = LiveServer(web)

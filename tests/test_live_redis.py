@@ -115,7 +115,7 @@ def app_of_its_own(settings: dict[str, Any]) -> Iterator[Any]:
     middleware holds it), so putting the object's server and options back restores
     every handler.
     """
-    saved_server, saved_options = socketio.server, dict(socketio.server_options)
+    saved_server, saved_options = socketio.server, dict(socketio.server_options)  # type: ignore[attr-defined]  # not in the stubs
     saved_middleware = getattr(socketio, "sockio_mw", None)
     application = create_app(settings)
     try:
@@ -123,10 +123,10 @@ def app_of_its_own(settings: dict[str, Any]) -> Iterator[Any]:
     finally:
         with application.app_context():
             db.engine.dispose()
-        socketio.server = saved_server
-        socketio.server_options.clear()
-        socketio.server_options.update(saved_options)
-        socketio.sockio_mw = saved_middleware
+        socketio.server = saved_server  # type: ignore[attr-defined]  # not in the stubs
+        socketio.server_options.clear()  # type: ignore[attr-defined]  # not in the stubs
+        socketio.server_options.update(saved_options)  # type: ignore[attr-defined]  # not in the stubs
+        socketio.sockio_mw = saved_middleware  # type: ignore[attr-defined]  # not in the stubs
 
 
 def seed_judge(app: Any, email: str) -> int:
@@ -144,7 +144,7 @@ def seed_judge(app: Any, email: str) -> int:
 
 
 @pytest.fixture
-def redis_app(app, app_config, database_url) -> Iterator[Any]:  # type: ignore[no-untyped-def]
+def redis_app(app, app_config, database_url) -> Iterator[Any]:
     """A second app bound to Redis (see :func:`app_of_its_own`)."""
     settings = {
         **app_config,
@@ -227,7 +227,7 @@ def _scheduler_tick(
 
 def test_scheduler_process_alert_reaches_the_courts_judge_only(
     committed_db, redis_app, database_url
-):  # type: ignore[no-untyped-def]
+):
     ids = _seed()
     server = LiveServer(redis_app)
     judge_a = judge_b = None
@@ -254,7 +254,7 @@ def test_scheduler_process_alert_reaches_the_courts_judge_only(
         server.stop()
 
 
-def test_another_deployment_on_the_same_redis_is_not_heard(committed_db, redis_app, database_url):  # type: ignore[no-untyped-def]
+def test_another_deployment_on_the_same_redis_is_not_heard(committed_db, redis_app, database_url):
     """Pub/Sub ignores the database number: the channel keeps deployments apart."""
     ids = _seed()
     server = LiveServer(redis_app)
@@ -272,7 +272,7 @@ def test_another_deployment_on_the_same_redis_is_not_heard(committed_db, redis_a
         server.stop()
 
 
-def test_connection_without_login_is_refused(committed_db, redis_app):  # type: ignore[no-untyped-def]
+def test_connection_without_login_is_refused(committed_db, redis_app):
     server = LiveServer(redis_app)
     try:
         with pytest.raises(socketio_client.exceptions.ConnectionError):

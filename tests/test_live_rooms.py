@@ -51,7 +51,7 @@ def events(client: Any, name: str) -> list[dict[str, Any]]:
 
 
 @pytest.fixture
-def courts(app_ctx, make_court, make_staff, make_participant):  # type: ignore[no-untyped-def]
+def courts(app_ctx, make_court, make_staff, make_participant):
     """Two courts, staff of every role, and a participant in each court."""
     court_a, court_b = make_court(), make_court()
     therapist_a = make_staff("therapist", courts=[court_a])
@@ -83,12 +83,12 @@ def alert_for(participant: Any, kind: str = "missed_contact", audience: str = "c
     return alert
 
 
-def test_anonymous_connection_is_refused(app_ctx):  # type: ignore[no-untyped-def]
+def test_anonymous_connection_is_refused(app_ctx):
     client = live_client(app_ctx, None)
     assert not client.is_connected(NAMESPACE)
 
 
-def test_court_alert_reaches_its_court_and_team_only(app_ctx, courts):  # type: ignore[no-untyped-def]
+def test_court_alert_reaches_its_court_and_team_only(app_ctx, courts):
     clients = {
         role: live_client(app_ctx, courts[role])
         for role in ("judge_a", "judge_b", "coordinator_a", "therapist_a", "admin")
@@ -106,7 +106,7 @@ def test_court_alert_reaches_its_court_and_team_only(app_ctx, courts):  # type: 
     assert received["admin"] == []
 
 
-def test_crisis_alert_never_reaches_court_users(app_ctx, courts):  # type: ignore[no-untyped-def]
+def test_crisis_alert_never_reaches_court_users(app_ctx, courts):
     judge = live_client(app_ctx, courts["judge_a"])
     coordinator = live_client(app_ctx, courts["coordinator_a"])
     therapist = live_client(app_ctx, courts["therapist_a"])
@@ -123,7 +123,7 @@ def test_crisis_alert_never_reaches_court_users(app_ctx, courts):  # type: ignor
     assert missed == {"created": [], "acknowledged": [], "verified": []}
 
 
-def test_acknowledgement_reaches_everyone_watching_the_court(app_ctx, courts):  # type: ignore[no-untyped-def]
+def test_acknowledgement_reaches_everyone_watching_the_court(app_ctx, courts):
     alert = alert_for(courts["participant_a"])
     judge = live_client(app_ctx, courts["judge_a"])
     coordinator = live_client(app_ctx, courts["coordinator_a"])
@@ -145,7 +145,7 @@ def test_acknowledgement_reaches_everyone_watching_the_court(app_ctx, courts):  
     )
 
 
-def test_acknowledge_refuses_without_note_or_outside_the_court(app_ctx, courts):  # type: ignore[no-untyped-def]
+def test_acknowledge_refuses_without_note_or_outside_the_court(app_ctx, courts):
     alert = alert_for(courts["participant_a"])
     judge_a = live_client(app_ctx, courts["judge_a"])
     judge_b = live_client(app_ctx, courts["judge_b"])
@@ -157,10 +157,10 @@ def test_acknowledge_refuses_without_note_or_outside_the_court(app_ctx, courts):
     assert ack(judge_a, alert.id, "  ") == {"error": "note_required"}
     assert ack(judge_b, alert.id, "no es mío") == {"error": "not_found"}
     assert ack(judge_a, crisis.id, "tampoco") == {"error": "not_found"}
-    assert db.session.get(Alert, alert.id).acknowledged_at is None  # type: ignore[union-attr]
+    assert db.session.get(Alert, alert.id).acknowledged_at is None
 
 
-def test_catch_up_returns_what_a_reconnecting_client_missed(app_ctx, courts, frozen_clock):  # type: ignore[no-untyped-def]
+def test_catch_up_returns_what_a_reconnecting_client_missed(app_ctx, courts, frozen_clock):
     seen = alert_for(courts["participant_a"])
     since = frozen_clock.now().isoformat()
     frozen_clock.advance(minutes=5)
@@ -190,14 +190,14 @@ def test_catch_up_returns_what_a_reconnecting_client_missed(app_ctx, courts, fro
     )
 
 
-def test_catch_up_ignores_garbage(app_ctx, courts):  # type: ignore[no-untyped-def]
+def test_catch_up_ignores_garbage(app_ctx, courts):
     alert_for(courts["participant_a"])
     judge = live_client(app_ctx, courts["judge_a"])
     answer = call(judge, "catch_up", {"since_id": "x", "since": "yesterday"})
     assert len(answer["created"]) == 1 and answer["acknowledged"] == []
 
 
-def test_catch_up_names_the_shown_participants_whose_contacts_changed(  # type: ignore[no-untyped-def]
+def test_catch_up_names_the_shown_participants_whose_contacts_changed(
     app_ctx, courts, make_participant, frozen_clock
 ):
     from telejt.planning.models import Contact

@@ -17,7 +17,7 @@ from telejt.logs import configure_logging
 
 
 @pytest.fixture
-def json_log(monkeypatch) -> Iterator[io.StringIO]:  # type: ignore[no-untyped-def]
+def json_log(monkeypatch) -> Iterator[io.StringIO]:
     stream = io.StringIO()
     monkeypatch.setattr(sys, "stderr", stream)
     configure_logging("INFO", "json")

@@ -12,7 +12,7 @@ TOKEN = "metrics-token-0123456789abcdef"
 
 
 @pytest.fixture
-def metrics_config(app, monkeypatch):  # type: ignore[no-untyped-def]
+def metrics_config(app, monkeypatch):
     monkeypatch.setitem(app.config, "TELEJT_METRICS_TOKEN", TOKEN)
     monkeypatch.setitem(app.config, "TELEJT_METRICS_ALLOW", ())
 
@@ -57,7 +57,7 @@ def test_figures_of_the_outbox_alerts_and_latency(
     assert participant.phone not in text and participant.name not in text
 
 
-def first_session(participant):  # type: ignore[no-untyped-def]
+def first_session(participant):
     from sqlalchemy import select
 
     from telejt.extensions import db

@@ -55,7 +55,7 @@ def outcome_alerts(contact: Contact) -> list[Alert]:
 
 
 @pytest.fixture
-def world(frozen_clock, sms, make_court, make_staff, make_participant) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+def world(frozen_clock, sms, make_court, make_staff, make_participant) -> dict[str, Any]:
     """A court, its staff, and a participant who joined his Tuesday session on time."""
     frozen_clock.set(MONDAY)
     court = make_court()
@@ -207,6 +207,7 @@ def test_figures_count_it_apart_never_as_kept_or_missed(world, run_until) -> Non
     assert figures["by_status"]["in_progress"] == 1
     assert figures["by_attribution"] == {
         "participant": 0,
+        "participant_unverified": 0,
         "system": 0,
         "unconfirmed": 0,
         "opted_out": 0,
@@ -306,7 +307,7 @@ def test_therapist_pages_keep_asking_for_the_marking(
     assert alert.acknowledged_at is not None
 
 
-def test_two_schedulers_raise_it_once(committed_db, frozen_clock) -> None:  # type: ignore[no-untyped-def]
+def test_two_schedulers_raise_it_once(committed_db, frozen_clock) -> None:
     frozen_clock.set(MONDAY)
     _, _, participants = enroll_court(20, tag="Hilos", exchange="81 5800")
     sessions = [first_session(participant) for participant in participants]

@@ -68,7 +68,7 @@ CASES = [
 ]
 
 
-def _sessions(participant) -> list[str]:  # type: ignore[no-untyped-def]
+def _sessions(participant) -> list[str]:
     rows = db.session.scalars(
         select(Contact)
         .where(Contact.participant_id == participant.id, Contact.kind == "session")

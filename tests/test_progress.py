@@ -22,7 +22,7 @@ DAY = timedelta(days=1)
 
 
 @pytest.fixture
-def steady(app_ctx, frozen_clock, make_participant):  # type: ignore[no-untyped-def]
+def steady(app_ctx, frozen_clock, make_participant):
     """13 weeks into phase 2 (12 asked), enrolled 100 days ago, his last miss 65 days ago."""
 
     def make(**overrides: Any) -> Any:
@@ -53,7 +53,7 @@ def milestones_of(person: Any) -> list[OutboundMessage]:
     )
 
 
-def test_ready_for_review_tells_the_team_once(steady) -> None:  # type: ignore[no-untyped-def]
+def test_ready_for_review_tells_the_team_once(steady) -> None:
     person = steady()
     recognise_progress()
     recognise_progress()
@@ -65,7 +65,7 @@ def test_ready_for_review_tells_the_team_once(steady) -> None:  # type: ignore[n
     )
 
 
-def test_not_ready_before_the_weeks_or_after_a_recent_miss(steady) -> None:  # type: ignore[no-untyped-def]
+def test_not_ready_before_the_weeks_or_after_a_recent_miss(steady) -> None:
     early = steady()
     early.phase_started_at = now() - 11 * 7 * DAY  # 11 of 12 weeks
     recent = steady()
@@ -79,7 +79,7 @@ def test_not_ready_before_the_weeks_or_after_a_recent_miss(steady) -> None:  # t
     assert [a.kind for a in alerts_of(excused)] == ["phase_review"]
 
 
-def test_a_phase_may_ask_for_longer_without_a_miss(steady, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_a_phase_may_ask_for_longer_without_a_miss(steady, monkeypatch) -> None:
     from dataclasses import replace
 
     from telejt.protocols.current import registry
@@ -97,7 +97,7 @@ def test_a_phase_may_ask_for_longer_without_a_miss(steady, monkeypatch) -> None:
     assert not [a for a in alerts_of(person) if a.kind == "phase_review"]
 
 
-def test_a_milestone_sms_once_discreet_and_only_if_he_may_be_texted(steady) -> None:  # type: ignore[no-untyped-def]
+def test_a_milestone_sms_once_discreet_and_only_if_he_may_be_texted(steady) -> None:
     person = steady()
     quiet = steady()
     quiet.sms_opted_out_at = now() - DAY
@@ -111,7 +111,7 @@ def test_a_milestone_sms_once_discreet_and_only_if_he_may_be_texted(steady) -> N
     assert milestones_of(quiet) == []
 
 
-def test_a_milestone_found_in_quiet_hours_waits_for_morning(steady, frozen_clock, sms) -> None:  # type: ignore[no-untyped-def]
+def test_a_milestone_found_in_quiet_hours_waits_for_morning(steady, frozen_clock, sms) -> None:
     from telejt.sms.dispatch import dispatch_due_messages
 
     person = steady()  # Mexico City by default: 03:00 local is inside 21:00-08:00

@@ -35,7 +35,7 @@ MONDAY = datetime(2026, 3, 2, 17, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def twilio(app, tmp_path, monkeypatch) -> Iterator[FakeTwilio]:  # type: ignore[no-untyped-def]
+def twilio(app, tmp_path, monkeypatch) -> Iterator[FakeTwilio]:
     """The fake server, reached by the app's real Twilio backend (short timeouts)."""
     fake = FakeTwilio(tmp_path)
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(fake.ca_bundle))
@@ -80,7 +80,7 @@ def outages() -> list[SmsProviderOutage]:
     return list(db.session.scalars(select(SmsProviderOutage).order_by(SmsProviderOutage.id)))
 
 
-def one_welcome(frozen_clock, make_participant) -> OutboundMessage:  # type: ignore[no-untyped-def]
+def one_welcome(frozen_clock, make_participant) -> OutboundMessage:
     frozen_clock.set(MONDAY)
     make_participant()
     (message,) = welcomes()

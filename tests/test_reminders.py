@@ -13,7 +13,7 @@ from telejt.alerts.models import Alert
 from telejt.extensions import db
 from telejt.participants.models import Participant
 from telejt.planning.models import Contact
-from telejt.sms import dispatch
+from telejt.sms import claims, dispatch
 from telejt.sms.dispatch import (
     claim_due_messages,
     dispatch_due_messages,
@@ -25,7 +25,7 @@ from telejt.sms.models import OutboundMessage
 SUNDAY_NOON = datetime(2026, 3, 1, 18, 0, tzinfo=UTC)
 
 
-def _reminders(participant) -> dict[str, OutboundMessage]:  # type: ignore[no-untyped-def]
+def _reminders(participant) -> dict[str, OutboundMessage]:
     session = db.session.scalars(
         select(Contact)
         .where(Contact.participant_id == participant.id, Contact.kind == "session")
@@ -135,7 +135,7 @@ def test_an_opt_out_committed_mid_batch_is_honoured(
     first, second, third = (make_participant() for _ in range(3))
     send = sms.send
 
-    def opt_out_the_second(*, to: str, body: str):  # type: ignore[no-untyped-def]
+    def opt_out_the_second(*, to: str, body: str):
         if not sms.sent:  # as if an inbound BAJA were handled by the web process now
             db.session.execute(
                 update(Participant)
@@ -164,7 +164,7 @@ def test_an_error_mid_batch_settles_the_claim_at_once(frozen_clock, make_partici
         make_participant()
     send = sms.send
 
-    def break_on_the_second(*, to: str, body: str):  # type: ignore[no-untyped-def]
+    def break_on_the_second(*, to: str, body: str):
         if len(sms.sent) == 1:
             raise ConnectionResetError("the provider hung up mid-request")
         return send(to=to, body=body)
@@ -194,7 +194,7 @@ def test_dispatch_threads_send_each_message_once(committed_db, frozen_clock, sms
     db.session.commit()
     send = sms.send
 
-    def like_a_provider(*, to: str, body: str):  # type: ignore[no-untyped-def]
+    def like_a_provider(*, to: str, body: str):
         time.sleep(0.02)  # an HTTP answer takes a while: the loops overlap
         return send(to=to, body=body)
 
@@ -233,7 +233,7 @@ def test_a_pass_settles_what_a_failed_pass_of_this_process_left_claimed(
         make_participant()
     send = sms.send
 
-    def hang_up(*, to: str, body: str):  # type: ignore[no-untyped-def]
+    def hang_up(*, to: str, body: str):
         raise ConnectionResetError("gone")
 
     sms.send = hang_up
@@ -259,4 +259,4 @@ def test_a_pass_settles_what_a_failed_pass_of_this_process_left_claimed(
     review = db.session.scalar(select(Alert).where(Alert.reason == "send_interrupted"))
     assert review is not None and review.audience == "team"
     assert {db.session.get(OutboundMessage, i).status for i in theirs} == {"sending"}
-    assert not dispatch.pass_failed.is_set()
+    assert not claims.pass_failed.is_set()

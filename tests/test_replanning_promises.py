@@ -21,7 +21,7 @@ MONDAY_NOON = datetime(2026, 3, 2, 18, 0, tzinfo=UTC)
 TUESDAY_SLOT = [{"weekday": "tue", "time": "10:00"}]
 
 
-def _sessions(participant) -> list[Contact]:  # type: ignore[no-untyped-def]
+def _sessions(participant) -> list[Contact]:
     return list(
         db.session.scalars(
             select(Contact)
@@ -41,7 +41,7 @@ def _messages(contact: Contact, purpose: str) -> list[OutboundMessage]:
     )
 
 
-def _told_about_tomorrow(frozen_clock, make_participant, sms):  # type: ignore[no-untyped-def]
+def _told_about_tomorrow(frozen_clock, make_participant, sms):
     frozen_clock.set(MONDAY_NOON)
     participant = make_participant(session_slots=TUESDAY_SLOT)
     dispatch_due_messages()
@@ -54,7 +54,7 @@ def _told_about_tomorrow(frozen_clock, make_participant, sms):  # type: ignore[n
     return participant, tomorrow, next_week
 
 
-def test_a_moved_contact_he_was_reminded_of_is_told_again(  # type: ignore[no-untyped-def]
+def test_a_moved_contact_he_was_reminded_of_is_told_again(
     frozen_clock, make_participant, sms
 ) -> None:
     participant, tomorrow, next_week = _told_about_tomorrow(frozen_clock, make_participant, sms)
@@ -75,7 +75,7 @@ def test_a_moved_contact_he_was_reminded_of_is_told_again(  # type: ignore[no-un
     assert [m["to"] for m in sms.sent if m["sid"] == notices[0].provider_sid] == [participant.phone]
 
 
-def test_a_cancelled_contact_he_was_reminded_of_is_told_once(  # type: ignore[no-untyped-def]
+def test_a_cancelled_contact_he_was_reminded_of_is_told_once(
     frozen_clock, make_participant, sms
 ) -> None:
     participant, tomorrow, next_week = _told_about_tomorrow(frozen_clock, make_participant, sms)
@@ -92,7 +92,7 @@ def test_a_cancelled_contact_he_was_reminded_of_is_told_once(  # type: ignore[no
     assert [n.status for n in _messages(tomorrow, "change_notice")] == ["delivered"]
 
 
-def test_nothing_goes_to_a_participant_no_longer_active(  # type: ignore[no-untyped-def]
+def test_nothing_goes_to_a_participant_no_longer_active(
     frozen_clock, make_participant, sms
 ) -> None:
     frozen_clock.set(MONDAY_NOON)
@@ -118,7 +118,7 @@ def test_nothing_goes_to_a_participant_no_longer_active(  # type: ignore[no-unty
     assert staying.phone in {m["to"] for m in sms.sent}  # the pass did send
 
 
-def test_withdrawing_him_cancels_his_future_contacts_and_their_messages(  # type: ignore[no-untyped-def]
+def test_withdrawing_him_cancels_his_future_contacts_and_their_messages(
     frozen_clock, make_participant, sms
 ) -> None:
     frozen_clock.set(MONDAY_NOON - timedelta(days=2))  # nothing of his due yet
@@ -134,7 +134,7 @@ def test_withdrawing_him_cancels_his_future_contacts_and_their_messages(  # type
     assert participant.phone not in {m["to"] for m in sms.sent}
 
 
-def test_replanning_leaves_settled_future_contacts_alone(  # type: ignore[no-untyped-def]
+def test_replanning_leaves_settled_future_contacts_alone(
     frozen_clock, make_participant, sms
 ) -> None:
     frozen_clock.set(MONDAY_NOON)

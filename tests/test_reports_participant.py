@@ -42,7 +42,7 @@ def message(contact: Contact, status: str, error_code: str | None = None) -> Out
 
 
 @pytest.fixture
-def history(app_ctx, frozen_clock, make_court, make_staff, make_participant):  # type: ignore[no-untyped-def]
+def history(app_ctx, frozen_clock, make_court, make_staff, make_participant):
     """A participant with a varied, known history over the last four weeks."""
     court = make_court()
     judge = make_staff("court", courts=[court], court_position="judge")
@@ -107,7 +107,7 @@ def history(app_ctx, frozen_clock, make_court, make_staff, make_participant):  #
     }
 
 
-def test_report_figures_equal_the_stored_statuses(client, history):  # type: ignore[no-untyped-def]
+def test_report_figures_equal_the_stored_statuses(client, history):
     person = history["person"]
     login(client, history["judge"])
     page = client.get(f"/reports/participants/{person.id}?{history['range']}").get_data(True)
@@ -145,7 +145,7 @@ def test_report_figures_equal_the_stored_statuses(client, history):  # type: ign
     )
 
 
-def test_report_csv_has_one_row_per_contact(client, history):  # type: ignore[no-untyped-def]
+def test_report_csv_has_one_row_per_contact(client, history):
     login(client, history["judge"])
     response = client.get(f"/reports/participants/{history['person'].id}.csv?{history['range']}")
     assert response.headers["Content-Type"].startswith("text/csv")
@@ -168,7 +168,7 @@ def page_contacts(client: Any, history: dict[str, Any]) -> list[str]:
 
 
 @pytest.mark.skipif(shutil.which("pdftotext") is None, reason="pdftotext (poppler-utils) missing")
-def test_report_pdf_opens_and_says_which_misses_were_the_systems(client, history, tmp_path):  # type: ignore[no-untyped-def]
+def test_report_pdf_opens_and_says_which_misses_were_the_systems(client, history, tmp_path):
     login(client, history["judge"])
     response = client.get(f"/reports/participants/{history['person'].id}.pdf?{history['range']}")
     assert response.headers["Content-Type"] == "application/pdf"
@@ -192,7 +192,7 @@ def test_core_font_fallback_keeps_latin1_and_replaces_the_rest() -> None:
     assert latin1_text("Sesión — 5:05\u202fp.m. ≥ 2") == "Sesión - 5:05 p.m. >= 2"
 
 
-def test_report_access(client, history, make_staff):  # type: ignore[no-untyped-def]
+def test_report_access(client, history, make_staff):
     person = history["person"]
     login(client, make_staff("court"))  # another court
     assert client.get(f"/reports/participants/{person.id}").status_code == 404
@@ -206,7 +206,7 @@ def test_report_access(client, history, make_staff):  # type: ignore[no-untyped-
     )
 
 
-def test_answers_read_in_words(app_ctx, make_participant) -> None:  # type: ignore[no-untyped-def]
+def test_answers_read_in_words(app_ctx, make_participant) -> None:
     from telejt.reports.answers import answer_words, question_for, question_words
 
     person = make_participant()

@@ -42,7 +42,7 @@ def live(participant_id: int) -> dict[str, Any]:
 
 def test_runs_follow_each_way_an_outcome_changes(
     app_ctx, frozen_clock, make_participant, make_staff
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     from telejt.planning.justification import justify_miss
     from telejt.planning.verification import verify_miss
 
@@ -83,7 +83,7 @@ def test_runs_follow_each_way_an_outcome_changes(
 
 def test_a_bulk_write_is_caught_up_by_the_rebuild_command(
     runner, frozen_clock, make_participant
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     person = make_participant()
     add_contact(person, now() - 4 * DAY, "attended")
     db.session.commit()
@@ -112,7 +112,7 @@ def test_a_bulk_write_is_caught_up_by_the_rebuild_command(
     assert stored(person.id) == live(person.id)
 
 
-def test_two_transactions_at_once_count_with_each_other(committed_db) -> None:  # type: ignore[no-untyped-def]
+def test_two_transactions_at_once_count_with_each_other(committed_db) -> None:
     """PostgreSQL: the second waits for the first's lock, then counts with its change."""
     if db.engine.dialect.name != "postgresql":
         pytest.skip("PostgreSQL only: SQLite lets one writer at a time")
@@ -128,7 +128,7 @@ def test_two_transactions_at_once_count_with_each_other(committed_db) -> None:  
     first = Session(db.engine)
     second = Session(db.engine)
     try:
-        first.get(Contact, one_id).status = "attended"  # type: ignore[union-attr]
+        first.get(Contact, one_id).status = "attended"
         first.flush()  # holds his runs' lock until it commits
         done = threading.Event()
 

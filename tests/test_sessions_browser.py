@@ -73,7 +73,7 @@ def live_server(committed_db, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     # keep packets for itself and handle events inline: undo that for real browsers
     # the Socket.IO server this app's requests reach: another app created later in the
     # run (a CLI test) rebinds the shared ``socketio`` to its own server
-    server = getattr(committed_db.wsgi_app, "engineio_app", socketio.server)
+    server = getattr(committed_db.wsgi_app, "engineio_app", socketio.server)  # type: ignore[attr-defined]  # not in the stubs
     monkeypatch.setattr(socketio, "server", server)
     for patched in ("_send_packet", "_send_eio_packet"):
         if patched in vars(server):

@@ -13,7 +13,7 @@ from telejt.sessions import services
 from telejt.sms.models import OutboundMessage
 
 
-def nudge_of(contact) -> OutboundMessage:  # type: ignore[no-untyped-def]
+def nudge_of(contact) -> OutboundMessage:
     return db.session.scalar(
         select(OutboundMessage).where(
             OutboundMessage.idempotency_key == f"contact:{contact.id}:nudge"

@@ -23,7 +23,7 @@ PAGE_BUDGET_BYTES = 150_000
 
 
 @pytest.fixture
-def session(frozen_clock, make_participant):  # type: ignore[no-untyped-def]
+def session(frozen_clock, make_participant):
     """A planned session, the clock at its start."""
     frozen_clock.set(MONDAY)
     contact = first_session(make_participant())
@@ -31,7 +31,7 @@ def session(frozen_clock, make_participant):  # type: ignore[no-untyped-def]
     return contact
 
 
-def login(client, user) -> None:  # type: ignore[no-untyped-def]
+def login(client, user) -> None:
     g.pop("_login_user", None)
     client.post("/logout", data={})
     answer = client.post("/login", data={"email": user.email, "password": PASSWORD})
@@ -72,7 +72,7 @@ def test_participant_page_follows_his_language_not_the_browsers(
         (TUESDAY_SESSION + timedelta(minutes=50), 410, "ya terminó"),
     ],
 )
-def test_link_outside_its_time(client, session, frozen_clock, moment, status, words) -> None:  # type: ignore[no-untyped-def]
+def test_link_outside_its_time(client, session, frozen_clock, moment, status, words) -> None:
     frozen_clock.set(moment)
     answer = client.get(f"/s/{session.join_token}")
     assert answer.status_code == status

@@ -11,11 +11,12 @@ from test_sessions_services import MONDAY, TUESDAY_SESSION, first_session
 
 from telejt.extensions import db, socketio
 from telejt.sessions import services
-from telejt.sessions.signaling import NAMESPACE, forget_session_peers
+from telejt.sessions.rooms import ROOM_NAMESPACE as NAMESPACE
+from telejt.sessions.signaling import forget_session_peers
 
 
 @pytest.fixture
-def room(frozen_clock, make_participant, app_ctx):  # type: ignore[no-untyped-def]
+def room(frozen_clock, make_participant, app_ctx):
     """A session at its start, and helpers to connect to its room."""
     forget_session_peers()
     frozen_clock.set(MONDAY)
@@ -23,14 +24,14 @@ def room(frozen_clock, make_participant, app_ctx):  # type: ignore[no-untyped-de
     frozen_clock.set(TUESDAY_SESSION)
     clients = []
 
-    def participant(token: str | None = None, **kwargs):  # type: ignore[no-untyped-def]
+    def participant(token: str | None = None, **kwargs):
         client = socketio.test_client(
             app_ctx, namespace=NAMESPACE, auth={"token": token or contact.join_token}, **kwargs
         )
         clients.append(client)
         return client
 
-    def staff(user, contact_id: int | None = None):  # type: ignore[no-untyped-def]
+    def staff(user, contact_id: int | None = None):
         # the test's app context outlives each event: forget the user Flask-Login cached
         g.pop("_login_user", None)
         http = app_ctx.test_client()
@@ -53,7 +54,7 @@ def room(frozen_clock, make_participant, app_ctx):  # type: ignore[no-untyped-de
     forget_session_peers()
 
 
-def received(client, name: str) -> list:  # type: ignore[no-untyped-def]
+def received(client, name: str) -> list:
     return [m["args"][0] for m in client.get_received(NAMESPACE) if m["name"] == name]
 
 

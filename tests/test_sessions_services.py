@@ -20,7 +20,7 @@ MONDAY = datetime(2026, 3, 2, 12, tzinfo=UTC)
 TUESDAY_SESSION = datetime(2026, 3, 3, 16, 0, tzinfo=UTC)
 
 
-def first_session(participant) -> Contact:  # type: ignore[no-untyped-def]
+def first_session(participant) -> Contact:
     """The participant's first planned session."""
     return db.session.scalars(
         select(Contact)
@@ -30,7 +30,7 @@ def first_session(participant) -> Contact:  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def session(frozen_clock, make_participant) -> Contact:  # type: ignore[no-untyped-def]
+def session(frozen_clock, make_participant) -> Contact:
     """A planned video session (join window 10 min before to 15 after, late after 5)."""
     frozen_clock.set(MONDAY)
     contact = first_session(make_participant())
@@ -144,7 +144,7 @@ def test_admission_is_needed_again_after_a_long_absence(session, make_staff, fro
 )
 def test_late_after_late_after_min(
     session, frozen_clock, minutes_after_start, late, proposed
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     frozen_clock.set(TUESDAY_SESSION + timedelta(minutes=minutes_after_start))
     services.participant_joined(session)
     assert services.joined_late(session) is late
@@ -241,7 +241,7 @@ def test_identity_check_is_a_clinical_note_with_its_time(session, frozen_clock) 
 )
 def test_outcomes_map_to_status_and_attribution(
     session, frozen_clock, outcome, status, attribution, reason
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     frozen_clock.set(TUESDAY_SESSION + timedelta(minutes=50))
     therapist = session.participant.therapist
     services.mark_outcome(session, outcome, therapist, note="  nota  ")
@@ -275,7 +275,7 @@ def test_outcome_refusals(session, frozen_clock) -> None:
         services.mark_outcome(session, "attended", therapist)
 
 
-def test_attended_sends_the_confirmation_sms_once(session, frozen_clock, sms, run_until) -> None:  # type: ignore[no-untyped-def]
+def test_attended_sends_the_confirmation_sms_once(session, frozen_clock, sms, run_until) -> None:
     frozen_clock.set(TUESDAY_SESSION + timedelta(minutes=1))
     services.participant_joined(session)
     db.session.commit()

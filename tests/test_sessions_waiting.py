@@ -21,7 +21,7 @@ from test_sessions_services import MONDAY, TUESDAY_SESSION, first_session
 from telejt.extensions import db
 from telejt.sessions import services, signaling, waiting
 from telejt.sessions.models import PresenceEvent
-from telejt.sessions.signaling import NAMESPACE
+from telejt.sessions.rooms import ROOM_NAMESPACE as NAMESPACE
 
 TEAM_PHONE = "+528112345678"
 
@@ -121,7 +121,7 @@ def test_the_end_of_the_session_is_told_to_his_page(room) -> None:  # noqa: F811
 
 
 @pytest.fixture
-def session(frozen_clock, make_participant, make_court):  # type: ignore[no-untyped-def]
+def session(frozen_clock, make_participant, make_court):
     frozen_clock.set(MONDAY)
     court = make_court(team_phone=TEAM_PHONE)
     contact = first_session(make_participant(court=court))

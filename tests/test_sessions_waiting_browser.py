@@ -29,6 +29,7 @@ from test_sessions_browser import (  # noqa: F401  (fixtures)
 from telejt.extensions import db, socketio
 from telejt.planning.models import Contact
 from telejt.sessions import services, signaling, waiting
+from telejt.sessions.rooms import ROOM_NAMESPACE
 from telejt.sessions.signaling import forget_session_peers
 
 pytestmark = [
@@ -84,7 +85,7 @@ def room(no_leftover_peers, live_server, people) -> Iterator[dict[str, Any]]:  #
         finally:
             # end every room connection now, so that no late leave reaches the next test
             for sid in list(signaling._peers):
-                socketio.server.disconnect(sid, namespace=signaling.NAMESPACE)
+                socketio.server.disconnect(sid, namespace=ROOM_NAMESPACE)  # type: ignore[attr-defined]  # not in the stubs
             browser.close()
 
 

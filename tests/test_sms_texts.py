@@ -204,7 +204,7 @@ class RecordingHttpClient(HttpClient):
         self.status = status
         self.body = body or {}
 
-    def request(  # type: ignore[override]
+    def request(
         self,
         method: str,
         uri: str,
@@ -223,7 +223,7 @@ class RecordingHttpClient(HttpClient):
         return TwilioResponse(self.status, json.dumps(body))
 
 
-def _twilio_sender(app, http: RecordingHttpClient) -> TwilioSmsSender:  # type: ignore[no-untyped-def]
+def _twilio_sender(app, http: RecordingHttpClient) -> TwilioSmsSender:
     return TwilioSmsSender(
         ACCOUNT,
         "5" * 32,

@@ -20,12 +20,12 @@ MONDAY = datetime(2026, 3, 2, 12, tzinfo=UTC)
 
 
 @pytest.fixture
-def twilio_config(app, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+def twilio_config(app, monkeypatch: pytest.MonkeyPatch) -> None:
     """The app as configured for Twilio (only the webhook side: sending stays recorded)."""
     configure_twilio(app, monkeypatch)
 
 
-def first_session(participant) -> Contact:  # type: ignore[no-untyped-def]
+def first_session(participant) -> Contact:
     return db.session.scalars(
         select(Contact)
         .where(Contact.participant_id == participant.id, Contact.kind == "session")
@@ -33,7 +33,7 @@ def first_session(participant) -> Contact:  # type: ignore[no-untyped-def]
     ).first()
 
 
-def replies(participant, purpose: str | None = None) -> list[OutboundMessage]:  # type: ignore[no-untyped-def]
+def replies(participant, purpose: str | None = None) -> list[OutboundMessage]:
     query = select(OutboundMessage).where(
         OutboundMessage.participant_id == participant.id,
         OutboundMessage.idempotency_key.like("inbound:%")
@@ -45,7 +45,7 @@ def replies(participant, purpose: str | None = None) -> list[OutboundMessage]:  
 
 
 @pytest.fixture
-def reminded(frozen_clock, make_participant, sms, run_until) -> Any:  # type: ignore[no-untyped-def]
+def reminded(frozen_clock, make_participant, sms, run_until) -> Any:
     """A participant whose session reminder asking 1/2 has just been delivered."""
     frozen_clock.set(MONDAY)
     participant = make_participant()
@@ -306,7 +306,7 @@ def test_unknown_sender_gets_one_neutral_line_and_is_not_stored(
 # ---- status callbacks ----------------------------------------------------------------------------
 
 
-def _status(client, sid: str, status: str, error: str | None = None):  # type: ignore[no-untyped-def]
+def _status(client, sid: str, status: str, error: str | None = None):
     params = {
         "MessageSid": sid,
         "SmsSid": sid,

@@ -32,7 +32,7 @@ from telejt.sockets.sweeper import sweep
 
 
 @pytest.fixture
-def served_app(app, app_config) -> Iterator[Any]:  # type: ignore[no-untyped-def]
+def served_app(app, app_config) -> Iterator[Any]:
     """An app of its own (small socket caps), served over HTTP by the test; the shared
     Socket.IO object is put back afterwards (see test_live_redis.redis_app)."""
     settings = {
@@ -73,7 +73,7 @@ def _hold(port: int, cookies: list[str | None], seconds: float) -> Tally:
     return tally
 
 
-def test_no_session_no_socket(committed_db, served_app) -> None:  # type: ignore[no-untyped-def]
+def test_no_session_no_socket(committed_db, served_app) -> None:
     _judge(served_app)
     server = LiveServer(served_app)
     try:
@@ -81,14 +81,14 @@ def test_no_session_no_socket(committed_db, served_app) -> None:  # type: ignore
         tally = _hold(port, [None, "session=forged.cookie.value"], seconds=2)
         assert tally.refused == {"http 401": 2} and tally.opened == 0
         # nothing reached Engine.IO: it holds no connection for them
-        assert socketio.server.eio.sockets == {}
+        assert socketio.server.eio.sockets == {}  # type: ignore[attr-defined]  # not in the stubs
     finally:
         server.stop()
 
 
 def test_a_logged_in_judge_connects_and_a_copied_cookie_dies_with_the_session(
     committed_db, served_app
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     judge_id = _judge(served_app)
     server = LiveServer(served_app)
     client = None
@@ -113,7 +113,7 @@ def test_a_logged_in_judge_connects_and_a_copied_cookie_dies_with_the_session(
         server.stop()
 
 
-def test_sockets_are_capped_per_address_and_in_all(committed_db, served_app) -> None:  # type: ignore[no-untyped-def]
+def test_sockets_are_capped_per_address_and_in_all(committed_db, served_app) -> None:
     judge_id = _judge(served_app)
     cookies: list[str | None] = [session_cookie(served_app, judge_id) for _ in range(5)]
     server = LiveServer(served_app)
@@ -132,7 +132,7 @@ def test_sockets_are_capped_per_address_and_in_all(committed_db, served_app) -> 
         server.stop()
 
 
-def test_the_total_cap_refuses_with_503(committed_db, served_app, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_the_total_cap_refuses_with_503(committed_db, served_app, monkeypatch) -> None:
     judge_id = _judge(served_app)
     monkeypatch.setitem(served_app.config, "TELEJT_SOCKETS_PER_ADDRESS", 100)
     cookies: list[str | None] = [session_cookie(served_app, judge_id) for _ in range(6)]
@@ -155,7 +155,7 @@ def live_client(app: Any, user: Any) -> tuple[Any, Any]:
 
 
 @pytest.mark.parametrize("how", ["logout", "password", "deactivation"])
-def test_ending_a_session_closes_its_sockets_at_once(app_ctx, make_staff, how) -> None:  # type: ignore[no-untyped-def]
+def test_ending_a_session_closes_its_sockets_at_once(app_ctx, make_staff, how) -> None:
     judge = make_staff("court", court_position="judge")
     bystander = make_staff("court", court_position="defender", courts=judge.courts)
     http, judge_socket = live_client(app_ctx, judge)
@@ -178,7 +178,7 @@ def test_ending_a_session_closes_its_sockets_at_once(app_ctx, make_staff, how) -
 
 def test_the_sweep_closes_sockets_of_sessions_ended_elsewhere(
     app_ctx, make_staff, monkeypatch
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     """Another web process ended the session, or it went idle: the sweep finds it."""
     sweep(app_ctx)  # sockets earlier tests left on the shared server (their sessions are gone)
     judge = make_staff("court", court_position="judge")
@@ -186,7 +186,7 @@ def test_the_sweep_closes_sockets_of_sessions_ended_elsewhere(
     assert sweep(app_ctx) == 0  # live: nothing to close
     # ended by a plain UPDATE, as another process's commit would look from here
     db.session.execute(
-        StaffSession.__table__.update()
+        StaffSession.__table__.update()  # type: ignore[attr-defined]  # a Table
         .where(StaffSession.staff_id == judge.id)
         .values(revoked_at=db.func.now())
     )
@@ -197,7 +197,7 @@ def test_the_sweep_closes_sockets_of_sessions_ended_elsewhere(
 
 def test_the_sweep_closes_an_idle_session_and_a_deactivated_account(
     app_ctx, make_staff, frozen_clock, monkeypatch
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     sweep(app_ctx)  # sockets earlier tests left on the shared server (their sessions are gone)
     monkeypatch.setitem(app_ctx.config, "TELEJT_SESSION_IDLE_MINUTES", 30)
     judge = make_staff("court", court_position="judge")
@@ -211,7 +211,9 @@ def test_the_sweep_closes_an_idle_session_and_a_deactivated_account(
     frozen_clock.advance(minutes=1)
     _, fresh_socket = live_client(app_ctx, other)
     db.session.execute(
-        StaffUser.__table__.update().where(StaffUser.id == other.id).values(is_active=False)
+        StaffUser.__table__.update()  # type: ignore[attr-defined]  # a Table
+        .where(StaffUser.id == other.id)
+        .values(is_active=False)
     )
     db.session.commit()
     assert sweep(app_ctx) == 1

@@ -38,7 +38,7 @@ DAY = timedelta(days=1)
 
 
 @pytest.fixture
-def court(app_ctx, frozen_clock, make_court, make_staff, make_participant):  # type: ignore[no-untyped-def]
+def court(app_ctx, frozen_clock, make_court, make_staff, make_participant):
     place = make_court()
     staff = {
         "coordinator": make_staff("coordinator", courts=[place], password=None, name="Coord Uno"),
@@ -79,7 +79,7 @@ def listed_ids(client: Any, token: str) -> set[int]:
     return {a["id"] for a in response.get_json()}
 
 
-def test_a_miss_starts_unverified_and_only_some_positions_see_it(client, court) -> None:  # type: ignore[no-untyped-def]
+def test_a_miss_starts_unverified_and_only_some_positions_see_it(client, court) -> None:
     alert = a_miss(court["person"])
     assert alert.kind == "missed_contact"
     assert alert.verification == "unverified"
@@ -99,7 +99,7 @@ def test_a_miss_starts_unverified_and_only_some_positions_see_it(client, court) 
     assert 'class="verify-form"' not in page  # a judge does not verify
 
 
-def test_verifying_as_his_miss_shows_it_to_every_position(client, court, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_verifying_as_his_miss_shows_it_to_every_position(client, court, monkeypatch) -> None:
     heard: list[tuple[str, dict[str, Any], list[str]]] = []
     monkeypatch.setattr(
         alert_services, "publish", lambda name, payload, rooms: heard.append((name, payload, rooms))
@@ -140,7 +140,7 @@ def test_verifying_as_his_miss_shows_it_to_every_position(client, court, monkeyp
     assert again.status_code == 409
 
 
-def test_verifying_as_justified_or_system_failure_changes_whose_miss_it_is(client, court) -> None:  # type: ignore[no-untyped-def]
+def test_verifying_as_justified_or_system_failure_changes_whose_miss_it_is(client, court) -> None:
     person = court["person"]
     first = a_miss(person, days_ago=8)
     db.session.refresh(first)
@@ -171,7 +171,7 @@ def test_verifying_as_justified_or_system_failure_changes_whose_miss_it_is(clien
         verify_alert(second, coordinator, "participant", "x")
 
 
-def test_who_may_verify(client, court) -> None:  # type: ignore[no-untyped-def]
+def test_who_may_verify(client, court) -> None:
     alert = a_miss(court["person"])
     body = {"outcome": "participant", "note": "visto"}
     path = f"/alerts/{alert.id}/verification"
@@ -194,7 +194,7 @@ def test_who_may_verify(client, court) -> None:  # type: ignore[no-untyped-def]
     assert alert.verification == "verified"
 
 
-def test_the_openapi_document_describes_the_verification(client, court) -> None:  # type: ignore[no-untyped-def]
+def test_the_openapi_document_describes_the_verification(client, court) -> None:
     document = client.get("/api/v1/openapi.json").get_json()
     operation = document["paths"]["/alerts/{alert_id}/verification"]["post"]
     schema = document["components"]["schemas"]["AlertVerification"]
@@ -203,7 +203,7 @@ def test_the_openapi_document_describes_the_verification(client, court) -> None:
     assert "unverified_positions" in document["components"]["schemas"]["CourtUpdate"]["properties"]
 
 
-def test_a_coordinator_chooses_who_sees_unverified_notices(client, court) -> None:  # type: ignore[no-untyped-def]
+def test_a_coordinator_chooses_who_sees_unverified_notices(client, court) -> None:
     alert = a_miss(court["person"])
     path = f"/courts/{court['court'].id}"
     response = call(
@@ -232,7 +232,7 @@ def test_a_coordinator_chooses_who_sees_unverified_notices(client, court) -> Non
     )
 
 
-def test_the_cli_sets_who_sees_unverified_notices(runner, court) -> None:  # type: ignore[no-untyped-def]
+def test_the_cli_sets_who_sees_unverified_notices(runner, court) -> None:
     court_id = court["court"].id
     result = runner.invoke(
         cli, ["courts", "unverified", "--court", str(court_id), "--positions", "judge,defender"]
@@ -246,7 +246,7 @@ def test_the_cli_sets_who_sees_unverified_notices(runner, court) -> None:  # typ
     assert result.exit_code != 0
 
 
-def test_each_user_marks_an_alert_seen_for_himself(client, court) -> None:  # type: ignore[no-untyped-def]
+def test_each_user_marks_an_alert_seen_for_himself(client, court) -> None:
     alert = a_miss(court["person"])
     judge, officer = court["staff"]["judge"], court["staff"]["supervision_officer"]
     login(client, judge)
@@ -264,7 +264,7 @@ def test_each_user_marks_an_alert_seen_for_himself(client, court) -> None:  # ty
     assert client.post(f"/dashboard/alerts/{alert.id}/seen").status_code == 404
 
 
-def test_seen_by_reaches_open_dashboards_live(client, court, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_seen_by_reaches_open_dashboards_live(client, court, monkeypatch) -> None:
     """The judge's "seen" updates the officer's open dashboard (its row is fetched again)."""
     heard: list[tuple[str, dict[str, Any], list[str]]] = []
     monkeypatch.setattr(
@@ -283,7 +283,7 @@ def test_seen_by_reaches_open_dashboards_live(client, court, monkeypatch) -> Non
     assert all(p["seen_by"][0]["name"] == "Persona judge" for p, _rooms in seen)
 
 
-def test_a_prosecutor_back_online_catches_up_on_a_verification(court, frozen_clock) -> None:  # type: ignore[no-untyped-def]
+def test_a_prosecutor_back_online_catches_up_on_a_verification(court, frozen_clock) -> None:
     from telejt.dashboard.live import missed_alerts
 
     alert = a_miss(court["person"])
@@ -298,7 +298,7 @@ def test_a_prosecutor_back_online_catches_up_on_a_verification(court, frozen_clo
     assert answer["verified"][0]["verification"] == "verified"
 
 
-def test_the_participant_page_verifies_and_comes_back(client, court) -> None:  # type: ignore[no-untyped-def]
+def test_the_participant_page_verifies_and_comes_back(client, court) -> None:
     alert = a_miss(court["person"])
     person = court["person"]
     login(client, court["staff"]["judge"])
@@ -324,7 +324,7 @@ def test_the_participant_page_verifies_and_comes_back(client, court) -> None:  #
     assert "Verificada: Justificada" in page
 
 
-def test_the_api_marks_an_alert_seen_for_the_caller_only(client, court) -> None:  # type: ignore[no-untyped-def]
+def test_the_api_marks_an_alert_seen_for_the_caller_only(client, court) -> None:
     alert = a_miss(court["person"])
     judge = court["staff"]["judge"]
     response = call(client, court["tokens"]["judge"], "POST", f"/alerts/{alert.id}/seen")
@@ -340,7 +340,7 @@ def test_the_api_marks_an_alert_seen_for_the_caller_only(client, court) -> None:
     assert [s["name"] for s in mine["seen_by"]] == ["Persona judge"]
 
 
-def test_the_report_says_a_miss_is_not_verified_yet(court) -> None:  # type: ignore[no-untyped-def]
+def test_the_report_says_a_miss_is_not_verified_yet(court) -> None:
     person = court["person"]
     alert = a_miss(person)
     day = alert.contact.starts_at.astimezone(ZoneInfo(person.timezone)).date()
@@ -356,7 +356,7 @@ def test_the_report_says_a_miss_is_not_verified_yet(court) -> None:  # type: ign
 
 def test_a_miss_below_the_alert_threshold_is_verified_on_its_own(
     client, court, monkeypatch
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     """One miss, below the protocol's threshold, raises no alert; it is still a notice
     the prosecutor reads in no figure until the coordinator verifies it on his page."""
     from telejt.planning import missed
@@ -421,7 +421,7 @@ def test_a_miss_below_the_alert_threshold_is_verified_on_its_own(
     assert contact.status == "missed"  # the first verification stands
 
 
-def test_verifying_a_miss_or_its_alert_verifies_both(client, court) -> None:  # type: ignore[no-untyped-def]
+def test_verifying_a_miss_or_its_alert_verifies_both(client, court) -> None:
     person, tokens = court["person"], court["tokens"]
     first = a_miss(person, days_ago=9)
     second = a_miss(person, days_ago=2)
@@ -453,7 +453,7 @@ def test_verifying_a_miss_or_its_alert_verifies_both(client, court) -> None:  # 
     assert response.status_code == 422
 
 
-def test_a_coordinator_chooses_on_a_page_who_sees_unverified_notices(client, court) -> None:  # type: ignore[no-untyped-def]
+def test_a_coordinator_chooses_on_a_page_who_sees_unverified_notices(client, court) -> None:
     place, staff = court["court"], court["staff"]
     alert = a_miss(court["person"])
     assert alert.id not in listed_ids(client, court["tokens"]["prosecutor"])
@@ -490,7 +490,7 @@ def test_a_coordinator_chooses_on_a_page_who_sees_unverified_notices(client, cou
     assert client.post(f"/courts/{other.id}/unverified-positions", data={}).status_code == 404
 
 
-def test_a_verified_only_position_reads_an_unverified_miss_as_not_yet_his(client, court) -> None:  # type: ignore[no-untyped-def]
+def test_a_verified_only_position_reads_an_unverified_miss_as_not_yet_his(client, court) -> None:
     """On both participant pages, the defender reads the miss as being verified, with no
     attribution; the judge reads it as his, unverified; once verified, both read it his."""
     alert = a_miss(court["person"])
@@ -520,7 +520,7 @@ def test_a_verified_only_position_reads_an_unverified_miss_as_not_yet_his(client
     assert "attr-participant" in page
 
 
-def test_the_report_withholds_an_unverified_miss_from_a_verified_only_reader(client, court) -> None:  # type: ignore[no-untyped-def]
+def test_the_report_withholds_an_unverified_miss_from_a_verified_only_reader(client, court) -> None:
     alert = a_miss(court["person"])
     person = court["person"]
     assert alert.contact is not None

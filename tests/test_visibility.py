@@ -164,7 +164,7 @@ def test_ack_note_matrix(viewer: Viewer, author: str) -> None:
 
 
 @pytest.fixture
-def court_world(app_ctx, frozen_clock, make_court, make_staff, make_participant):  # type: ignore[no-untyped-def]
+def court_world(app_ctx, frozen_clock, make_court, make_staff, make_participant):
     """A court with every role and position, one alert of each kind, crisis messages."""
     court = make_court()
     users = {
@@ -215,7 +215,7 @@ def kinds_listed(client: Any, token: str) -> set[str]:
     return {alert["kind"] for alert in response.get_json()}
 
 
-def test_the_api_lists_each_viewer_its_row_of_the_table(client, court_world):  # type: ignore[no-untyped-def]
+def test_the_api_lists_each_viewer_its_row_of_the_table(client, court_world):
     for name, user in court_world["users"].items():
         viewer = Viewer(user.role, user.court_position)
         expected = {
@@ -224,7 +224,7 @@ def test_the_api_lists_each_viewer_its_row_of_the_table(client, court_world):  #
         assert kinds_listed(client, court_world["tokens"][name]) == expected, name
 
 
-def test_a_court_setting_decides_who_sees_unverified_misses(client, court_world):  # type: ignore[no-untyped-def]
+def test_a_court_setting_decides_who_sees_unverified_misses(client, court_world):
     court = db.session.get(Court, court_world["person"].court_id)
     for chosen in (set(), set(COURT_POSITIONS), {"prosecutor", "defender"}):
         set_unverified_positions(court, chosen)
@@ -241,7 +241,7 @@ def test_a_court_setting_decides_who_sees_unverified_misses(client, court_world)
         assert "missed_contact" in kinds_listed(client, court_world["tokens"][name])
 
 
-def test_a_therapist_cannot_acknowledge_a_reschedule_request(client, court_world):  # type: ignore[no-untyped-def]
+def test_a_therapist_cannot_acknowledge_a_reschedule_request(client, court_world):
     alert = court_world["alerts"]["reschedule_request"]
     token = court_world["tokens"]["therapist"]
     response = call(client, token, "POST", f"/alerts/{alert.id}/ack", {"note": "visto"})
@@ -253,7 +253,7 @@ def test_a_therapist_cannot_acknowledge_a_reschedule_request(client, court_world
     assert response.status_code == 200
 
 
-def test_court_users_never_read_a_clinical_note_on_an_alert(client, court_world):  # type: ignore[no-untyped-def]
+def test_court_users_never_read_a_clinical_note_on_an_alert(client, court_world):
     users, alerts = court_world["users"], court_world["alerts"]
     # verified, so that every position sees the miss (the note is what is tested here)
     mark_verified(alerts["missed_contact"], users["coordinator"], "participant", "Confirmada")
@@ -284,7 +284,7 @@ def test_court_users_never_read_a_clinical_note_on_an_alert(client, court_world)
     assert "Recayó" not in row
 
 
-def test_court_timelines_show_no_crisis_anything(court_world):  # type: ignore[no-untyped-def]
+def test_court_timelines_show_no_crisis_anything(court_world):
     person = court_world["person"]
     for name in COURT_POSITIONS:
         entries = participant_timeline(person, court_world["users"][name])
@@ -299,7 +299,7 @@ def test_court_timelines_show_no_crisis_anything(court_world):  # type: ignore[n
     assert {e.fields["message"].purpose for e in team if e.kind == "outbound"} == set(PURPOSES)
 
 
-def test_the_court_room_hears_only_what_court_users_may_read(court_world, monkeypatch):  # type: ignore[no-untyped-def]
+def test_the_court_room_hears_only_what_court_users_may_read(court_world, monkeypatch):
     heard: list[tuple[str, dict[str, Any], list[str]]] = []
     monkeypatch.setattr(
         alert_services, "publish", lambda name, payload, rooms: heard.append((name, payload, rooms))
@@ -330,7 +330,7 @@ def test_the_court_room_hears_only_what_court_users_may_read(court_world, monkey
     assert all(p["ack_note"] for n, p in to_team if n == "alert.acknowledged")
 
 
-def test_live_rooms_and_catch_up_follow_the_table(court_world) -> None:  # type: ignore[no-untyped-def]
+def test_live_rooms_and_catch_up_follow_the_table(court_world) -> None:
     from telejt.dashboard.live import missed_alerts, rooms_for
 
     users, person, alerts = court_world["users"], court_world["person"], court_world["alerts"]

@@ -21,7 +21,7 @@ from telejt.scheduler import runner
 MONDAY = datetime(2026, 3, 2, 12, tzinfo=UTC)
 
 
-def test_wakes_at_a_deadline_even_a_few_milliseconds_away(frozen_clock) -> None:  # type: ignore[no-untyped-def]
+def test_wakes_at_a_deadline_even_a_few_milliseconds_away(frozen_clock) -> None:
     moment = frozen_clock.set(MONDAY)
     soon = moment + timedelta(milliseconds=30)
     assert runner._wake_time(soon) == soon
@@ -32,13 +32,13 @@ def test_wakes_at_a_deadline_even_a_few_milliseconds_away(frozen_clock) -> None:
 
 def test_due_work_left_to_another_scheduler_is_looked_at_again_without_spinning(
     frozen_clock,
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     moment = frozen_clock.set(MONDAY)
     assert runner._wake_time(moment - timedelta(seconds=1)) == moment + runner.MIN_SLEEP
     assert runner._wake_time(moment) == moment + runner.MIN_SLEEP
 
 
-def _overdue_contacts(make_participant, frozen_clock, participants: int = 4) -> list[Contact]:  # type: ignore[no-untyped-def]
+def _overdue_contacts(make_participant, frozen_clock, participants: int = 4) -> list[Contact]:
     frozen_clock.set(MONDAY)
     for _ in range(participants):
         make_participant()
@@ -51,19 +51,17 @@ def _overdue_contacts(make_participant, frozen_clock, participants: int = 4) -> 
 
 def test_a_burst_is_committed_a_few_contacts_at_a_time(
     app_ctx, make_participant, frozen_clock, monkeypatch
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     contacts = _overdue_contacts(make_participant, frozen_clock)
     assert len(contacts) > 2 * watcher.WATCH_BATCH
     journal: list[tuple[str, Any]] = []
     settle = watcher.settle_contact
-    monkeypatch.setattr(
-        watcher,
-        "settle_contact",
-        lambda contact, messages=None: (
-            journal.append(("settle", contact.id)),
-            settle(contact, messages),
-        )[1],
-    )
+
+    def settle_and_record(contact, messages=None):
+        journal.append(("settle", contact.id))
+        return settle(contact, messages)
+
+    monkeypatch.setattr(watcher, "settle_contact", settle_and_record)
     monkeypatch.setattr(
         "telejt.live._emit_now",
         lambda name, payload, rooms: journal.append((name, payload["id"])),
@@ -90,7 +88,7 @@ def test_a_burst_is_committed_a_few_contacts_at_a_time(
 
 def test_a_deadline_that_passes_during_the_pass_is_settled_in_the_same_run(
     app_ctx, make_participant, frozen_clock, monkeypatch
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     frozen_clock.set(MONDAY)
     make_participant()
     first, second = db.session.scalars(select(Contact).order_by(Contact.deadline_at).limit(2)).all()
@@ -116,11 +114,16 @@ def test_a_deadline_that_passes_during_the_pass_is_settled_in_the_same_run(
     assert rearmed and (rearmed[-1] is None or rearmed[-1] > clock.now())
 
 
-def test_due_contacts_another_scheduler_holds_end_the_run(frozen_clock, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_due_contacts_another_scheduler_holds_end_the_run(frozen_clock, monkeypatch) -> None:
     moment = frozen_clock.set(MONDAY)
     calls: list[int] = []
     rearmed: list[datetime | None] = []
-    monkeypatch.setattr(watcher, "watch_deadlines", lambda: calls.append(0) or 0)
+
+    def watch_deadlines() -> int:
+        calls.append(0)
+        return 0
+
+    monkeypatch.setattr(watcher, "watch_deadlines", watch_deadlines)
     monkeypatch.setattr(watcher, "next_deadline_at", lambda: moment - timedelta(seconds=2))
     monkeypatch.setattr(runner, "_rearm", lambda job_id, next_at: rearmed.append(next_at))
     runner._watch_and_rearm()
@@ -130,7 +133,7 @@ def test_due_contacts_another_scheduler_holds_end_the_run(frozen_clock, monkeypa
 
 def test_two_schedulers_share_a_burst_and_settle_each_contact_once(
     committed_db, is_postgres
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     if not is_postgres:
         pytest.skip("several schedulers at once run on PostgreSQL")
     from factories import at_once, enroll_court

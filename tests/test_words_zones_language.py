@@ -19,7 +19,7 @@ CODES = ("checkin_start", "keyword_reply", "sms_opted_out", "in_progress", "remi
 
 
 @pytest.fixture
-def world(make_court, make_staff, make_participant, frozen_clock) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+def world(make_court, make_staff, make_participant, frozen_clock) -> dict[str, Any]:
     court = make_court(timezone="America/Monterrey")
     person = make_participant(court=court, timezone="America/Tijuana")
     raise_alert(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 # the live events and the API give an alert the same shape
-from telejt.alerts.services import alert_payload  # noqa: F401
+from telejt.alerts.services import alert_payload as alert_payload
 from telejt.api.jsonschema import format_instant
 from telejt.auth.models import StaffUser
 from telejt.courts.models import Court

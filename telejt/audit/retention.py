@@ -44,7 +44,7 @@ def purge_expired_audit_events(before: datetime | None = None) -> int:
         delete(AuditEvent)
         .where(AuditEvent.at < cutoff)
         .execution_options(synchronize_session=False)
-    ).rowcount  # type: ignore[attr-defined]
+    ).rowcount  # type: ignore[attr-defined]  # a DELETE gives a CursorResult
     if deleted:
         record_access(
             None,

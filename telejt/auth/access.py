@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import wraps
-from typing import Any, TypeVar
+from typing import ParamSpec, TypeVar
 
 from flask import abort
 from flask_login import current_user, login_required
@@ -19,7 +19,8 @@ from telejt.auth.models import StaffUser
 from telejt.extensions import db
 from telejt.participants.models import Participant
 
-F = TypeVar("F", bound=Callable[..., Any])
+P = ParamSpec("P")
+R = TypeVar("R")
 
 #: roles that may read clinical notes
 CLINICAL_ROLES = ("therapist", "coordinator")
@@ -52,17 +53,17 @@ def may_read_clinical_notes(user: StaffUser) -> bool:
     return user.role in CLINICAL_ROLES
 
 
-def roles_required(*roles: str) -> Callable[[F], F]:
+def roles_required(*roles: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
     """A view for logged-in staff of these roles (403 for the others)."""
 
-    def decorator(view: F) -> F:
+    def decorator(view: Callable[P, R]) -> Callable[P, R]:
         @wraps(view)
         @login_required
-        def wrapped(*args: Any, **kwargs: Any) -> Any:
+        def wrapped(*args: P.args, **kwargs: P.kwargs) -> R:
             if current_user.role not in roles:
                 abort(403)
             return view(*args, **kwargs)
 
-        return wrapped  # type: ignore[return-value]
+        return wrapped
 
     return decorator

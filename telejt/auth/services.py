@@ -13,7 +13,14 @@ from flask import current_app
 from itsdangerous import BadSignature, TimestampSigner, URLSafeTimedSerializer
 from sqlalchemy import select
 
-from telejt.auth.models import COURT_POSITIONS, ROLES, TOKEN_SCOPES, ApiToken, StaffUser
+from telejt.auth.models import (
+    COURT_POSITIONS,
+    ROLES,
+    TOKEN_SCOPES,
+    ApiToken,
+    StaffSession,
+    StaffUser,
+)
 from telejt.auth.passwords import MIN_PASSWORD_LENGTH, password_problem
 from telejt.auth.sessions import end_all_sessions
 from telejt.clock import now
@@ -167,7 +174,9 @@ def user_for_token(token: str) -> StaffUser | None:
     return None if row is None else row.staff
 
 
-def set_password(user: StaffUser, password: str, *, keep_session: object = None) -> int:
+def set_password(
+    user: StaffUser, password: str, *, keep_session: StaffSession | None = None
+) -> int:
     """Give a staff member a new password (not committed).
 
     Clears his login locks and ends every session of the account (but ``keep_session``,
@@ -178,7 +187,7 @@ def set_password(user: StaffUser, password: str, *, keep_session: object = None)
     check_password_policy(password, email=user.email, name=user.name)
     user.password_hash = hash_password(password)
     clear_locks(user)
-    return end_all_sessions(user, "password_change", keep=keep_session)  # type: ignore[arg-type]
+    return end_all_sessions(user, "password_change", keep=keep_session)
 
 
 def deactivate_staff_user(user: StaffUser) -> None:

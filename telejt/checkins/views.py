@@ -15,7 +15,7 @@ from flask import Blueprint, render_template
 from flask_babel import gettext as _
 from flask_wtf import FlaskForm
 from sqlalchemy import select
-from wtforms import RadioField, SelectChoice
+from wtforms import RadioField, SelectChoice  # type: ignore[attr-defined]  # WTForms 3.3
 from wtforms.validators import InputRequired
 
 from telejt.checkins.services import (

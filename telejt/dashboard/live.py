@@ -17,7 +17,7 @@ from typing import Any
 
 from flask_login import current_user
 from flask_socketio import join_room
-from sqlalchemy import or_, select
+from sqlalchemy import Select, or_, select
 
 from telejt.alerts.models import Alert
 from telejt.alerts.services import acknowledge_alert, alert_payload
@@ -56,7 +56,7 @@ def rooms_for(user: StaffUser) -> list[str]:
     return []
 
 
-def alerts_for_live(user: StaffUser) -> Any:
+def alerts_for_live(user: StaffUser) -> Select[Alert]:
     """The alerts this user's rooms would have carried to him."""
     return visible_alerts(user)
 

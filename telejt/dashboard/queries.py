@@ -168,7 +168,7 @@ def alert_scope(user: StaffUser) -> Any:
     )
 
 
-def visible_alerts(user: StaffUser) -> Select[Any]:
+def visible_alerts(user: StaffUser) -> Select[Alert]:
     """Alerts of the participants this user may see, of kinds and audiences he may see."""
     participant_ids = visible_participants(user).with_only_columns(Participant.id)
     return select(Alert).where(

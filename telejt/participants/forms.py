@@ -6,13 +6,13 @@ import re
 from typing import Any
 
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 from telejt.auth.forms import select_choices
 from telejt.errors import InvalidInput
+from telejt.i18n import lazy_label as _l
 from telejt.participants.models import CONSENT_KINDS, PARTICIPANT_STATUSES
 from telejt.protocols.model import WEEKDAYS
 

@@ -199,7 +199,7 @@ def messages_by_contact(contact_ids: list[int]) -> dict[int, dict[str, OutboundM
         for message in db.session.scalars(
             select(OutboundMessage).where(OutboundMessage.contact_id.in_(contact_ids))
         ):
-            found[message.contact_id][message.idempotency_key] = message  # type: ignore[index]
+            found[message.contact_id][message.idempotency_key] = message  # type: ignore[index]  # set: the query filters on it
     return found
 
 

@@ -13,7 +13,8 @@ if TYPE_CHECKING:
 
 def registry() -> ProtocolRegistry:
     """The registry loaded by ``create_app``."""
-    return current_app.extensions["telejt.protocols"]
+    loaded: ProtocolRegistry = current_app.extensions["telejt.protocols"]
+    return loaded
 
 
 def protocol_for(protocol_id: str, version: int) -> Protocol:

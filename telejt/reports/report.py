@@ -316,7 +316,7 @@ def build_report(
             )
             .order_by(OutboundMessage.due_at, OutboundMessage.id)
         ):
-            evidence[message.contact_id].messages.append(message)  # type: ignore[index]
+            evidence[message.contact_id].messages.append(message)  # type: ignore[index]  # set: the query filters on it
         for event in db.session.scalars(
             select(PresenceEvent)
             .where(PresenceEvent.contact_id.in_(ids))

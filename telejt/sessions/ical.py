@@ -103,4 +103,5 @@ def calendar_feed(user: StaffUser, title: str, summary: str) -> bytes:
         event.add("url", f"{base}/sessions/{contact.id}")
         event.add("status", "CONFIRMED" if contact.status != "declined" else "TENTATIVE")
         calendar.add_component(event)
-    return calendar.to_ical()
+    ical: bytes = calendar.to_ical()
+    return ical

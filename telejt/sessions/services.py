@@ -34,7 +34,7 @@ from telejt.planning.live import publish_contact
 from telejt.planning.missed import alert_missed_contact
 from telejt.planning.models import Contact
 from telejt.planning.outcomes import resolve_outcome_alert
-from telejt.planning.rules import session_rule
+from telejt.planning.rules import session_rule as session_rule  # the views read it here too
 from telejt.reports.labels import OUTCOME_LABELS
 from telejt.sessions.models import ClinicalNote, PresenceEvent
 from telejt.sessions.rooms import ROOM_NAMESPACE, participant_room

@@ -68,7 +68,7 @@ _lock = threading.Lock()
 
 def _peer() -> Peer | None:
     with _lock:
-        return _peers.get(request.sid)  # type: ignore[attr-defined]
+        return _peers.get(request.sid)  # type: ignore[attr-defined]  # set by Flask-SocketIO
 
 
 def _client_detail() -> str:
@@ -100,7 +100,7 @@ def on_connect(auth: Any = None) -> bool:
         return False
     services.therapist_joined(console_contact, current_user)
     db.session.commit()
-    sid = request.sid  # type: ignore[attr-defined]
+    sid = request.sid  # type: ignore[attr-defined]  # set by Flask-SocketIO
     with _lock:
         _peers[sid] = Peer(console_contact.id, "therapist", staff_id=current_user.id, admitted=True)
     join_room(session_room(console_contact.id))
@@ -119,7 +119,7 @@ def _participant_connects(token: str) -> bool:
         reason = check.verdict if check.verdict in REFUSAL_REASONS else "unknown"
         raise ConnectionRefusedError(reason)
     contact = check.contact
-    sid = request.sid  # type: ignore[attr-defined]
+    sid = request.sid  # type: ignore[attr-defined]  # set by Flask-SocketIO
     item = services.participant_joined(contact, detail=_client_detail())
     db.session.commit()
     state = services.presence_state(contact)
@@ -135,7 +135,8 @@ def _participant_connects(token: str) -> bool:
         _peers[sid] = Peer(contact.id, "participant", event_id=item.id)
     for other in older:
         for room in (session_room(contact.id), waiting_room(contact.id)):
-            socketio.server.leave_room(other, room, namespace=NAMESPACE)
+            # the stubs leave out .server (python-socketio's Server)
+            socketio.server.leave_room(other, room, namespace=NAMESPACE)  # type: ignore[attr-defined]
     # every older connection of his, on any web process, hands over to this one
     socketio.emit(
         "state",
@@ -158,7 +159,7 @@ def _participant_connects(token: str) -> bool:
 def on_disconnect(reason: Any = None) -> None:
     """Record the leave and tell the other side."""
     with _lock:
-        peer = _peers.pop(request.sid, None)  # type: ignore[attr-defined]
+        peer = _peers.pop(request.sid, None)  # type: ignore[attr-defined]  # set by Flask-SocketIO
     if peer is None:
         return
     contact = db.session.get(Contact, peer.contact_id)
@@ -246,7 +247,7 @@ def on_phone_switch(data: Any = None) -> dict[str, Any]:
     detail = data.get("reason", "") if isinstance(data, dict) else ""
     services.switch_to_phone(contact, current_user, detail=str(detail)[:200])
     db.session.commit()
-    skip = request.sid  # type: ignore[attr-defined]
+    skip = request.sid  # type: ignore[attr-defined]  # set by Flask-SocketIO
     socketio.emit(
         "state",
         {"state": "phone"},
@@ -266,7 +267,7 @@ def on_ready(data: Any = None) -> None:
         "ready",
         {},
         to=session_room(peer.contact_id),
-        skip_sid=request.sid,  # type: ignore[attr-defined]
+        skip_sid=request.sid,  # type: ignore[attr-defined]  # set by Flask-SocketIO
         namespace=NAMESPACE,
     )
 
@@ -282,7 +283,7 @@ def on_signal(data: Any = None) -> None:
         "signal",
         data,
         to=session_room(peer.contact_id),
-        skip_sid=request.sid,  # type: ignore[attr-defined]
+        skip_sid=request.sid,  # type: ignore[attr-defined]  # set by Flask-SocketIO
         namespace=NAMESPACE,
     )
 
@@ -297,7 +298,7 @@ def on_connection_state(data: Any = None) -> None:
         "peer_connection",
         {"role": peer.role, "state": state},
         to=session_room(peer.contact_id),
-        skip_sid=request.sid,  # type: ignore[attr-defined]
+        skip_sid=request.sid,  # type: ignore[attr-defined]  # set by Flask-SocketIO
         namespace=NAMESPACE,
     )
 

@@ -241,7 +241,7 @@ class ConsoleSmsSender:
 
 def sender_for(app: Flask) -> SmsSender:
     """The backend the configuration names (tests may put their own in app.extensions)."""
-    custom = app.extensions.get("telejt.sms_sender")
+    custom: SmsSender | None = app.extensions.get("telejt.sms_sender")
     if custom is not None:
         return custom
     if app.config["TELEJT_SMS_BACKEND"] == "twilio":

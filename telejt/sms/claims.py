@@ -89,7 +89,7 @@ def return_unsent(ids: list[int], worker: str) -> int:
         .execution_options(synchronize_session=False)
     )
     db.session.commit()
-    return int(returned.rowcount)  # type: ignore[attr-defined]
+    return int(returned.rowcount)  # type: ignore[attr-defined]  # an UPDATE gives a CursorResult
 
 
 #: a dispatch pass of this process ended in an error: the next one first settles

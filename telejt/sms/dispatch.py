@@ -381,7 +381,7 @@ def dispatch_in_threads(threads: int | None = None, limit: int = BATCH_SIZE) -> 
     own database session; liveness is the process's heartbeat. SQLite has one
     writer at a time, so there it is one loop.
     """
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    app = current_app._get_current_object()  # type: ignore[attr-defined]  # current_app is typed as the app, not its proxy
     if threads is None:
         threads = app.config["TELEJT_DISPATCH_THREADS"]
     if pass_failed.is_set():
@@ -403,7 +403,7 @@ def dispatch_in_threads(threads: int | None = None, limit: int = BATCH_SIZE) -> 
             # commit gave it back and the next statement paid a liveness ping
             connection = db.engine.connect()
             loop_session = Session(bind=connection)  # plain: Flask-SQLAlchemy's binds the engine
-            db.session.registry.set(loop_session)  # type: ignore[arg-type]
+            db.session.registry.set(loop_session)  # type: ignore[arg-type]  # plain, as said
             try:
                 reports.append(dispatch_due_messages(limit, worker=f"{process}/{number}"))
             except BaseException as exc:  # re-raised in the caller's thread

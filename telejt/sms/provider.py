@@ -195,7 +195,7 @@ def claim_probe() -> SmsProviderOutage | None:
         .execution_options(synchronize_session=False)
     )
     db.session.commit()
-    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+    if claimed.rowcount != 1:  # type: ignore[attr-defined]  # an UPDATE gives a CursorResult
         return None
     db.session.refresh(outage)
     return outage

@@ -76,7 +76,7 @@ def record_unknown_outcome(
     message.to_phone = phone
     send_to_review(message, f"provider outcome unknown ({error}); check its log before resending")
     if error.late is not None:
-        app = current_app._get_current_object()  # type: ignore[attr-defined]
+        app = current_app._get_current_object()  # type: ignore[attr-defined]  # current_app is typed as the app, not its proxy
         message_id = message.id
 
         def record_late(result: Any, failure: BaseException | None) -> None:
@@ -109,9 +109,9 @@ def record_late_result(message_id: int, provider_sid: str, status: str) -> bool:
             .execution_options(synchronize_session=False)
         )
         db.session.commit()
-        if changed.rowcount:  # type: ignore[attr-defined]
+        if changed.rowcount:  # type: ignore[attr-defined]  # an UPDATE gives a CursorResult
             log.warning("message %s reached the provider after its deadline", message_id)
-        return bool(changed.rowcount)  # type: ignore[attr-defined]
+        return bool(changed.rowcount)  # type: ignore[attr-defined]  # an UPDATE gives a CursorResult
     except Exception:
         db.session.rollback()
         log.exception("could not record the late result of message %s", message_id)

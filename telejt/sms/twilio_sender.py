@@ -49,7 +49,7 @@ def _http_client(timeouts: tuple[float, float]) -> Any:
     """
     from twilio.http.http_client import TwilioHttpClient
 
-    class HeaderKeepingHttpClient(TwilioHttpClient):
+    class HeaderKeepingHttpClient(TwilioHttpClient):  # type: ignore[misc]  # twilio is untyped
         last_headers: Any = None
 
         def request(self, *args: Any, **kwargs: Any) -> Any:

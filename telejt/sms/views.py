@@ -35,7 +35,6 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
@@ -45,6 +44,7 @@ from wtforms import SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 from telejt.extensions import csrf, db
+from telejt.i18n import lazy_label as _l
 from telejt.participants.models import Participant
 from telejt.scheduler.wakeup import wake_dispatcher
 from telejt.sms.models import InboundMessage, OutboundMessage
@@ -147,7 +147,7 @@ def dev_sms() -> Any:
     if not _dev_page_allowed():
         abort(404)
     if not current_user.is_authenticated:
-        return current_app.login_manager.unauthorized()  # type: ignore[attr-defined]
+        return current_app.login_manager.unauthorized()  # type: ignore[attr-defined]  # set by Flask-Login
     if current_user.role != "coordinator":
         abort(403)
     participants = db.session.scalars(select(Participant).order_by(Participant.name)).all()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from typing import Any
+from typing import Any, Literal
 
 #: Engine.IO settings of the web's Socket.IO server
 SOCKET_OPTIONS: dict[str, Any] = {
@@ -15,7 +15,7 @@ SOCKET_OPTIONS: dict[str, Any] = {
 }
 
 
-def async_mode() -> str:
+def async_mode() -> Literal["threading", "gevent"]:
     """``gevent`` under a gevent worker (its sockets are patched), else ``threading``.
 
     Chosen from what the process is, never left to Flask-SocketIO's guess (which

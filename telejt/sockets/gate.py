@@ -143,7 +143,7 @@ class SocketGate:
         """Whether the request's signed session is a live staff login or a participant's pass."""
         interface = self.app.session_interface
         request = self.app.request_class(environ)
-        serializer = interface.get_signing_serializer(self.app)  # type: ignore[attr-defined]
+        serializer = interface.get_signing_serializer(self.app)  # type: ignore[attr-defined]  # Flask's cookie sessions have it
         cookie = request.cookies.get(self.app.config["SESSION_COOKIE_NAME"])
         if serializer is None or not cookie:
             return False

@@ -45,7 +45,7 @@ LISTEN_POLL_SECONDS = 1.0
 MAX_RETRY_SLEEP = 30
 
 
-class LiveRedisManager(socketio.RedisManager):
+class LiveRedisManager(socketio.RedisManager):  # type: ignore[misc]  # python-socketio is untyped
     """Flask-SocketIO's Redis queue, with a memory of what it could not carry."""
 
     def __init__(self, url: str, channel: str, write_only: bool = False) -> None:
@@ -146,7 +146,7 @@ def client_manager(url: str | None, channel: str) -> LiveRedisManager | None:
 
 def retry_owed_resync() -> None:
     """If a publish failed earlier in this process, try to send the owed ``resync`` now."""
-    server = flask_socketio.server
+    server = flask_socketio.server  # type: ignore[attr-defined]  # not in the stubs
     manager = getattr(server, "manager", None)
     if isinstance(manager, LiveRedisManager):
         manager.flush_owed_resync()

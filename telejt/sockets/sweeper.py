@@ -47,7 +47,7 @@ def _socket_key_hash(app: Flask, environ: dict[str, Any] | None) -> str | None:
     if cached is not None:
         return str(cached) or None
     cookie = parse_cookie(environ).get(app.config["SESSION_COOKIE_NAME"])
-    serializer = app.session_interface.get_signing_serializer(app)  # type: ignore[attr-defined]
+    serializer = app.session_interface.get_signing_serializer(app)  # type: ignore[attr-defined]  # Flask's cookie sessions have it
     key_hash = ""
     if cookie and serializer is not None:
         try:
@@ -94,7 +94,7 @@ def _close(server: Any, sockets: Iterable[tuple[str, str, str]]) -> int:
 def close_sessions(app: Flask, key_hashes: Iterable[str]) -> int:
     """Close this process's sockets opened with these (ended) sessions; how many."""
     wanted = set(key_hashes)
-    server = socketio.server
+    server = socketio.server  # type: ignore[attr-defined]  # not in the stubs
     sockets = _staff_sockets(app, server)
     return _close(server, (s for key_hash in wanted for s in sockets.get(key_hash, ())))
 
@@ -104,7 +104,7 @@ def sweep(app: Flask, server: Any = None) -> int:
     from telejt.auth.models import StaffSession, StaffUser
     from telejt.clock import now
 
-    server = server or socketio.server
+    server = server or socketio.server  # type: ignore[attr-defined]  # not in the stubs
     sockets = _staff_sockets(app, server)
     if not sockets:
         return 0
@@ -136,15 +136,16 @@ def start_sweeper(app: Flask) -> None:
         if id(app) in _started:
             return
         _started.add(id(app))
-    socketio.start_background_task(_sweep_forever, app, socketio.server)
+    # the stubs leave out .server (python-socketio's Server)
+    socketio.start_background_task(_sweep_forever, app, socketio.server)  # type: ignore[attr-defined]
 
 
 def _sweep_forever(app: Flask, server: Any) -> None:
     from telejt.sockets.redis_queue import retry_owed_resync
 
     # ends when the Socket.IO object is bound to another app's server (tests build several)
-    while socketio.server is server:
-        socketio.sleep(SWEEP_EVERY)
+    while socketio.server is server:  # type: ignore[attr-defined]  # not in the stubs
+        socketio.sleep(SWEEP_EVERY)  # type: ignore[arg-type]  # stubs: int; it takes a float
         with app.app_context():
             try:
                 sweep(app, server)
@@ -163,9 +164,10 @@ def _close_after_commit(session: Session) -> None:
         return
     from flask import current_app, has_app_context
 
-    if has_app_context() and socketio.server is not None:
+    # the stubs leave out .server (python-socketio's Server)
+    if has_app_context() and socketio.server is not None:  # type: ignore[attr-defined]
         try:
-            close_sessions(current_app._get_current_object(), ended)  # type: ignore[attr-defined]
+            close_sessions(current_app._get_current_object(), ended)  # type: ignore[attr-defined]  # current_app is typed as the app, not its proxy
         except Exception:  # the sweep closes them within seconds anyway
             log.exception("could not close the sockets of ended sessions")
 
