@@ -129,7 +129,9 @@ def test_two_transactions_at_once_count_with_each_other(committed_db) -> None:
     second = Session(db.engine)
     try:
         first.get(Contact, one_id).status = "attended"
-        first.flush()  # holds his runs' lock until it commits
+        first.flush()
+        # what its commit does first: lock his runs row and recompute (held until commit)
+        runs.refresh_runs(first.connection(), [pid])
         done = threading.Event()
 
         def change_the_other() -> None:

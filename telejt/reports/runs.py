@@ -9,11 +9,14 @@ definitions as :mod:`telejt.reports.figures` (whose live computation the agreeme
 test compares with them).
 
 Every outcome changes through the ORM (the watcher, the therapist's marking,
-justification, verification), so a session hook sees each change: before a flush it
-notes whose contacts' outcome fields change, after it recomputes those participants.
-On PostgreSQL the participants' rows are locked first, so two transactions changing
-the same man's contacts at once serialise here and the later one counts with the
-earlier one's committed change (its statements start after the lock). Contacts
+justification, verification), so session hooks see each change: before each flush
+they note whose contacts' outcome fields change; just before the transaction commits
+they recompute those participants, all at once. On PostgreSQL their runs rows are
+locked first, in the order of their ids, so two transactions changing the same man's
+contacts at once serialise here and the later one counts with the earlier one's
+committed change (its statements start after the lock). Locking only at commit, in
+one ordered step, is what keeps two schedulers settling a burst from deadlocking:
+a transaction holding one man's runs row never goes on to wait for another's. Contacts
 written in bulk (``insert()``: the planner's new scheduled contacts, which no run
 counts; a benchmark's seed) do not pass through the hook: ``telejt figures rebuild``
 recomputes everyone.
@@ -134,12 +137,19 @@ def _note_changed_runs(session: Session, flush_context: UOWTransaction, instance
             changed.update(pid for pid in previous if pid is not None)
 
 
-@event.listens_for(Session, "after_flush")
-def _refresh_changed_runs(session: Session, flush_context: UOWTransaction) -> None:
-    """Recompute the runs of the participants noted, in the flush's transaction."""
+@event.listens_for(Session, "before_commit")
+def _refresh_changed_runs(session: Session) -> None:
+    """Recompute the runs of the participants noted, last thing before the commit."""
+    session.flush()  # what is still pending is noted too
     changed = session.info.pop(_CHANGED_KEY, None)
     if changed:
         refresh_runs(session.connection(), changed)
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_changed_runs(session: Session) -> None:
+    """A rolled-back change changed nobody's runs."""
+    session.info.pop(_CHANGED_KEY, None)
 
 
 def rebuild_all_runs(session: Session | scoped_session[Any]) -> int:
