@@ -59,6 +59,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from functools import cached_property
 from typing import Any
 
 from sqlalchemy import Integer, and_, case, cast, func, or_, select
@@ -268,7 +269,7 @@ class Figures:
             consecutive_unverified=0,
         )
 
-    @property
+    @cached_property
     def total(self) -> KindFigures:
         """Sessions and check-ins together (a court reads them apart; a rate of both is kept)."""
         return self.sessions + self.checkins

@@ -8,7 +8,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_datetime, get_timezone_location
-from flask import has_request_context
+from flask import has_request_context, request
 from flask_babel import get_locale, gettext, ngettext
 from flask_login import current_user
 
@@ -23,9 +23,23 @@ from telejt.reports.figures import Progress
 DEFAULT_ZONE = "America/Mexico_City"
 
 
+_MEMO_KEY = "telejt.formatting_memo"
+
+
+def _request_memo(key: Any, compute: Any) -> Any:
+    """``compute()``, once per request (a page formats hundreds of times with the same
+    viewer, language and zones); recomputed outside a request."""
+    if not has_request_context():
+        return compute()
+    memo: dict[Any, Any] = request.environ.setdefault(_MEMO_KEY, {})
+    if key not in memo:
+        memo[key] = compute()
+    return memo[key]
+
+
 def viewer_locale() -> str:
     """The staff member's interface locale as a string ("es_MX" or "en")."""
-    return str(get_locale() or "es_MX")
+    return str(_request_memo("locale", lambda: str(get_locale() or "es_MX")))
 
 
 def viewer_zone(subject_zone: str | None = None) -> str:
@@ -34,6 +48,12 @@ def viewer_zone(subject_zone: str | None = None) -> str:
     Outside a staff request (a report built for a file, a job), or for an admin with
     no court, the zone of what is shown (the participant's).
     """
+    own = _request_memo("viewer_zone", _own_zone)
+    return str(own) if own else subject_zone or DEFAULT_ZONE
+
+
+def _own_zone() -> str | None:
+    """The logged-in viewer's zone: his own, else his first court's (None without one)."""
     user = current_user if has_request_context() else None
     if user is not None and getattr(user, "is_authenticated", False):
         own = getattr(user, "timezone", None)
@@ -42,7 +62,7 @@ def viewer_zone(subject_zone: str | None = None) -> str:
         courts = sorted(getattr(user, "courts", None) or (), key=lambda court: court.id)
         if courts:
             return str(courts[0].timezone)
-    return subject_zone or DEFAULT_ZONE
+    return None
 
 
 @functools.lru_cache(maxsize=64)
@@ -58,7 +78,13 @@ def zone_city(zone: str) -> str:
 def zone_label(zone: str) -> str:
     """A zone as people name it: "hora de Monterrey" (CLDR's Mexican names speak of a
     summer time Mexico no longer keeps, so the city alone)."""
-    return gettext("hora de %(city)s", city=zone_city(zone))
+    locale = viewer_locale()
+    return str(
+        _request_memo(
+            ("zone_label", zone, locale),
+            lambda: gettext("hora de %(city)s", city=_zone_city(zone, locale)),
+        )
+    )
 
 
 def local_when(
