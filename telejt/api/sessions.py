@@ -22,6 +22,7 @@ from telejt.api.schemas import (
 )
 from telejt.audit.services import record_access
 from telejt.auth.access import visible_participants
+from telejt.auth.models import StaffUser
 from telejt.courts.visibility import may_justify, may_verify, viewer_of
 from telejt.errors import NotFound
 from telejt.extensions import db
@@ -115,12 +116,7 @@ def justify_contact(contact_id: int, body: dict[str, Any]) -> dict[str, Any]:
     user = api_user()
     if not may_justify(viewer_of(user)):
         raise ApiError(403, _("Su función no permite esta operación."))
-    visible_ids = visible_participants(user).with_only_columns(Participant.id).scalar_subquery()
-    contact = db.session.scalar(
-        select(Contact).where(Contact.id == contact_id, Contact.participant_id.in_(visible_ids))
-    )
-    if contact is None:
-        raise NotFound(_("No encontrado."))
+    contact = _visible_contact(user, contact_id)
     justify_miss(contact, user, body["reason"], channel="api")
     return contact_payload(contact)
 
@@ -146,11 +142,17 @@ def verify_contact(contact_id: int, body: dict[str, Any]) -> dict[str, Any]:
     user = api_user()
     if not may_verify(viewer_of(user)):
         raise ApiError(403, _("Su función no permite esta operación."))
+    contact = _visible_contact(user, contact_id)
+    verify_miss(contact, user, body["outcome"], body["note"], channel="api")  # 422, 409
+    return contact_payload(contact)
+
+
+def _visible_contact(user: StaffUser, contact_id: int) -> Contact:
+    """A contact of a participant the caller may see, or 404."""
     visible_ids = visible_participants(user).with_only_columns(Participant.id).scalar_subquery()
     contact = db.session.scalar(
         select(Contact).where(Contact.id == contact_id, Contact.participant_id.in_(visible_ids))
     )
     if contact is None:
         raise NotFound(_("No encontrado."))
-    verify_miss(contact, user, body["outcome"], body["note"], channel="api")  # 422, 409
-    return contact_payload(contact)
+    return contact
