@@ -87,16 +87,14 @@ def contact_verification(contact: Contact) -> str | None:
     verified yet (a notice, not yet a breach); None otherwise."""
     if contact.verified_at is not None:
         return "verified"
-    if contact.status == "missed" and contact.attribution == "participant":
-        return "unverified"
-    return None
+    return "unverified" if contact.is_unverified_miss else None
 
 
 def contact_payload(contact: Contact, sees_unverified: bool = True) -> dict[str, Any]:
     """A session or check-in and what became of it; never the outcome note. For a reader
     who sees only verified notices, a miss of his not verified yet says only that: no
     attribution, no reason (not yet a breach)."""
-    if not sees_unverified and contact_verification(contact) == "unverified":
+    if not sees_unverified and contact.is_unverified_miss:
         return {
             **contact_payload(contact),
             "attribution": None,

@@ -47,12 +47,7 @@ class CalendarDay:
 def contact_outcome(contact: Contact, sees_unverified: bool = True) -> str:
     """The calendar class of one contact (a miss of his not verified yet reads as being
     verified, not as his, for a position that sees only verified notices)."""
-    if (
-        not sees_unverified
-        and contact.status == "missed"
-        and contact.attribution == "participant"
-        and contact.verified_at is None
-    ):
+    if not sees_unverified and contact.is_unverified_miss:
         return "missed_unverified"
     if contact.status == "missed":
         return MISSED_CLASSES.get(contact.attribution or "", "missed_participant")

@@ -67,15 +67,6 @@ def visible_answers(participant: Participant, viewer: StaffUser) -> list[Checkin
     return list(db.session.scalars(query))
 
 
-def is_unverified_miss(contact: Contact) -> bool:
-    """A miss attributed to him that no person verified yet."""
-    return (
-        contact.status == "missed"
-        and contact.attribution == "participant"
-        and contact.verified_at is None
-    )
-
-
 def participant_timeline(participant: Participant, viewer: StaffUser) -> list[TimelineEntry]:
     """Contacts, messages, answers, alerts and (for the treatment team) notes, newest first."""
     team = may_see_team_detail(viewer)
@@ -98,7 +89,7 @@ def participant_timeline(participant: Participant, viewer: StaffUser) -> list[Ti
                     "note": contact.outcome_note if team else None,
                     # a miss of his not verified yet: for a position that sees only
                     # verified notices, not yet his (no attribution shown)
-                    "withheld": not sees_unverified and is_unverified_miss(contact),
+                    "withheld": not sees_unverified and contact.is_unverified_miss,
                 },
             )
         )

@@ -14,9 +14,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask_babel import gettext
-from sqlalchemy import select
 
-from telejt.alerts.models import Alert
 from telejt.alerts.services import acknowledge_alert, mark_verified, publish_alert
 from telejt.audit.services import record_access
 from telejt.auth.models import StaffUser
@@ -24,7 +22,7 @@ from telejt.clock import now
 from telejt.errors import Conflict, InvalidInput
 from telejt.extensions import db
 from telejt.planning.live import publish_contact
-from telejt.planning.missed import missed_alert_key
+from telejt.planning.missed import miss_alert
 from telejt.planning.models import Contact
 
 JUSTIFICATION_MAX_LENGTH = 1000
@@ -64,10 +62,6 @@ def _mark_verified(contact: Contact, by: StaffUser, reason: str, moment: datetim
         contact.verification_note = reason
 
 
-def _miss_alert(contact: Contact) -> Alert | None:
-    return db.session.scalar(select(Alert).where(Alert.dedupe_key == missed_alert_key(contact.id)))
-
-
 def justify_miss(contact: Contact, by: StaffUser, reason: str, channel: str = "page") -> Contact:
     """Excuse a past miss with a reason; audited with what it was before (not committed)."""
     reason = _check_reason(contact, reason)
@@ -90,7 +84,7 @@ def justify_miss(contact: Contact, by: StaffUser, reason: str, channel: str = "p
         channel=channel,
         detail={"before": before, "reason": reason},
     )
-    alert = _miss_alert(contact)
+    alert = miss_alert(contact)
     if alert is not None:
         # justifying is verifying: the miss was not his breach
         verified_now = alert.verification == "unverified"

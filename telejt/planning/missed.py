@@ -12,8 +12,11 @@ reach him another way (one reachability alert per opt-out, not one per miss).
 
 from __future__ import annotations
 
+from sqlalchemy import select
+
 from telejt.alerts.models import Alert
 from telejt.alerts.services import opt_out_alert_key, raise_alert
+from telejt.extensions import db
 from telejt.participants.models import Participant
 from telejt.planning.models import Contact
 from telejt.protocols.current import protocol_for
@@ -23,6 +26,11 @@ from telejt.reports.figures import consecutive_misses
 def missed_alert_key(contact_id: int) -> str:
     """The dedupe key of a miss's alert: one per contact."""
     return f"missed:{contact_id}"
+
+
+def miss_alert(contact: Contact) -> Alert | None:
+    """The alert a miss raised, if it raised one (below the protocol's threshold it did not)."""
+    return db.session.scalar(select(Alert).where(Alert.dedupe_key == missed_alert_key(contact.id)))
 
 
 def alert_threshold(contact: Contact) -> int:

@@ -133,3 +133,13 @@ class Contact(Base):
     def is_open(self) -> bool:
         """Whether the participant can still keep this contact."""
         return self.status in OPEN_STATUSES
+
+    @property
+    def is_unverified_miss(self) -> bool:
+        """A miss attributed to him that no person verified yet: a notice, not yet a
+        breach (telejt.reports.figures.is_unverified_miss says the same in SQL)."""
+        return (
+            self.status == "missed"
+            and self.attribution == "participant"
+            and self.verified_at is None
+        )

@@ -13,7 +13,6 @@ against him). Audited with what it was before.
 from __future__ import annotations
 
 from flask_babel import gettext
-from sqlalchemy import select
 
 from telejt.alerts.models import VERIFICATION_OUTCOMES, Alert
 from telejt.alerts.services import mark_verified, publish_alert
@@ -28,7 +27,7 @@ from telejt.planning.justification import (
     justify_miss,
 )
 from telejt.planning.live import publish_contact
-from telejt.planning.missed import missed_alert_key
+from telejt.planning.missed import miss_alert
 from telejt.planning.models import Contact
 
 #: a miss a person verified as his, which telejt had not attributed to him (no
@@ -52,11 +51,6 @@ def _checked_note(outcome: str, note: str, errors: dict[str, str]) -> str:
     elif len(note) > JUSTIFICATION_MAX_LENGTH:
         errors["note"] = gettext("Hasta %(n)s caracteres.", n=JUSTIFICATION_MAX_LENGTH)
     return note
-
-
-def miss_alert(contact: Contact) -> Alert | None:
-    """The alert a miss raised, if it raised one (below the protocol's threshold it did not)."""
-    return db.session.scalar(select(Alert).where(Alert.dedupe_key == missed_alert_key(contact.id)))
 
 
 def _verify(

@@ -336,7 +336,7 @@ def build_report(
             contact = item.contact
             if contact.verified_at is not None:
                 item.verification = "verified"
-            elif contact.status == "missed" and contact.attribution == "participant":
+            elif contact.is_unverified_miss:
                 item.verification = "unverified"
                 item.withheld = not sees_unverified
     return StatusReport(
